@@ -1,0 +1,38 @@
+/** Counts one producer's ticks in the lake by (producerId, seq): what landed, what twice, what is missing. */
+import type { S3Client } from "@aws-sdk/client-s3";
+import { TICKS_PREFIX } from "./layout.ts";
+import { mirrorPrefix } from "./lake-mirror.ts";
+import { queryObjects, sqlFileList, withDuckDB } from "./duckdb.ts";
+
+export interface LakeAudit {
+  /** Rows of this producer in the lake. */
+  readonly inLake: number;
+  readonly unique: number;
+  /** Rows beyond the first for a (producerId, seq). */
+  readonly duplicates: number;
+  /** Sequence numbers in [0, expected) not found. */
+  readonly missing: number;
+}
+
+export async function auditProducer(
+  s3: S3Client,
+  bucket: string,
+  cacheDir: string,
+  producerId: string,
+  expected: number,
+): Promise<LakeAudit> {
+  const { objects } = await mirrorPrefix(s3, bucket, TICKS_PREFIX, cacheDir);
+  const files = objects.filter((object) => object.key.endsWith(".parquet")).map((object) => object.file);
+  if (files.length === 0) return { inLake: 0, unique: 0, duplicates: 0, missing: expected };
+  const [row] = await withDuckDB((connection) =>
+    queryObjects(
+      connection,
+      `SELECT count(*) AS rows, count(DISTINCT seq) AS uniq, count(DISTINCT seq) FILTER (WHERE seq < $expected) AS expected_found
+       FROM read_parquet(${sqlFileList(files)}) WHERE producer_id = $producer`,
+      { producer: producerId, expected },
+    ),
+  );
+  const inLake = Number(row!.rows);
+  const unique = Number(row!.uniq);
+  return { inLake, unique, duplicates: inLake - unique, missing: expected - Number(row!.expected_found) };
+}

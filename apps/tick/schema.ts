@@ -1,0 +1,62 @@
+/**
+ * The tick message contract (DESIGN.md): topic `stock-ticks`, key = symbol, value = UTF-8 JSON.
+ * Validated by the producer before sending and by the lake sink on receipt.
+ */
+import { z } from "zod";
+
+const price = z.number().finite().nonnegative();
+
+export const tickSchema = z
+  .object({
+    symbol: z.string().regex(/^[A-Za-z0-9.^=_-]{1,32}$/, "must be 1-32 letters, digits or . ^ = _ -"),
+    ts: z.iso.datetime({ offset: false }),
+    price,
+    volume: z.number().int().nonnegative(),
+    open: price.optional(),
+    high: price.optional(),
+    low: price.optional(),
+    close: price.optional(),
+    source: z.string().min(1).max(200),
+    producerId: z.string().min(1).max(100),
+    seq: z.number().int().nonnegative(),
+  });
+// Not .strict(): a field added by a newer producer must not send every tick to quarantine.
+
+export type Tick = z.infer<typeof tickSchema>;
+
+export type DecodeResult = { ok: true; tick: Tick } | { ok: false; reason: string };
+
+/** Parses and validates a message value; never throws, so one bad record cannot stop a consumer. */
+export function decodeTick(value: Buffer | string | null): DecodeResult {
+  if (value === null) return { ok: false, reason: "empty message value" };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof value === "string" ? value : value.toString("utf8"));
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  const result = tickSchema.safeParse(parsed);
+  if (result.success) return { ok: true, tick: result.data };
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length > 0 ? issue.path.join(".") : "value";
+  return { ok: false, reason: `invalid tick: ${field}: ${issue.message}` };
+}
+
+/** Validates and serialises a tick; throws on an invalid one (a bug in the producer, not bad input). */
+export function encodeTick(tick: Tick): string {
+  return JSON.stringify(tickSchema.parse(tick));
+}
+
+/** The UTC event date of a tick, the lake's partition value: "2026-11-25". */
+export function eventDate(ts: string): string {
+  return ts.slice(0, 10);
+}
+
+/** Microseconds since the epoch of an ISO-8601 UTC timestamp, keeping up to six fractional digits. */
+export function timestampMicros(ts: string): bigint {
+  const match = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$/.exec(ts);
+  if (!match) throw new RangeError(`not an ISO-8601 UTC timestamp: ${ts}`);
+  const seconds = BigInt(Date.parse(`${match[1]}Z`)) / 1000n;
+  const fraction = (match[2] ?? "").padEnd(6, "0").slice(0, 6);
+  return seconds * 1_000_000n + BigInt(fraction);
+}

@@ -1,0 +1,70 @@
+/** `tickstream consume`: run the lake sink until Ctrl-C or SIGTERM, then flush and exit. */
+import type { Command } from "commander";
+import { DEFAULT_FLUSH_POLICY, LakeSink } from "../../../apps/consumer/lake-sink.ts";
+import { LocalEnvironment } from "../../local/environment.ts";
+import { commandAction, withCommonOptions } from "../command.ts";
+import { positiveInteger } from "../options.ts";
+import { formatCount, formatPairs, type Output } from "../output.ts";
+import { onShutdownSignals } from "../signals.ts";
+
+interface ConsumeOptions {
+  group?: string;
+  topic?: string;
+  flushRecords: number;
+  flushBytes: number;
+  flushIntervalMs: number;
+}
+
+export function registerConsumeCommand(program: Command): void {
+  withCommonOptions(
+    program
+      .command("consume")
+      .description("write ticks from Kafka to the S3 lake as Parquet, exactly once (runs until Ctrl-C)")
+      .option("--group <id>", "consumer group (default: the `consumerGroup` setting)")
+      .option("--topic <name>", "topic (default: the `topic` setting)")
+      .option("--flush-records <n>", "flush a partition at this many records", positiveInteger, DEFAULT_FLUSH_POLICY.maxRecords)
+      .option("--flush-bytes <n>", "... or at this many bytes", positiveInteger, DEFAULT_FLUSH_POLICY.maxBytes)
+      .option("--flush-interval-ms <ms>", "... or when its oldest record has waited this long", positiveInteger, DEFAULT_FLUSH_POLICY.intervalMs),
+  ).action(
+    commandAction(async (output: Output, options: ConsumeOptions) => {
+      const environment = LocalEnvironment.fromEnvironment();
+      const sink = new LakeSink({
+        bootstrapServers: environment.bootstrapServers,
+        topic: options.topic ?? environment.settings.topic,
+        groupId: options.group ?? environment.settings.consumerGroup,
+        lake: environment.lake,
+        flush: { maxRecords: options.flushRecords, maxBytes: options.flushBytes, intervalMs: options.flushIntervalMs },
+        onWarning: (message) => output.warn(message),
+        onFlush: (event) => {
+          const objects = event.objects.map((object) => object.key).join(", ");
+          output.progress(
+            `partition ${event.partition}: ${formatCount(event.ticks)} ticks` +
+              (event.quarantined ? `, ${event.quarantined} quarantined` : "") +
+              ` -> ${objects}; committed ${event.committedOffset}`,
+          );
+        },
+      });
+      const signals = onShutdownSignals(() =>
+        output.progress("flushing what is buffered, then exiting (Ctrl-C again to give up on pending writes)"),
+      );
+      signals.force.addEventListener("abort", () => sink.abandonPendingWrites());
+      try {
+        await sink.start();
+        output.progress(`lake sink consuming ${options.topic ?? environment.settings.topic} into s3://${environment.lake.bucket}/ticks/`);
+        await new Promise<void>((resolve) => signals.stop.addEventListener("abort", () => resolve(), { once: true }));
+      } finally {
+        await sink.stop();
+        signals.dispose();
+      }
+      output.result(
+        sink.totals,
+        formatPairs([
+          ["ticks written", formatCount(sink.totals.ticks)],
+          ["quarantined", formatCount(sink.totals.quarantined)],
+          ["objects", formatCount(sink.totals.objects)],
+          ["bytes", formatCount(sink.totals.bytes)],
+        ]),
+      );
+    }),
+  );
+}

@@ -1,0 +1,71 @@
+/** `tickstream produce`: stream ticks from a source into the topic. */
+import type { Command } from "commander";
+import { runProducer } from "../../../apps/producer/producer.ts";
+import { createSource } from "../../../apps/producer/sources/index.ts";
+import { LocalEnvironment } from "../../local/environment.ts";
+import { commandAction, withCommonOptions } from "../command.ts";
+import { positiveInteger, positiveNumber } from "../options.ts";
+import { formatCount, formatPairs, type Output } from "../output.ts";
+import { onShutdownSignals } from "../signals.ts";
+
+export interface ProduceOptions {
+  source: string;
+  rate?: number;
+  speed?: number;
+  count?: number;
+  seed?: string;
+  topic?: string;
+  producerId?: string;
+}
+
+export function addSourceOptions(command: Command): Command {
+  return command
+    .option("--source <source>", "synthetic, or csv:PATH to replay a CSV file in timestamp order", "synthetic")
+    .option("--rate <ticks/s>", "send at most this many ticks per second", positiveNumber)
+    .option("--seed <seed>", "seed of the synthetic random walk", "tickstream");
+}
+
+export function registerProduceCommand(program: Command): void {
+  withCommonOptions(
+    addSourceOptions(program.command("produce").description("stream ticks into Kafka (key = symbol, acks = all)"))
+      .option("--speed <x>", "replay a CSV at x times its original spacing", positiveNumber)
+      .option("--count <n>", "stop after n ticks (synthetic runs until Ctrl-C otherwise)", positiveInteger)
+      .option("--topic <name>", "topic (default: the `topic` setting)")
+      .option("--producer-id <id>", "identity written into every tick (default: host name + random suffix)"),
+  ).action(
+    commandAction(async (output: Output, options: ProduceOptions) => {
+      const environment = LocalEnvironment.fromEnvironment();
+      const source = createSource(options.source, { seed: options.seed });
+      const signals = onShutdownSignals(() => output.progress("stopping after the current batch..."));
+      const startedAt = Date.now();
+      try {
+        const summary = await runProducer({
+          bootstrapServers: environment.bootstrapServers,
+          topic: options.topic ?? environment.settings.topic,
+          source,
+          producerId: options.producerId,
+          count: options.count,
+          ratePerSecond: options.rate,
+          speed: options.speed,
+          signal: signals.stop,
+          onRowError: (error) => output.warn(`${source.name} line ${error.line}: ${error.reason}; row skipped`),
+          onProgress: (produced) => {
+            const seconds = (Date.now() - startedAt) / 1000;
+            output.status(`produced ${formatCount(produced)} ticks (${formatCount(Math.round(produced / Math.max(seconds, 0.001)))}/s)`);
+          },
+        });
+        output.result(
+          summary,
+          formatPairs([
+            ["produced", formatCount(summary.produced)],
+            ["bad rows skipped", formatCount(summary.badRows)],
+            ["ticks/s", formatCount(summary.ticksPerSecond)],
+            ["producerId", summary.producerId],
+          ]),
+        );
+      } finally {
+        signals.dispose();
+      }
+    }),
+  );
+}

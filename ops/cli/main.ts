@@ -1,0 +1,43 @@
+/** The `tickstream` command line. Importing this module runs nothing; `run(argv)` does and returns the exit code. */
+import { Command, CommanderError } from "commander";
+import { errorMessage } from "../../apps/shared/errors.ts";
+import { lastResult } from "./command.ts";
+import { registerBrokerCommands } from "./commands/broker.ts";
+import { registerConsumeCommand } from "./commands/consume.ts";
+import { registerDemoCommand } from "./commands/demo.ts";
+import { registerLocalCommands } from "./commands/local.ts";
+import { registerProduceCommand } from "./commands/produce.ts";
+import { registerTopicCommands } from "./commands/topic.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("tickstream")
+    .description("Run a real-time stock-tick pipeline: Kafka -> S3 Parquet lake -> catalog -> SQL, locally or on AWS")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerDemoCommand(program);
+  registerLocalCommands(program);
+  registerBrokerCommands(program);
+  registerTopicCommands(program);
+  registerProduceCommand(program);
+  registerConsumeCommand(program);
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  lastResult.exitCode = 0;
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return lastResult.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    const message = errorMessage(error).split("\n");
+    process.stderr.write(`tickstream: ${message[0]}\n`);
+    if (message.length > 1) process.stderr.write(`${message.slice(1).join("\n")}\n`);
+    if (process.env.TICKSTREAM_DEBUG) console.error(error);
+    return 1;
+  }
+}

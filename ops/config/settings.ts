@@ -1,0 +1,113 @@
+/**
+ * Local settings: defaults, overridden by `<home>/settings.json`, validated once.
+ * Unknown keys are rejected so that a typo never silently falls back to a default.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError } from "../../apps/shared/errors.ts";
+
+/** Newest Kafka release that the test suite proves kafkajs 2.2 works against (see README, "Kafka version"). */
+export const DEFAULT_KAFKA_VERSION = "4.4.0";
+
+const port = z.number().int().min(1).max(65_535);
+
+export const localSettingsSchema = z
+  .object({
+    kafkaVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must look like 4.4.0"),
+    host: z.string().regex(/^127\.\d+\.\d+\.\d+$/, "must be a loopback address (127.x.x.x)"),
+    brokerPort: port,
+    controllerPort: port,
+    brokerHeapMb: z.number().int().min(128).max(16_384),
+    defaultPartitions: z.number().int().min(1).max(1_000),
+    s3Port: port,
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name"),
+    region: z.string().min(1),
+    topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a valid Kafka topic name"),
+    consumerGroup: z.string().min(1),
+  })
+  .strict();
+
+export type LocalSettings = z.infer<typeof localSettingsSchema>;
+
+export const DEFAULT_LOCAL_SETTINGS: LocalSettings = {
+  kafkaVersion: DEFAULT_KAFKA_VERSION,
+  host: "127.0.0.1",
+  brokerPort: 19092,
+  controllerPort: 19093,
+  brokerHeapMb: 512,
+  defaultPartitions: 3,
+  s3Port: 4568,
+  bucket: "tickstream-lake",
+  region: "us-east-1",
+  topic: "stock-ticks",
+  consumerGroup: "tickstream-lake-sink",
+};
+
+/** s3rver's fixed credentials; they guard nothing but are required by the SigV4 signer. */
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+
+/** Where local state lives: `$TICKSTREAM_HOME`, else `.tickstream/` under the working directory. */
+export function tickstreamHome(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.TICKSTREAM_HOME || ".tickstream");
+}
+
+/** Validates a partial settings object (from a file or a test) over the defaults. */
+export function parseLocalSettings(input: unknown, origin = "settings"): LocalSettings {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError(`${origin}: expected a JSON object of settings`);
+  }
+  const result = localSettingsSchema.safeParse({ ...DEFAULT_LOCAL_SETTINGS, ...input });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const keys =
+      issue.code === "unrecognized_keys" ? issue.keys.map((key) => `"${key}"`).join(", ") : issue.path.join(".");
+    const hint =
+      issue.code === "unrecognized_keys"
+        ? `unknown setting ${keys}; known settings: ${Object.keys(DEFAULT_LOCAL_SETTINGS).join(", ")}`
+        : `setting "${keys}" ${issue.message}`;
+    throw new ConfigError(`${origin}: ${hint}`);
+  }
+  if (result.data.brokerPort === result.data.controllerPort) {
+    throw new ConfigError(`${origin}: brokerPort and controllerPort must differ`);
+  }
+  return result.data;
+}
+
+/** Reads `<home>/settings.json` if present; `TICKSTREAM_KAFKA_VERSION` overrides the Kafka version. */
+export function loadLocalSettings(home: string = tickstreamHome(), env: NodeJS.ProcessEnv = process.env) {
+  const file = path.join(home, "settings.json");
+  let fromFile: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, "utf8"));
+    } catch (error) {
+      throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
+    }
+  }
+  const overrides = env.TICKSTREAM_KAFKA_VERSION ? { kafkaVersion: env.TICKSTREAM_KAFKA_VERSION } : {};
+  return parseLocalSettings({ ...fromFile, ...overrides }, file);
+}
+
+/** Every path of local state, derived from the home folder in one place. */
+export function localPaths(home: string, settings: Pick<LocalSettings, "kafkaVersion">) {
+  return {
+    home,
+    settingsFile: path.join(home, "settings.json"),
+    kafkaLibs: path.join(home, "kafka", settings.kafkaVersion, "libs"),
+    brokerDir: path.join(home, "broker"),
+    brokerDataDir: path.join(home, "broker", "data"),
+    brokerProperties: path.join(home, "broker", "server.properties"),
+    brokerLog4j: path.join(home, "broker", "log4j2.properties"),
+    brokerPidFile: path.join(home, "broker", "broker.pid"),
+    brokerLogFile: path.join(home, "broker", "broker.log"),
+    s3Dir: path.join(home, "s3"),
+    s3DataDir: path.join(home, "s3", "data"),
+    s3PidFile: path.join(home, "s3", "s3.pid"),
+    s3LogFile: path.join(home, "s3", "s3.log"),
+    lakeCacheDir: path.join(home, "lake-cache"),
+    catalogDir: path.join(home, "catalog"),
+  };
+}
+
+export type LocalPaths = ReturnType<typeof localPaths>;

@@ -1,0 +1,118 @@
+/**
+ * The whole pipeline on this machine: local services up, topic, lake sink and producer in this process,
+ * then a wait until the consumer group has committed every offset, then an audit of the lake.
+ */
+import { createS3Client } from "../../apps/lake/s3-client.ts";
+import { auditProducer } from "../../apps/lake/lake-audit.ts";
+import { LakeSink, type FlushPolicy } from "../../apps/consumer/lake-sink.ts";
+import { runProducer } from "../../apps/producer/producer.ts";
+import { createSource } from "../../apps/producer/sources/index.ts";
+import { ServiceError } from "../../apps/shared/errors.ts";
+import { sleep } from "../../apps/shared/retry.ts";
+import type { LocalEnvironment } from "../local/environment.ts";
+import { createTopic, groupLag } from "../kafka/topics.ts";
+
+export interface DemoOptions {
+  readonly count: number;
+  readonly source: string;
+  readonly ratePerSecond?: number;
+  readonly seed?: string;
+  readonly partitions?: number;
+  readonly flush?: Partial<FlushPolicy>;
+  readonly onProgress?: (message: string) => void;
+  readonly onStatus?: (message: string) => void;
+  readonly onWarning?: (message: string) => void;
+}
+
+/** The shape DESIGN.md fixes for `tickstream demo --json`. */
+export interface DemoSummary {
+  readonly produced: number;
+  readonly inLake: number;
+  readonly duplicates: number;
+  readonly missing: number;
+  readonly quarantined: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly ticksPerSecond: number;
+  readonly freshnessP50Ms: number;
+  readonly freshnessP99Ms: number;
+}
+
+export function percentile(sorted: readonly number[], fraction: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+export async function runDemo(environment: LocalEnvironment, options: DemoOptions): Promise<DemoSummary & { producerId: string }> {
+  const progress = options.onProgress ?? (() => {});
+  const { settings } = environment;
+  progress("Starting the local Kafka broker and S3 server (if they are not up)...");
+  await environment.up();
+  const topic = settings.topic;
+  const { created } = await createTopic(environment.bootstrapServers, {
+    topic,
+    partitions: options.partitions ?? settings.defaultPartitions,
+    replicationFactor: 1,
+  });
+  progress(created ? `Created topic ${topic}` : `Topic ${topic} exists`);
+
+  const freshness: number[] = [];
+  const sink = new LakeSink({
+    bootstrapServers: environment.bootstrapServers,
+    topic,
+    groupId: settings.consumerGroup,
+    lake: environment.lake,
+    flush: options.flush,
+    onWarning: options.onWarning,
+    onFlush: (event) => freshness.push(...event.freshnessMs),
+  });
+  await sink.start();
+  const startedAt = Date.now();
+  try {
+    progress(`Producing ${options.count.toLocaleString("en-US")} ticks from ${options.source}...`);
+    const produced = await runProducer({
+      bootstrapServers: environment.bootstrapServers,
+      topic,
+      source: createSource(options.source, { seed: options.seed }),
+      count: options.count,
+      ratePerSecond: options.ratePerSecond,
+      onRowError: (error) => options.onWarning?.(`line ${error.line}: ${error.reason}; row skipped`),
+      onProgress: (count) => options.onStatus?.(`produced ${count.toLocaleString("en-US")}, in the lake ${sink.totals.ticks.toLocaleString("en-US")}`),
+    });
+    progress("Waiting until the lake sink has committed every offset...");
+    const deadline = Date.now() + 120_000 + produced.produced;
+    for (;;) {
+      const lag = await groupLag(environment.bootstrapServers, settings.consumerGroup, topic);
+      options.onStatus?.(`in the lake ${sink.totals.ticks.toLocaleString("en-US")}, still to write ${lag.total.toLocaleString("en-US")}`);
+      if (lag.total === 0) break;
+      if (Date.now() > deadline) throw new ServiceError(`the lake sink still lags ${lag.total} records behind; see the warnings above`);
+      await sleep(200);
+    }
+    const elapsedMs = Date.now() - startedAt;
+    await sink.stop();
+
+    progress("Auditing the lake by (producerId, seq)...");
+    const s3 = createS3Client(environment.lake);
+    try {
+      const audit = await auditProducer(s3, environment.lake.bucket, environment.paths.lakeCacheDir, produced.producerId, produced.produced);
+      freshness.sort((a, b) => a - b);
+      return {
+        produced: produced.produced,
+        inLake: audit.inLake,
+        duplicates: audit.duplicates,
+        missing: audit.missing,
+        quarantined: sink.totals.quarantined,
+        files: sink.totals.objects,
+        bytes: sink.totals.bytes,
+        ticksPerSecond: Math.round((produced.produced * 1000) / Math.max(1, elapsedMs)),
+        freshnessP50Ms: percentile(freshness, 0.5),
+        freshnessP99Ms: percentile(freshness, 0.99),
+        producerId: produced.producerId,
+      };
+    } finally {
+      s3.destroy();
+    }
+  } finally {
+    await sink.stop();
+  }
+}

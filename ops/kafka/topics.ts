@@ -1,0 +1,77 @@
+/** Topic administration through the Kafka protocol (kafkajs admin), the same against any broker. */
+import { ConfigError } from "../../apps/shared/errors.ts";
+import { createKafka } from "../../apps/shared/kafka-client.ts";
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+export interface PartitionDescription {
+  readonly partition: number;
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly endOffset: string;
+}
+
+async function withAdmin<T>(bootstrapServers: readonly string[], task: (admin: ReturnType<ReturnType<typeof createKafka>["admin"]>) => Promise<T>) {
+  const admin = createKafka(bootstrapServers, "tickstream-ops").admin();
+  await admin.connect();
+  try {
+    return await task(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Creates the topic; `created: false` when it exists already (its partition count is left as it is). */
+export async function createTopic(bootstrapServers: readonly string[], spec: TopicSpec): Promise<{ created: boolean }> {
+  if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
+    throw new ConfigError(`--partitions must be a whole number >= 1, got ${spec.partitions}`);
+  }
+  if (!Number.isInteger(spec.replicationFactor) || spec.replicationFactor < 1) {
+    throw new ConfigError(`--replication-factor must be a whole number >= 1, got ${spec.replicationFactor}`);
+  }
+  return withAdmin(bootstrapServers, async (admin) => {
+    const created = await admin.createTopics({
+      topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: spec.replicationFactor }],
+      waitForLeaders: true,
+    });
+    return { created };
+  });
+}
+
+export async function describeTopic(bootstrapServers: readonly string[], topic: string) {
+  return withAdmin(bootstrapServers, async (admin) => {
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) throw new ConfigError(`topic "${topic}" does not exist; create it with: tickstream topic create`);
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const partitions: PartitionDescription[] = metadata!.partitions
+      .map((partition) => ({
+        partition: partition.partitionId,
+        leader: partition.leader,
+        replicas: partition.replicas,
+        isr: partition.isr,
+        endOffset: offsets.find((offset) => offset.partition === partition.partitionId)?.high ?? "0",
+      }))
+      .sort((a, b) => a.partition - b.partition);
+    return { topic, partitions };
+  });
+}
+
+/** Per partition: the log end offset and the group's committed offset ("-1" when none). */
+export async function groupLag(bootstrapServers: readonly string[], groupId: string, topic: string) {
+  return withAdmin(bootstrapServers, async (admin) => {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const lag = ends.map((end) => {
+      const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? "-1";
+      const committedOffset = BigInt(offset === "-1" ? end.low : offset);
+      return { partition: end.partition, endOffset: end.high, committed: offset, lag: Number(BigInt(end.high) - committedOffset) };
+    });
+    return { partitions: lag, total: lag.reduce((sum, p) => sum + p.lag, 0) };
+  });
+}
