@@ -52,6 +52,8 @@ export interface LakeSinkOptions {
   readonly flush?: Partial<FlushPolicy>;
   /** Where a new group starts: the earliest offset (default) or only new records. */
   readonly fromBeginning?: boolean;
+  /** How long the group waits for a silent member before handing its partitions on (default 30 s). */
+  readonly sessionTimeoutMs?: number;
   readonly onFlush?: (event: FlushEvent) => void;
   readonly onWarning?: (message: string) => void;
 }
@@ -107,8 +109,8 @@ export class LakeSink {
     this.encoder = await ParquetEncoder.create();
     const consumer = createKafka(this.options.bootstrapServers, "tickstream-lake-sink").consumer({
       groupId: this.options.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;

@@ -89,12 +89,16 @@ export function loadLocalSettings(home: string = tickstreamHome(), env: NodeJS.P
   return parseLocalSettings({ ...fromFile, ...overrides }, file);
 }
 
-/** Every path of local state, derived from the home folder in one place. */
-export function localPaths(home: string, settings: Pick<LocalSettings, "kafkaVersion">) {
+/**
+ * Every path of local state, derived from the home folder in one place. The Kafka jars may be shared between
+ * homes through `$TICKSTREAM_KAFKA_CACHE` (the test suites do, so that each suite's fresh home costs no download).
+ */
+export function localPaths(home: string, settings: Pick<LocalSettings, "kafkaVersion">, env: NodeJS.ProcessEnv = process.env) {
+  const kafkaCache = env.TICKSTREAM_KAFKA_CACHE ? path.resolve(env.TICKSTREAM_KAFKA_CACHE) : path.join(home, "kafka");
   return {
     home,
     settingsFile: path.join(home, "settings.json"),
-    kafkaLibs: path.join(home, "kafka", settings.kafkaVersion, "libs"),
+    kafkaLibs: path.join(kafkaCache, settings.kafkaVersion, "libs"),
     brokerDir: path.join(home, "broker"),
     brokerDataDir: path.join(home, "broker", "data"),
     brokerProperties: path.join(home, "broker", "server.properties"),

@@ -29,7 +29,9 @@ export class LocalHost implements Host {
     try {
       return await readFile(path, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      // ESRCH: a /proc file whose process exited while it was being read.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ESRCH") return undefined;
       throw error;
     }
   }

@@ -1,6 +1,7 @@
 /** Topic administration through the Kafka protocol (kafkajs admin), the same against any broker. */
 import { ConfigError } from "../../apps/shared/errors.ts";
 import { createKafka } from "../../apps/shared/kafka-client.ts";
+import { retry } from "../../apps/shared/retry.ts";
 
 export interface TopicSpec {
   readonly topic: string;
@@ -16,11 +17,17 @@ export interface PartitionDescription {
   readonly endOffset: string;
 }
 
-async function withAdmin<T>(bootstrapServers: readonly string[], task: (admin: ReturnType<ReturnType<typeof createKafka>["admin"]>) => Promise<T>) {
+type Admin = ReturnType<ReturnType<typeof createKafka>["admin"]>;
+
+/** Runs `task` with a connected admin client; retries what the broker calls retriable (a coordinator moving). */
+async function withAdmin<T>(bootstrapServers: readonly string[], task: (admin: Admin) => Promise<T>) {
   const admin = createKafka(bootstrapServers, "tickstream-ops").admin();
   await admin.connect();
   try {
-    return await task(admin);
+    return await retry(() => task(admin), {
+      retries: 8,
+      isRetriable: (error) => (error as { retriable?: boolean }).retriable === true,
+    });
   } finally {
     await admin.disconnect();
   }

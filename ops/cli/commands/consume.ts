@@ -13,6 +13,7 @@ interface ConsumeOptions {
   flushRecords: number;
   flushBytes: number;
   flushIntervalMs: number;
+  sessionTimeoutMs: number;
 }
 
 export function registerConsumeCommand(program: Command): void {
@@ -24,7 +25,8 @@ export function registerConsumeCommand(program: Command): void {
       .option("--topic <name>", "topic (default: the `topic` setting)")
       .option("--flush-records <n>", "flush a partition at this many records", positiveInteger, DEFAULT_FLUSH_POLICY.maxRecords)
       .option("--flush-bytes <n>", "... or at this many bytes", positiveInteger, DEFAULT_FLUSH_POLICY.maxBytes)
-      .option("--flush-interval-ms <ms>", "... or when its oldest record has waited this long", positiveInteger, DEFAULT_FLUSH_POLICY.intervalMs),
+      .option("--flush-interval-ms <ms>", "... or when its oldest record has waited this long", positiveInteger, DEFAULT_FLUSH_POLICY.intervalMs)
+      .option("--session-timeout-ms <ms>", "how long the group waits for a silent member (6000 to 300000)", positiveInteger, 30_000),
   ).action(
     commandAction(async (output: Output, options: ConsumeOptions) => {
       const environment = LocalEnvironment.fromEnvironment();
@@ -34,6 +36,7 @@ export function registerConsumeCommand(program: Command): void {
         groupId: options.group ?? environment.settings.consumerGroup,
         lake: environment.lake,
         flush: { maxRecords: options.flushRecords, maxBytes: options.flushBytes, intervalMs: options.flushIntervalMs },
+        sessionTimeoutMs: options.sessionTimeoutMs,
         onWarning: (message) => output.warn(message),
         onFlush: (event) => {
           const objects = event.objects.map((object) => object.key).join(", ");

@@ -1,0 +1,93 @@
+import { expect } from "chai";
+import path from "node:path";
+import { LakeSink } from "../../apps/consumer/lake-sink.ts";
+import { runProducer } from "../../apps/producer/producer.ts";
+import { CsvSource } from "../../apps/producer/sources/csv.ts";
+import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
+import type { TickSource } from "../../apps/producer/sources/source.ts";
+import { timestampMicros, type Tick } from "../../apps/tick/schema.ts";
+import { readLakeTicks } from "../helpers/lake.ts";
+import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
+import { uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
+
+const VEGA_STOCKS = path.resolve("node_modules/vega-datasets/data/stocks.csv");
+const KAGGLE_SAMPLE = path.resolve("test/fixtures/index-processed-sample.csv");
+
+describe("produce -> broker -> lake round trip @integration", function () {
+  const environment = useLocalEnvironment();
+
+  /** Produces every tick of `source` (up to `count`), sinks the topic, and returns what was sent. */
+  async function roundTrip(source: TickSource, count?: number): Promise<{ sent: Tick[]; producerId: string }> {
+    const env = environment();
+    const topic = uniqueName("round-trip");
+    const groupId = uniqueName("sink");
+    await createTestTopic(env.bootstrapServers, topic);
+    const sink = new LakeSink({
+      bootstrapServers: env.bootstrapServers,
+      topic,
+      groupId,
+      lake: env.lake,
+      flush: { maxRecords: 400, intervalMs: 500 },
+    });
+    await sink.start();
+    try {
+      const sent: Tick[] = [];
+      const summary = await runProducer({
+        bootstrapServers: env.bootstrapServers,
+        topic,
+        source,
+        count,
+        batchSize: 250,
+        onSent: (ticks) => sent.push(...ticks),
+      });
+      expect(summary.produced).to.equal(sent.length);
+      await waitForGroupCaughtUp(env.bootstrapServers, groupId, topic);
+      return { sent, producerId: summary.producerId };
+    } finally {
+      await sink.stop();
+    }
+  }
+
+  function expectLakeToEqual(rows: Awaited<ReturnType<typeof readLakeTicks>>, sent: readonly Tick[]): void {
+    expect(rows).to.have.length(sent.length);
+    rows.forEach((row, index) => {
+      const tick = sent[index]!;
+      expect(row.seq, "seq").to.equal(BigInt(tick.seq));
+      expect(row.symbol, `symbol of seq ${tick.seq}`).to.equal(tick.symbol);
+      expect(row.tsMicros, `ts of seq ${tick.seq}`).to.equal(timestampMicros(tick.ts));
+      expect(row.price, `price of seq ${tick.seq}`).to.equal(tick.price);
+      expect(row.volume, `volume of seq ${tick.seq}`).to.equal(BigInt(tick.volume));
+      expect(row.open).to.equal(tick.open ?? null);
+      expect(row.high).to.equal(tick.high ?? null);
+      expect(row.low).to.equal(tick.low ?? null);
+      expect(row.close).to.equal(tick.close ?? null);
+      expect(row.source).to.equal(tick.source);
+      expect(row.producerId).to.equal(tick.producerId);
+      expect(row.dt, "partitioned by the tick's event date").to.equal(tick.ts.slice(0, 10));
+      expect(row.key).to.match(/^ticks\/dt=\d{4}-\d{2}-\d{2}\/round-trip-[0-9a-f]{8}\+\d\+\d{20}\.parquet$/);
+    });
+  }
+
+  it("lands every synthetic tick, field by field", async function () {
+    const source = new SyntheticSource({ seed: "round-trip", clock: { startMs: Date.UTC(2026, 10, 24, 23, 59, 0), stepMs: 37 } });
+    const { sent, producerId } = await roundTrip(source, 3_000);
+    expect(new Set(sent.map((tick) => tick.ts.slice(0, 10))).size, "the stream crosses midnight").to.equal(2);
+    expectLakeToEqual(await readLakeTicks(environment().lake, producerId), sent);
+  });
+
+  it("lands every row of vega-datasets' stocks.csv, in timestamp order", async function () {
+    const { sent, producerId } = await roundTrip(new CsvSource(VEGA_STOCKS));
+    expect(sent).to.have.length(560);
+    const times = sent.map((tick) => Date.parse(tick.ts));
+    expect(times).to.deep.equal([...times].sort((a, b) => a - b));
+    expect(sent[0]).to.include({ symbol: "MSFT", ts: "2000-01-01T00:00:00.000Z", price: 39.81, source: "csv:stocks.csv" });
+    expectLakeToEqual(await readLakeTicks(environment().lake, producerId), sent);
+  });
+
+  it("lands the Kaggle 'Stock Exchange Data' layout with open, high, low and close", async function () {
+    const { sent, producerId } = await roundTrip(new CsvSource(KAGGLE_SAMPLE));
+    expect(sent.length).to.be.greaterThan(0);
+    expect(sent.every((tick) => tick.open !== undefined && tick.close !== undefined)).to.equal(true);
+    expectLakeToEqual(await readLakeTicks(environment().lake, producerId), sent);
+  });
+});

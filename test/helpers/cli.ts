@@ -1,0 +1,27 @@
+/** Runs the real `tickstream` binary, as a user would. */
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+
+export const TICKSTREAM_BIN = path.resolve("bin/tickstream.js");
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
+  const result = await execa(process.execPath, [TICKSTREAM_BIN, ...args], { env, reject: false, timeout: timeoutMs });
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts a long-running command (consume, produce); the caller signals and awaits it. */
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): ResultPromise<{ reject: false; all: true }> {
+  return execa(process.execPath, [TICKSTREAM_BIN, ...args], { env, reject: false, all: true });
+}
+
+/** The last line of stdout parsed as JSON (the `--json` contract). */
+export function lastJsonLine<T = Record<string, unknown>>(stdout: string): T {
+  const lines = stdout.trim().split("\n");
+  return JSON.parse(lines.at(-1)!) as T;
+}

@@ -1,0 +1,7 @@
+/** Loaded by mocha before any test file (.mocharc.json "require"). */
+import path from "node:path";
+
+// The lockfile pins an AWS SDK that supports Node 20; its notice about future releases is noise in test output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+// Every suite's fresh home shares the Kafka jars that `.ci/run` (or the first run) fetched into the repo's cache.
+process.env.TICKSTREAM_KAFKA_CACHE ??= path.resolve(".tickstream", "kafka");
