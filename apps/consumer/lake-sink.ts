@@ -23,7 +23,7 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
 import { LakeWriteError, errorMessage } from "../shared/errors.ts";
-import { createKafka } from "../shared/kafka-client.ts";
+import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
 import { retry } from "../shared/retry.ts";
 import { decodeTick, eventDate, timestampMicros } from "../tick/schema.ts";
@@ -120,7 +120,7 @@ export class LakeSink {
     consumer.on(consumer.events.CRASH, (event) => {
       this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`);
     });
-    await consumer.connect();
+    await connectToBroker(consumer, this.options.bootstrapServers);
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
     const tickMs = Math.max(50, Math.min(1_000, Math.floor(this.flushPolicy.intervalMs / 4)));

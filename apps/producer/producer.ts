@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { Partitioners, type Message } from "kafkajs";
 import { ConfigError } from "../shared/errors.ts";
-import { createKafka } from "../shared/kafka-client.ts";
+import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { sleep } from "../shared/retry.ts";
 import { encodeTick, type Tick } from "../tick/schema.ts";
 import type { SourceRowError, TickSource } from "./sources/index.ts";
@@ -72,7 +72,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  await producer.connect();
+  await connectToBroker(producer, options.bootstrapServers);
   let produced = 0;
   let badRows = 0;
   const startedAt = Date.now();

@@ -1,6 +1,6 @@
 /** Topic administration through the Kafka protocol (kafkajs admin), the same against any broker. */
 import { ConfigError } from "../../apps/shared/errors.ts";
-import { createKafka } from "../../apps/shared/kafka-client.ts";
+import { connectToBroker, createKafka } from "../../apps/shared/kafka-client.ts";
 import { retry } from "../../apps/shared/retry.ts";
 
 export interface TopicSpec {
@@ -21,8 +21,10 @@ type Admin = ReturnType<ReturnType<typeof createKafka>["admin"]>;
 
 /** Runs `task` with a connected admin client; retries what the broker calls retriable (a coordinator moving). */
 async function withAdmin<T>(bootstrapServers: readonly string[], task: (admin: Admin) => Promise<T>) {
-  const admin = createKafka(bootstrapServers, "tickstream-ops").admin();
-  await admin.connect();
+  const admin = createKafka(bootstrapServers, "tickstream-ops", {
+    retry: { retries: 4, initialRetryTime: 200, maxRetryTime: 2_000 },
+  }).admin();
+  await connectToBroker(admin, bootstrapServers);
   try {
     return await retry(() => task(admin), {
       retries: 8,
