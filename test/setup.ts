@@ -5,3 +5,11 @@ import path from "node:path";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 // Every suite's fresh home shares the Kafka jars that `.ci/run` (or the first run) fetched into the repo's cache.
 process.env.TICKSTREAM_KAFKA_CACHE ??= path.resolve(".tickstream", "kafka");
+
+/** Root hooks: nothing a test started may outlive the suite. */
+export const mochaHooks = {
+  async afterEach() {
+    const { killSpawnedCommands } = await import("./helpers/cli.ts");
+    await killSpawnedCommands();
+  },
+};

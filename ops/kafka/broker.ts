@@ -72,8 +72,8 @@ export class Broker {
     return `${this.layout.advertisedHost}:${this.layout.brokerPort}`;
   }
 
-  /** Resolves the jars, writes the configuration, and formats the storage the first time only. */
-  private async prepare(): Promise<void> {
+  /** Makes sure Java is there and the Kafka jars are fetched (once; later calls find them cached). */
+  async fetchDistribution() {
     const java = await requireJava(this.host);
     const distribution = await ensureKafkaDistribution(this.host, {
       version: this.layout.kafkaVersion,
@@ -81,6 +81,12 @@ export class Broker {
       kafkaHome: this.layout.kafkaHome,
       onProgress: this.onProgress,
     });
+    return { java, distribution };
+  }
+
+  /** Resolves the jars, writes the configuration, and formats the storage the first time only. */
+  private async prepare(): Promise<void> {
+    const { java, distribution } = await this.fetchDistribution();
     await this.host.writeFile(
       this.layout.propertiesFile,
       renderServerProperties({

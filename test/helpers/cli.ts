@@ -15,9 +15,20 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, ti
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
+const spawned = new Set<ResultPromise>();
+
 /** Starts a long-running command (consume, produce); the caller signals and awaits it. */
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): ResultPromise<{ reject: false; all: true }> {
-  return execa(process.execPath, [TICKSTREAM_BIN, ...args], { env, reject: false, all: true });
+  const child = execa(process.execPath, [TICKSTREAM_BIN, ...args], { env, reject: false, all: true });
+  spawned.add(child);
+  void child.finally(() => spawned.delete(child));
+  return child;
+}
+
+/** Kills whatever a failed test left running (called by the root hook in test/setup.ts). */
+export async function killSpawnedCommands(): Promise<void> {
+  for (const child of spawned) child.kill("SIGKILL");
+  await Promise.allSettled([...spawned]);
 }
 
 /** The last line of stdout parsed as JSON (the `--json` contract). */

@@ -22,6 +22,13 @@ export function registerLocalCommands(program: Command): void {
       output.result(status, `${describeLocal(status)}\nUp; stop with: tickstream local down`);
     }),
   );
+  withCommonOptions(local.command("fetch").description("fetch the Kafka jars from Maven Central now (otherwise done at the first start)")).action(
+    commandAction(async (output: Output) => {
+      const environment = LocalEnvironment.fromEnvironment((message) => output.progress(message));
+      const { distribution } = await environment.broker.fetchDistribution();
+      output.result(distribution, `Apache Kafka ${distribution.version} jars ready in ${distribution.libsDir}`);
+    }),
+  );
   withCommonOptions(local.command("down").description("stop the local broker and S3 server")).action(
     commandAction(async (output: Output) => {
       const environment = LocalEnvironment.fromEnvironment();
