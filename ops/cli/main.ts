@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { errorMessage } from "../../apps/shared/errors.ts";
 import { lastResult } from "./command.ts";
+import { registerBenchCommand } from "./commands/bench.ts";
 import { registerBrokerCommands } from "./commands/broker.ts";
 import { registerConsumeCommand } from "./commands/consume.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerTopicCommands(program);
   registerProduceCommand(program);
   registerConsumeCommand(program);
+  registerBenchCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

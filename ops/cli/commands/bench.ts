@@ -1,0 +1,32 @@
+/** `tickstream bench`: measure the local pipeline. */
+import type { Command } from "commander";
+import { runBench } from "../../bench/run-bench.ts";
+import { commandAction, withCommonOptions } from "../command.ts";
+import { positiveInteger } from "../options.ts";
+import { formatCount, formatPairs, type Output } from "../output.ts";
+
+export function registerBenchCommand(program: Command): void {
+  withCommonOptions(
+    program
+      .command("bench")
+      .description("measure the local pipeline on fresh services: throughput, freshness, lake bytes per tick, memory")
+      .option("--count <n>", "how many ticks", positiveInteger, 500_000),
+  ).action(
+    commandAction(async (output: Output, options: { count: number }) => {
+      const result = await runBench({ count: options.count, onProgress: (message) => output.progress(message) });
+      output.result(
+        result,
+        formatPairs([
+          ["ticks", formatCount(result.produced)],
+          ["duplicates / missing", `${result.duplicates} / ${result.missing}`],
+          ["ticks/s (end to end)", formatCount(result.ticksPerSecond)],
+          ["freshness p50 / p99", `${result.freshnessP50Ms} / ${result.freshnessP99Ms} ms`],
+          ["lake objects", formatCount(result.files)],
+          ["lake bytes per tick", result.lakeBytesPerTick],
+          ["peak RSS (CLI process)", `${result.peakRssMb} MiB`],
+        ]),
+      );
+      return result.duplicates === 0 && result.missing === 0 ? 0 : 1;
+    }),
+  );
+}
