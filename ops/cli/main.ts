@@ -4,6 +4,8 @@ import { errorMessage } from "../../apps/shared/errors.ts";
 import { lastResult } from "./command.ts";
 import { registerBenchCommand } from "./commands/bench.ts";
 import { registerBrokerCommands } from "./commands/broker.ts";
+import { registerCrawlCommand } from "./commands/crawl.ts";
+import { registerQueryCommand } from "./commands/query.ts";
 import { registerConsumeCommand } from "./commands/consume.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerLocalCommands } from "./commands/local.ts";
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerTopicCommands(program);
   registerProduceCommand(program);
   registerConsumeCommand(program);
+  registerCrawlCommand(program);
+  registerQueryCommand(program);
   registerBenchCommand(program);
   for (const command of program.commands) {
     command.exitOverride();

@@ -1,0 +1,136 @@
+/**
+ * The analyses a stock-data user runs, each one SQL text that runs unchanged on Athena (Trino) and DuckDB.
+ * Shared-dialect rules kept here: only functions both engines have (date_trunc, date_diff, count, sum, max,
+ * min, row_number), no engine-specific literals; first/last price by row_number() with a full tie-break
+ * (ts, producer_id, seq), since min_by/max_by pick an arbitrary row among equal timestamps.
+ * Filters go on `dt`, the partition column, so both engines skip the partitions outside the range.
+ */
+import { ConfigError } from "../shared/errors.ts";
+
+export interface NamedQueryParameters {
+  readonly symbol?: string;
+  /** Inclusive UTC dates, YYYY-MM-DD. */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface NamedQuery {
+  readonly name: string;
+  readonly description: string;
+  /** `{{where}}` becomes the filter on symbol and dt ("1 = 1" without one). */
+  readonly template: string;
+}
+
+const FIRST_LAST = (bucket: string) => `
+  SELECT symbol, ${bucket} AS bucket, price, volume,
+         row_number() OVER (PARTITION BY symbol, ${bucket} ORDER BY ts, producer_id, seq) AS first_rank,
+         row_number() OVER (PARTITION BY symbol, ${bucket} ORDER BY ts DESC, producer_id DESC, seq DESC) AS last_rank
+  FROM ticks
+  WHERE {{where}}`;
+
+const OHLCV = (bucket: string, label: string) => `
+WITH ranked AS (${FIRST_LAST(bucket)})
+SELECT symbol,
+       bucket AS ${label},
+       max(CASE WHEN first_rank = 1 THEN price END) AS open,
+       max(price) AS high,
+       min(price) AS low,
+       max(CASE WHEN last_rank = 1 THEN price END) AS close,
+       sum(volume) AS volume,
+       count(*) AS ticks
+FROM ranked
+GROUP BY symbol, bucket
+ORDER BY symbol, bucket`;
+
+export const NAMED_QUERIES: readonly NamedQuery[] = [
+  {
+    name: "latest-price",
+    description: "the last traded price of each symbol, with its time",
+    template: `
+WITH ranked AS (${FIRST_LAST("symbol")})
+SELECT r.symbol, r.price, t.ts
+FROM ranked r
+JOIN (SELECT symbol, max(ts) AS ts FROM ticks WHERE {{where}} GROUP BY symbol) t ON t.symbol = r.symbol
+WHERE r.last_rank = 1
+ORDER BY r.symbol`,
+  },
+  {
+    name: "ohlcv-1m",
+    description: "open, high, low, close and volume per symbol per minute",
+    template: OHLCV("date_trunc('minute', ts)", "minute"),
+  },
+  {
+    name: "ohlcv-1d",
+    description: "open, high, low, close and volume per symbol per day (UTC)",
+    template: OHLCV("dt", "day"),
+  },
+  {
+    name: "vwap-daily",
+    description: "volume-weighted average price per symbol per day (UTC)",
+    template: `
+SELECT symbol, dt AS day, sum(price * volume) / sum(volume) AS vwap, sum(volume) AS volume, count(*) AS ticks
+FROM ticks
+WHERE {{where}} AND volume > 0
+GROUP BY symbol, dt
+ORDER BY symbol, dt`,
+  },
+  {
+    name: "top-movers",
+    description: "symbols by percentage change from their first to their last price in the range",
+    template: `
+WITH ranked AS (${FIRST_LAST("'range'")})
+SELECT symbol,
+       max(CASE WHEN first_rank = 1 THEN price END) AS first_price,
+       max(CASE WHEN last_rank = 1 THEN price END) AS last_price,
+       100 * (max(CASE WHEN last_rank = 1 THEN price END) - max(CASE WHEN first_rank = 1 THEN price END))
+           / max(CASE WHEN first_rank = 1 THEN price END) AS change_pct
+FROM ranked
+GROUP BY symbol
+ORDER BY change_pct DESC, symbol`,
+  },
+  {
+    name: "freshness",
+    description: "tick count, last tick time and lag behind now per symbol",
+    template: `
+SELECT symbol, count(*) AS ticks, max(ts) AS last_tick, date_diff('millisecond', max(ts), current_timestamp) AS lag_ms
+FROM ticks
+WHERE {{where}}
+GROUP BY symbol
+ORDER BY symbol`,
+  },
+];
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const SYMBOL = /^[A-Za-z0-9.^=_-]{1,32}$/;
+
+export function findNamedQuery(name: string): NamedQuery {
+  const query = NAMED_QUERIES.find((candidate) => candidate.name === name);
+  if (!query) {
+    throw new ConfigError(`no named query "${name}"; known: ${NAMED_QUERIES.map((candidate) => candidate.name).join(", ")}`);
+  }
+  return query;
+}
+
+/** The query's SQL with its filter; every value is validated before it is placed in the text. */
+export function renderNamedQuery(name: string, parameters: NamedQueryParameters = {}): string {
+  const query = findNamedQuery(name);
+  const conditions: string[] = [];
+  if (parameters.symbol !== undefined) {
+    if (!SYMBOL.test(parameters.symbol)) throw new ConfigError(`--symbol "${parameters.symbol}" is not a ticker symbol`);
+    conditions.push(`symbol = '${parameters.symbol}'`);
+  }
+  for (const [option, value, operator] of [
+    ["--from", parameters.from, ">="],
+    ["--to", parameters.to, "<="],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+      throw new ConfigError(`${option} "${value}" is not a date like 2026-11-25`);
+    }
+    conditions.push(`dt ${operator} '${value}'`);
+  }
+  if (parameters.from && parameters.to && parameters.from > parameters.to) {
+    throw new ConfigError(`--from ${parameters.from} is after --to ${parameters.to}`);
+  }
+  return query.template.replaceAll("{{where}}", conditions.length > 0 ? conditions.join(" AND ") : "1 = 1").trim();
+}

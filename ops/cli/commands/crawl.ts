@@ -1,0 +1,71 @@
+/** `tickstream crawl`: catalog the lake. Glue's crawler for a stack, the local crawler otherwise. */
+import { GlueClient } from "@aws-sdk/client-glue";
+import type { Command } from "commander";
+import { runGlueCrawler } from "../../../apps/catalog/glue-crawler.ts";
+import { crawlLocalLake, type CrawlReport } from "../../../apps/catalog/local-crawler.ts";
+import { createS3Client } from "../../../apps/lake/s3-client.ts";
+import { ServiceError } from "../../../apps/shared/errors.ts";
+import { readStackOutputsFile } from "../../environments/stack-outputs.ts";
+import { LocalEnvironment } from "../../local/environment.ts";
+import { commandAction, withCommonOptions } from "../command.ts";
+import { formatPairs, type Output } from "../output.ts";
+import { onShutdownSignals } from "../signals.ts";
+
+function describeReport(report: CrawlReport): string {
+  const list = (items: readonly string[]) => (items.length > 0 ? items.join(", ") : "none");
+  const pairs: [string, unknown][] = [
+    ["tables created", list(report.tablesCreated)],
+    ["tables updated", list(report.tablesUpdated)],
+    ["partitions added", list(report.partitionsAdded)],
+  ];
+  if (report.newObjects !== undefined) pairs.push(["new objects", `${report.newObjects} (of ${report.objectsSeen} in the lake)`]);
+  return formatPairs(pairs);
+}
+
+export function registerCrawlCommand(program: Command): void {
+  withCommonOptions(
+    program
+      .command("crawl")
+      .description("catalog the lake: the stack's Glue crawler, or the local crawler")
+      .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): crawl in AWS"),
+  ).action(
+    commandAction(async (output: Output, options: { outputs?: string }) => {
+      if (options.outputs) {
+        const outputs = await readStackOutputsFile(options.outputs);
+        const glue = new GlueClient({ region: outputs.region });
+        const signals = onShutdownSignals();
+        try {
+          const report = await runGlueCrawler({
+            glue,
+            crawlerName: outputs.crawlerName,
+            database: outputs.glueDatabase,
+            onProgress: (message) => output.progress(message),
+            signal: signals.stop,
+          });
+          output.result(report, describeReport(report));
+        } finally {
+          signals.dispose();
+          glue.destroy();
+        }
+        return;
+      }
+      const environment = LocalEnvironment.fromEnvironment();
+      if (!(await environment.s3.isAnswering())) {
+        throw new ServiceError(`the local S3 server does not answer at ${environment.s3.endpoint}: start it with: tickstream local up`);
+      }
+      const s3 = createS3Client(environment.lake);
+      try {
+        const { report } = await crawlLocalLake({
+          s3,
+          bucket: environment.lake.bucket,
+          cacheDir: environment.paths.lakeCacheDir,
+          catalogDir: environment.paths.catalogDir,
+          onProgress: (message) => output.progress(message),
+        });
+        output.result(report, describeReport(report));
+      } finally {
+        s3.destroy();
+      }
+    }),
+  );
+}

@@ -1,0 +1,119 @@
+/** `tickstream query`: SQL or a named analysis, on Athena for a stack or DuckDB locally. */
+import { AthenaClient } from "@aws-sdk/client-athena";
+import { InvalidArgumentError, type Command } from "commander";
+import { runAthenaQuery } from "../../../apps/query/athena-engine.ts";
+import { runLocalQuery } from "../../../apps/query/duckdb-engine.ts";
+import { NAMED_QUERIES, renderNamedQuery } from "../../../apps/query/named-queries.ts";
+import { athenaCostUsd, type QueryResult } from "../../../apps/query/query-result.ts";
+import { createS3Client } from "../../../apps/lake/s3-client.ts";
+import { ConfigError, ServiceError } from "../../../apps/shared/errors.ts";
+import { readStackOutputsFile } from "../../environments/stack-outputs.ts";
+import { LocalEnvironment } from "../../local/environment.ts";
+import { commandAction, withCommonOptions } from "../command.ts";
+import { formatCsv, formatTable } from "../format-table.ts";
+import type { Output } from "../output.ts";
+import { onShutdownSignals } from "../signals.ts";
+
+interface QueryOptions {
+  named?: string;
+  symbol?: string;
+  from?: string;
+  to?: string;
+  list?: boolean;
+  csv?: boolean;
+  json?: boolean;
+  outputs?: string;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+async function runQuery(sql: string, options: QueryOptions, output: Output): Promise<QueryResult> {
+  if (options.outputs) {
+    const outputs = await readStackOutputsFile(options.outputs);
+    const athena = new AthenaClient({ region: outputs.region });
+    const signals = onShutdownSignals(() => output.progress("cancelling the query in Athena..."));
+    try {
+      const result = await runAthenaQuery(sql, {
+        athena,
+        workgroup: outputs.athenaWorkgroup,
+        database: outputs.glueDatabase,
+        signal: signals.stop,
+        onProgress: (message) => output.progress(message),
+      });
+      const scanned = result.bytesScanned ?? 0;
+      output.progress(`data scanned: ${formatBytes(scanned)}, cost $${athenaCostUsd(scanned).toFixed(6)} at $5/TB (10 MB minimum)`);
+      return result;
+    } finally {
+      signals.dispose();
+      athena.destroy();
+    }
+  }
+  const environment = LocalEnvironment.fromEnvironment();
+  if (!(await environment.s3.isAnswering())) {
+    throw new ServiceError(`the local S3 server does not answer at ${environment.s3.endpoint}: start it with: tickstream local up`);
+  }
+  const s3 = createS3Client(environment.lake);
+  try {
+    return await runLocalQuery(sql, {
+      s3,
+      bucket: environment.lake.bucket,
+      cacheDir: environment.paths.lakeCacheDir,
+      catalogDir: environment.paths.catalogDir,
+    });
+  } finally {
+    s3.destroy();
+  }
+}
+
+function date(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError(`expected a date like 2026-11-25, got "${value}"`);
+  return value;
+}
+
+export function registerQueryCommand(program: Command): void {
+  withCommonOptions(
+    program
+      .command("query")
+      .description("run SQL or a named analysis over the lake: Athena for a stack, DuckDB locally")
+      .argument("[sql]", "the SQL text (tables: ticks, quarantine)")
+      .option("--named <name>", "run a named analysis (see --list)")
+      .option("--symbol <symbol>", "named analyses: only this symbol")
+      .option("--from <date>", "named analyses: from this UTC date (inclusive)", date)
+      .option("--to <date>", "named analyses: to this UTC date (inclusive)", date)
+      .option("--list", "list the named analyses")
+      .option("--csv", "print CSV")
+      .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): query with Athena"),
+  ).action(
+    commandAction(async (output: Output, options: QueryOptions, sqlArgument?: string) => {
+      if (options.list) {
+        const width = Math.max(...NAMED_QUERIES.map((query) => query.name.length));
+        output.result(
+          NAMED_QUERIES.map(({ name, description }) => ({ name, description })),
+          NAMED_QUERIES.map((query) => `${query.name.padEnd(width)}  ${query.description}`).join("\n"),
+        );
+        return;
+      }
+      if (sqlArgument && options.named) throw new ConfigError("give either SQL or --named, not both");
+      if (!sqlArgument && !options.named) throw new ConfigError('give the SQL to run, or --named NAME (see: tickstream query --list)');
+      if (sqlArgument && (options.symbol || options.from || options.to)) {
+        throw new ConfigError("--symbol, --from and --to go with --named; put filters in your SQL");
+      }
+      const sql = options.named ? renderNamedQuery(options.named, options) : sqlArgument!;
+      const result = await runQuery(sql, options, output);
+      if (options.csv && !options.json) {
+        process.stdout.write(`${formatCsv(result)}\n`);
+        return;
+      }
+      output.result(result, `${formatTable(result)}\n(${result.rows.length} row${result.rows.length === 1 ? "" : "s"}, ${result.engine})`);
+    }),
+  );
+}

@@ -1,0 +1,44 @@
+/**
+ * A stack's outputs (DESIGN.md, "Stack outputs"), read from the JSON that `pulumi stack output --json` prints.
+ * Validated once, so that a missing output is reported by name rather than failing deep inside a command.
+ */
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { ConfigError } from "../../apps/shared/errors.ts";
+
+export const stackOutputsSchema = z.object({
+  brokerPublicIps: z.array(z.string()).min(1),
+  brokerPrivateIps: z.array(z.string()).optional(),
+  bootstrapServers: z.string().min(1),
+  sshUser: z.string().min(1).optional(),
+  sshPort: z.number().int().min(1).max(65_535).default(22),
+  brokerHostKeys: z.array(z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must be SHA256:<43 base64 characters>")).optional(),
+  lakeBucket: z.string().min(3),
+  glueDatabase: z.string().min(1),
+  crawlerName: z.string().min(1),
+  athenaWorkgroup: z.string().min(1),
+  region: z.string().min(1),
+});
+
+export type StackOutputs = z.infer<typeof stackOutputsSchema>;
+
+export function parseStackOutputs(value: unknown, origin: string): StackOutputs {
+  const result = stackOutputsSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const key = issue.path.join(".") || "(top level)";
+  throw new ConfigError(`${origin}: stack output "${key}": ${issue.message}`);
+}
+
+export async function readStackOutputsFile(file: string): Promise<StackOutputs> {
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new ConfigError(`--outputs ${file}: no such file (write it with: pulumi stack output --json > ${file})`);
+  });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`--outputs ${file}: not valid JSON (${(error as Error).message})`);
+  }
+  return parseStackOutputs(value, file);
+}
