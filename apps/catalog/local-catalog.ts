@@ -16,26 +16,40 @@ export interface CatalogTable {
   /** Prefix in the lake bucket: "ticks/". */
   readonly location: string;
   readonly format: "parquet" | "jsonl";
+  /** Every column any object of the table has (new columns are added, as Glue does). */
   columns: CatalogColumn[];
   readonly partitionKeys: readonly CatalogColumn[];
+  /** The distinct object schemas, by id; objects point at theirs (Glue keeps one per partition). */
+  schemas: Record<string, CatalogColumn[]>;
   /** Partition value (dt) -> number of objects. */
   partitions: Record<string, number>;
   createdAt: string;
   updatedAt: string;
 }
 
+export interface CatalogObject {
+  readonly etag: string;
+  readonly table: string;
+  readonly dt: string;
+  /** Key of the table's `schemas`. */
+  readonly schema: string;
+}
+
 export interface CatalogState {
+  readonly version: number;
   readonly database: string;
   tables: Record<string, CatalogTable>;
-  /** Every object crawled: key -> ETag, so that a re-crawl reads only what is new or changed. */
-  objects: Record<string, string>;
+  /** Every object crawled, so that a re-crawl reads only what is new or changed. */
+  objects: Record<string, CatalogObject>;
   lastCrawl?: string;
 }
 
 export const CATALOG_DATABASE = "tickstream";
+/** Bumped when the file's shape changes; an older file is dropped and the next crawl rebuilds it. */
+export const CATALOG_VERSION = 2;
 
 export function emptyCatalog(): CatalogState {
-  return { database: CATALOG_DATABASE, tables: {}, objects: {} };
+  return { version: CATALOG_VERSION, database: CATALOG_DATABASE, tables: {}, objects: {} };
 }
 
 export function catalogFile(catalogDir: string): string {
@@ -44,7 +58,8 @@ export function catalogFile(catalogDir: string): string {
 
 export async function loadCatalog(catalogDir: string): Promise<CatalogState> {
   const text = await readFile(catalogFile(catalogDir), "utf8").catch(() => undefined);
-  return text ? (JSON.parse(text) as CatalogState) : emptyCatalog();
+  const catalog = text ? (JSON.parse(text) as CatalogState) : undefined;
+  return catalog?.version === CATALOG_VERSION ? catalog : emptyCatalog();
 }
 
 /** Writes atomically (temp file, then rename), so a crash never leaves half a catalog. */

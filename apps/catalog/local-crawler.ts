@@ -44,8 +44,9 @@ const UNTYPED = new Set(["NULL", "JSON"]);
 async function readSchema(file: string, format: "parquet" | "jsonl"): Promise<CatalogColumn[]> {
   const reader =
     format === "parquet"
-      ? `read_parquet('${file.replaceAll("'", "''")}')`
-      : `read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited')`;
+      ? `read_parquet('${file.replaceAll("'", "''")}', hive_partitioning = false)`
+      : `read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited', hive_partitioning = false)`;
+  // The partition column comes from the object's path, not its content.
   const rows = await withDuckDB((connection) => queryObjects(connection, `DESCRIBE SELECT * FROM ${reader}`));
   return rows.map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
 }
@@ -75,6 +76,16 @@ export function mergeColumns(table: CatalogTable, columns: readonly CatalogColum
   return changed;
 }
 
+/** The id of `columns` among the table's schemas, adding it when new. */
+function schemaId(table: CatalogTable, columns: readonly CatalogColumn[]): string {
+  const signature = JSON.stringify(columns);
+  const existing = Object.entries(table.schemas).find(([, known]) => JSON.stringify(known) === signature);
+  if (existing) return existing[0];
+  const id = `s${Object.keys(table.schemas).length + 1}`;
+  table.schemas[id] = [...columns];
+  return id;
+}
+
 export interface CrawlOptions {
   readonly s3: S3Client;
   readonly bucket: string;
@@ -93,7 +104,7 @@ export async function crawlLocalLake(options: CrawlOptions): Promise<{ report: C
     const suffix = source.format === "parquet" ? ".parquet" : ".jsonl";
     const lakeObjects = objects.filter((object) => object.key.endsWith(suffix) && partitionDateOf(object.key));
     report.objectsSeen += lakeObjects.length;
-    const fresh = lakeObjects.filter((object) => catalog.objects[object.key] !== object.etag);
+    const fresh = lakeObjects.filter((object) => catalog.objects[object.key]?.etag !== object.etag);
     if (fresh.length === 0) continue;
     options.onProgress?.(`${source.name}: reading the schema of ${fresh.length} new object(s)`);
     let table = catalog.tables[source.name];
@@ -105,6 +116,7 @@ export async function crawlLocalLake(options: CrawlOptions): Promise<{ report: C
       columns: [],
       partitionKeys: [{ name: "dt", type: "VARCHAR" }],
       partitions: {},
+      schemas: {},
       createdAt: now,
       updatedAt: now,
     };
@@ -118,7 +130,7 @@ export async function crawlLocalLake(options: CrawlOptions): Promise<{ report: C
         report.partitionsAdded.push(`${source.name}/dt=${dt}`);
       }
       if (catalog.objects[object.key] === undefined) table.partitions[dt]! += 1;
-      catalog.objects[object.key] = object.etag;
+      catalog.objects[object.key] = { etag: object.etag, table: source.name, dt, schema: schemaId(table, columns) };
       report.newObjects++;
     }
     table.updatedAt = now;

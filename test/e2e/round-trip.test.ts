@@ -1,14 +1,12 @@
 import { expect } from "chai";
 import path from "node:path";
-import { LakeSink } from "../../apps/consumer/lake-sink.ts";
-import { runProducer } from "../../apps/producer/producer.ts";
 import { CsvSource } from "../../apps/producer/sources/csv.ts";
 import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import type { TickSource } from "../../apps/producer/sources/source.ts";
 import { timestampMicros, type Tick } from "../../apps/tick/schema.ts";
 import { readLakeTicks } from "../helpers/lake.ts";
-import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
-import { uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
+import { useLocalEnvironment } from "../helpers/local-environment.ts";
+import { sinkThroughPipeline } from "../helpers/pipeline.ts";
 
 const VEGA_STOCKS = path.resolve("node_modules/vega-datasets/data/stocks.csv");
 const KAGGLE_SAMPLE = path.resolve("test/fixtures/index-processed-sample.csv");
@@ -16,37 +14,8 @@ const KAGGLE_SAMPLE = path.resolve("test/fixtures/index-processed-sample.csv");
 describe("produce -> broker -> lake round trip @integration", function () {
   const environment = useLocalEnvironment();
 
-  /** Produces every tick of `source` (up to `count`), sinks the topic, and returns what was sent. */
-  async function roundTrip(source: TickSource, count?: number): Promise<{ sent: Tick[]; producerId: string }> {
-    const env = environment();
-    const topic = uniqueName("round-trip");
-    const groupId = uniqueName("sink");
-    await createTestTopic(env.bootstrapServers, topic);
-    const sink = new LakeSink({
-      bootstrapServers: env.bootstrapServers,
-      topic,
-      groupId,
-      lake: env.lake,
-      flush: { maxRecords: 400, intervalMs: 500 },
-    });
-    await sink.start();
-    try {
-      const sent: Tick[] = [];
-      const summary = await runProducer({
-        bootstrapServers: env.bootstrapServers,
-        topic,
-        source,
-        count,
-        batchSize: 250,
-        onSent: (ticks) => sent.push(...ticks),
-      });
-      expect(summary.produced).to.equal(sent.length);
-      await waitForGroupCaughtUp(env.bootstrapServers, groupId, topic);
-      return { sent, producerId: summary.producerId };
-    } finally {
-      await sink.stop();
-    }
-  }
+  const roundTrip = (source: TickSource, count?: number) =>
+    sinkThroughPipeline(environment(), source, { count, topicPrefix: "round-trip" });
 
   function expectLakeToEqual(rows: Awaited<ReturnType<typeof readLakeTicks>>, sent: readonly Tick[]): void {
     expect(rows).to.have.length(sent.length);
