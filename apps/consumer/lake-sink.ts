@@ -112,6 +112,8 @@ export class LakeSink {
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
       allowAutoTopicCreation: false,
+      // A fetch long-polls this long for data; it bounds how long stop() waits for the fetch in flight.
+      maxWaitTimeInMs: 500,
     });
     this.consumer = consumer;
     // After any (re)join, kafkajs resumes every assigned partition from its committed offset: drop what was

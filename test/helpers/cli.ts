@@ -19,7 +19,8 @@ const spawned = new Set<ResultPromise>();
 
 /** Starts a long-running command (consume, produce); the caller signals and awaits it. */
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): ResultPromise<{ reject: false; all: true }> {
-  const child = execa(process.execPath, [TICKSTREAM_BIN, ...args], { env, reject: false, all: true });
+  // A consumer flushes and leaves its group on SIGTERM: give it time before execa's SIGKILL.
+  const child = execa(process.execPath, [TICKSTREAM_BIN, ...args], { env, reject: false, all: true, forceKillAfterDelay: 30_000 });
   spawned.add(child);
   void child.finally(() => spawned.delete(child));
   return child;
