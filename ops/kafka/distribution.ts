@@ -2,7 +2,8 @@
  * The Kafka broker's jars: resolved once from Maven Central by ops/kafka/pom.xml into
  * `<home>/kafka/<version>/libs`, then reused; or an official install named by KAFKA_HOME.
  */
-import { readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, HostError } from "../../apps/shared/errors.ts";
@@ -10,6 +11,11 @@ import type { Host } from "../hosts/host.ts";
 
 export const KAFKA_POM = fileURLToPath(new URL("./pom.xml", import.meta.url));
 const COMPLETE_MARKER = ".complete";
+
+/** Written into the marker: a changed pom (another artifact, another binding) makes the cache stale. */
+function pomFingerprint(version: string): string {
+  return `${version} ${createHash("sha256").update(readFileSync(KAFKA_POM)).digest("hex").slice(0, 16)}\n`;
+}
 
 export interface KafkaDistribution {
   readonly version: string;
@@ -46,7 +52,7 @@ export async function ensureKafkaDistribution(host: Host, request: DistributionR
   }
   const { libsDir, version } = request;
   const distribution: KafkaDistribution = { version, libsDir, classpath: path.join(libsDir, "*"), origin: "maven" };
-  if (await host.pathExists(path.join(libsDir, COMPLETE_MARKER))) return distribution;
+  if ((await host.readFile(path.join(libsDir, COMPLETE_MARKER))) === pomFingerprint(version)) return distribution;
 
   const mvnCheck = await host.exec("mvn", ["-v"], { timeoutMs: 60_000 }).catch(() => undefined);
   if (!mvnCheck || mvnCheck.exitCode !== 0) {
@@ -79,6 +85,6 @@ export async function ensureKafkaDistribution(host: Host, request: DistributionR
   }
   await host.removePath(libsDir);
   await host.exec("mv", [partialDir, libsDir]);
-  await host.writeFile(path.join(libsDir, COMPLETE_MARKER), `${version}\n`);
+  await host.writeFile(path.join(libsDir, COMPLETE_MARKER), pomFingerprint(version));
   return distribution;
 }
