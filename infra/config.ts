@@ -4,6 +4,7 @@
  */
 import { isIPv4 } from "node:net";
 import { ConfigError } from "../apps/shared/errors.ts";
+import { DEFAULT_KAFKA_VERSION } from "../ops/config/settings.ts";
 
 /** What `Pulumi.<stack>.yaml` may say (namespace `tickstream:`, plus `aws:region`). */
 export interface RawStackConfig {
@@ -41,7 +42,7 @@ export interface StackConfig {
 export const STACK_DEFAULTS = {
   instanceType: "t3.medium",
   brokerCount: 1,
-  kafkaVersion: "4.1.1",
+  kafkaVersion: DEFAULT_KAFKA_VERSION,
   topicPartitions: 3,
   topicRetentionHours: 168,
   forceDestroy: false,

@@ -1,0 +1,124 @@
+/**
+ * The Kafka brokers: a security group, an Elastic IP per broker (allocated first and handed to the bootstrap,
+ * associated separately so that the address survives stop/start), and EC2 instances with IMDSv2 required,
+ * encrypted root and data volumes and the rendered KRaft bootstrap as user data.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config.ts";
+import { DEFAULT_BROKER_PORTS, DEFAULT_NODE_VERSION, renderBootstrap } from "../bootstrap/render.ts";
+import { hostAddress, type Network } from "./network.ts";
+
+export interface BrokerClusterArgs {
+  readonly config: StackConfig;
+  readonly network: Network;
+  readonly instanceProfileName: pulumi.Input<string>;
+  readonly clusterId: string;
+  readonly topic: string;
+  readonly tags: Record<string, string>;
+}
+
+/** Canonical's Ubuntu 24.04 LTS images. */
+export const UBUNTU_OWNER = "099720109477";
+export const UBUNTU_IMAGE_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
+
+export class BrokerCluster extends pulumi.ComponentResource {
+  readonly securityGroup: aws.ec2.SecurityGroup;
+  readonly instances: aws.ec2.Instance[];
+  readonly elasticIps: aws.ec2.Eip[];
+  readonly publicIps: pulumi.Output<string[]>;
+  readonly privateIps: pulumi.Output<string[]>;
+  readonly bootstrapServers: pulumi.Output<string>;
+
+  constructor(name: string, args: BrokerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tickstream:broker:BrokerCluster", name, {}, opts);
+    const parent = { parent: this };
+    const { config, network } = args;
+    const ports = DEFAULT_BROKER_PORTS;
+    const allowed = {
+      cidrBlocks: config.allowedCidrs.filter((cidr) => !cidr.includes(":")),
+      ipv6CidrBlocks: config.allowedCidrs.filter((cidr) => cidr.includes(":")),
+    };
+
+    this.securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: network.vpc.id,
+        description: "tickstream brokers: Kafka and SSH from allowedCidrs only, broker-to-broker inside the group",
+        ingress: [
+          { description: "Kafka clients", protocol: "tcp", fromPort: ports.external, toPort: ports.external, ...allowed },
+          { description: "SSH for the ops CLI", protocol: "tcp", fromPort: 22, toPort: 22, ...allowed },
+          { description: "KRaft controllers", protocol: "tcp", fromPort: ports.controller, toPort: ports.controller, self: true },
+          { description: "inter-broker replication", protocol: "tcp", fromPort: ports.internal, toPort: ports.internal, self: true },
+        ],
+        // Packages, the Kafka and Node.js downloads, S3.
+        egress: [{ description: "outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+        tags: args.tags,
+      },
+      parent,
+    );
+
+    const ami = aws.ec2.getAmiOutput(
+      { mostRecent: true, owners: [UBUNTU_OWNER], filters: [{ name: "name", values: [UBUNTU_IMAGE_NAME] }, { name: "architecture", values: ["x86_64"] }] },
+      parent,
+    );
+    const keyPair = new aws.ec2.KeyPair(`${name}-ssh`, { publicKey: config.sshPublicKey, tags: args.tags }, parent);
+
+    const quorum = config.brokerCount > 1;
+    const voters = quorum
+      ? Array.from({ length: config.brokerCount }, (_, index) => ({
+          nodeId: index + 1,
+          host: hostAddress(network.subnetCidrs[index % network.subnetCidrs.length]!, 10 + Math.floor(index / network.subnetCidrs.length)),
+        }))
+      : [];
+
+    this.elasticIps = [];
+    this.instances = [];
+    for (let index = 0; index < config.brokerCount; index++) {
+      const nodeId = index + 1;
+      const brokerName = `${name}-${nodeId}`;
+      const elasticIp = new aws.ec2.Eip(`${brokerName}-eip`, { domain: "vpc", tags: { ...args.tags, Name: brokerName } }, parent);
+      const instance = new aws.ec2.Instance(
+        brokerName,
+        {
+          ami: ami.id,
+          instanceType: config.instanceType,
+          subnetId: network.subnets[index % network.subnets.length]!.id,
+          privateIp: quorum ? voters[index]!.host : undefined,
+          vpcSecurityGroupIds: [this.securityGroup.id],
+          iamInstanceProfile: args.instanceProfileName,
+          keyName: keyPair.keyName,
+          metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+          rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 20, deleteOnTermination: true },
+          ebsBlockDevices: [
+            { deviceName: "/dev/sdf", encrypted: true, volumeType: "gp3", volumeSize: config.dataVolumeGb, deleteOnTermination: true },
+          ],
+          userData: elasticIp.publicIp.apply((publicIp) =>
+            renderBootstrap({
+              nodeId,
+              voters,
+              publicIp,
+              clusterId: args.clusterId,
+              kafkaVersion: config.kafkaVersion,
+              nodeVersion: DEFAULT_NODE_VERSION,
+              topic: args.topic,
+              partitions: config.topicPartitions,
+              replicationFactor: config.replicationFactor,
+              retentionHours: config.topicRetentionHours,
+              ports,
+            }),
+          ),
+          tags: { ...args.tags, Name: brokerName },
+        },
+        parent,
+      );
+      new aws.ec2.EipAssociation(`${brokerName}-eip`, { allocationId: elasticIp.allocationId, instanceId: instance.id }, parent);
+      this.elasticIps.push(elasticIp);
+      this.instances.push(instance);
+    }
+    this.publicIps = pulumi.all(this.elasticIps.map((eip) => eip.publicIp));
+    this.privateIps = pulumi.all(this.instances.map((instance) => instance.privateIp));
+    this.bootstrapServers = this.publicIps.apply((ips) => ips.map((ip) => `${ip}:${ports.external}`).join(","));
+    this.registerOutputs({ publicIps: this.publicIps, privateIps: this.privateIps, bootstrapServers: this.bootstrapServers });
+  }
+}

@@ -1,0 +1,79 @@
+/** The Glue database and crawler over the lake, and an Athena workgroup that enforces its own settings. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { SecureBucket } from "./secure-bucket.ts";
+
+export interface CatalogArgs {
+  readonly databaseName: string;
+  readonly lakeBucketName: pulumi.Input<string>;
+  readonly crawlerRoleArn: pulumi.Input<string>;
+  readonly crawlerSchedule?: string;
+  readonly forceDestroy: boolean;
+  /** Athena cancels a query that would scan more than this. */
+  readonly bytesScannedCutoffPerQuery: number;
+  readonly tags: Record<string, string>;
+}
+
+export class Catalog extends pulumi.ComponentResource {
+  readonly database: aws.glue.CatalogDatabase;
+  readonly crawler: aws.glue.Crawler;
+  readonly workgroup: aws.athena.Workgroup;
+  readonly resultsBucket: SecureBucket;
+
+  constructor(name: string, args: CatalogArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tickstream:catalog:Catalog", name, {}, opts);
+    const parent = { parent: this };
+    this.database = new aws.glue.CatalogDatabase(`${name}-db`, { name: args.databaseName }, parent);
+    this.crawler = new aws.glue.Crawler(
+      `${name}-crawler`,
+      {
+        databaseName: this.database.name,
+        role: args.crawlerRoleArn,
+        schedule: args.crawlerSchedule,
+        s3Targets: [
+          { path: pulumi.interpolate`s3://${args.lakeBucketName}/ticks/` },
+          { path: pulumi.interpolate`s3://${args.lakeBucketName}/quarantine/` },
+        ],
+        schemaChangePolicy: { updateBehavior: "UPDATE_IN_DATABASE", deleteBehavior: "LOG" },
+        // Crawl only new folders after the first run; partitions inherit the table's schema.
+        recrawlPolicy: { recrawlBehavior: "CRAWL_NEW_FOLDERS_ONLY" },
+        configuration: JSON.stringify({
+          Version: 1.0,
+          CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } },
+          Grouping: { TableGroupingPolicy: "CombineCompatibleSchemas" },
+        }),
+        tags: args.tags,
+      },
+      parent,
+    );
+    this.resultsBucket = new SecureBucket(
+      `${name}-athena-results`,
+      {
+        forceDestroy: true,
+        versioning: false,
+        lifecycleRules: [{ id: "expire-results", status: "Enabled", filter: {}, expiration: { days: 30 } }],
+        tags: args.tags,
+      },
+      parent,
+    );
+    this.workgroup = new aws.athena.Workgroup(
+      `${name}-workgroup`,
+      {
+        forceDestroy: args.forceDestroy,
+        configuration: {
+          enforceWorkgroupConfiguration: true,
+          publishCloudwatchMetricsEnabled: true,
+          bytesScannedCutoffPerQuery: args.bytesScannedCutoffPerQuery,
+          engineVersion: { selectedEngineVersion: "Athena engine version 3" },
+          resultConfiguration: {
+            outputLocation: pulumi.interpolate`s3://${this.resultsBucket.name}/results/`,
+            encryptionConfiguration: { encryptionOption: "SSE_S3" },
+          },
+        },
+        tags: args.tags,
+      },
+      parent,
+    );
+    this.registerOutputs({ database: this.database.name, crawler: this.crawler.name, workgroup: this.workgroup.name });
+  }
+}

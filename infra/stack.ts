@@ -1,0 +1,72 @@
+/** Declares the whole stack from a validated config; `infra/index.ts` reads the config and exports the outputs. */
+import * as pulumi from "@pulumi/pulumi";
+import { clusterIdFor } from "./bootstrap/render.ts";
+import { validateStackConfig, type RawStackConfig, type StackConfig } from "./config.ts";
+import { BrokerCluster } from "./components/broker-cluster.ts";
+import { Catalog } from "./components/catalog.ts";
+import { Lake } from "./components/lake.ts";
+import { Network } from "./components/network.ts";
+
+export const TOPIC = "stock-ticks";
+export const SSH_USER = "ubuntu";
+export const ATHENA_BYTES_SCANNED_CUTOFF = 10 * 1024 ** 3;
+
+/** The outputs DESIGN.md names, which the ops CLI reads. */
+export interface TickstreamOutputs {
+  readonly brokerPublicIps: pulumi.Output<string[]>;
+  readonly brokerPrivateIps: pulumi.Output<string[]>;
+  readonly bootstrapServers: pulumi.Output<string>;
+  readonly sshUser: string;
+  readonly sshPort: number;
+  readonly lakeBucket: pulumi.Output<string>;
+  readonly glueDatabase: pulumi.Output<string>;
+  readonly crawlerName: pulumi.Output<string>;
+  readonly athenaWorkgroup: pulumi.Output<string>;
+  readonly region: string;
+}
+
+/** Glue database names take lowercase letters, digits and underscores. */
+export function glueDatabaseName(stack: string): string {
+  return `tickstream_${stack.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`;
+}
+
+export function createTickstreamStack(config: StackConfig, stack: string): TickstreamOutputs {
+  const name = `tickstream-${stack}`;
+  const tags = { project: "tickstream", stack };
+  const network = new Network(name, { cidrBlock: config.vpcCidr, subnetCount: Math.max(2, config.brokerCount), tags });
+  const lake = new Lake(name, { forceDestroy: config.forceDestroy, tags });
+  const brokers = new BrokerCluster(`${name}-broker`, {
+    config,
+    network,
+    instanceProfileName: lake.brokerInstanceProfile.name,
+    clusterId: clusterIdFor(`${pulumi.getProject()}/${stack}`),
+    topic: TOPIC,
+    tags,
+  });
+  const catalog = new Catalog(name, {
+    databaseName: glueDatabaseName(stack),
+    lakeBucketName: lake.bucket.name,
+    crawlerRoleArn: lake.crawlerRole.arn,
+    crawlerSchedule: config.crawlerSchedule,
+    forceDestroy: config.forceDestroy,
+    bytesScannedCutoffPerQuery: ATHENA_BYTES_SCANNED_CUTOFF,
+    tags,
+  });
+  return {
+    brokerPublicIps: brokers.publicIps,
+    brokerPrivateIps: brokers.privateIps,
+    bootstrapServers: brokers.bootstrapServers,
+    sshUser: SSH_USER,
+    sshPort: 22,
+    lakeBucket: lake.bucket.name,
+    glueDatabase: catalog.database.name,
+    crawlerName: catalog.crawler.name,
+    athenaWorkgroup: catalog.workgroup.name,
+    region: config.region,
+  };
+}
+
+/** The program: a config that fails validation throws before a single resource is declared. */
+export function declareTickstream(raw: RawStackConfig, stack: string): TickstreamOutputs {
+  return createTickstreamStack(validateStackConfig(raw), stack);
+}

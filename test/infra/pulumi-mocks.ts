@@ -1,0 +1,126 @@
+/**
+ * Pulumi mocks: the program runs without the Pulumi CLI or the AWS provider plugin. Every resource the
+ * program declares is recorded with its inputs; invokes (the AMI, the availability zones) are answered by token.
+ * Import this before anything that declares resources.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { PolicyResource } from "@pulumi/policy";
+import { load } from "js-yaml";
+import { readFileSync } from "node:fs";
+import type { RawStackConfig } from "../../infra/config.ts";
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly id: string;
+  readonly inputs: Record<string, any>;
+  readonly state: Record<string, any>;
+}
+
+export const recorded: RecordedResource[] = [];
+let addressCounter = 10;
+
+function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+  switch (type) {
+    case "aws:s3/bucket:Bucket":
+      return { bucket: `${name}-4f2a`, arn: `arn:aws:s3:::${name}-4f2a` };
+    case "aws:ec2/eip:Eip":
+      return { publicIp: `198.51.100.${addressCounter++}`, allocationId: `eipalloc-${name}` };
+    case "aws:ec2/instance:Instance":
+      return { privateIp: inputs.privateIp ?? `10.42.1.${addressCounter++}`, arn: `arn:aws:ec2:us-east-1:123456789012:instance/${name}` };
+    case "aws:iam/role:Role":
+      return { arn: `arn:aws:iam::123456789012:role/${name}`, name };
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return { arn: `arn:aws:iam::123456789012:instance-profile/${name}`, name };
+    case "aws:ec2/keyPair:KeyPair":
+      return { keyName: name };
+    case "aws:glue/crawler:Crawler":
+    case "aws:athena/workgroup:Workgroup":
+      return { name };
+    default:
+      return {};
+  }
+}
+
+export function setTickstreamMocks(stack: string): void {
+  pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const id = `${args.name}-id`;
+        const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs) };
+        recorded.push({ type: args.type, name: args.name, id, inputs: args.inputs, state });
+        return { id, state };
+      },
+      call(args) {
+        switch (args.token) {
+          case "aws:ec2/getAmi:getAmi":
+            return { id: "ami-0123456789abcdef0", architecture: "x86_64", name: "ubuntu-noble-24.04-amd64-server-20261101" };
+          case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az4"] };
+          default:
+            throw new Error(`unmocked invoke ${args.token}`);
+        }
+      },
+    },
+    "tickstream",
+    stack,
+    false,
+  );
+}
+
+/** The raw config of a stack, from its Pulumi.<stack>.yaml, as the program would read it. */
+export function stackFileConfig(stack: string): RawStackConfig {
+  const file = load(readFileSync(`Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, unknown> };
+  const value = (key: string) => file.config[key];
+  return {
+    region: value("aws:region") as string,
+    instanceType: value("tickstream:instanceType") as string,
+    brokerCount: value("tickstream:brokerCount") as number,
+    kafkaVersion: String(value("tickstream:kafkaVersion")),
+    allowedCidrs: value("tickstream:allowedCidrs"),
+    sshPublicKey: value("tickstream:sshPublicKey") as string,
+    topicPartitions: value("tickstream:topicPartitions") as number,
+    topicRetentionHours: value("tickstream:topicRetentionHours") as number,
+    crawlerSchedule: value("tickstream:crawlerSchedule") as string | undefined,
+    forceDestroy: value("tickstream:forceDestroy") as boolean,
+    dataVolumeGb: value("tickstream:dataVolumeGb") as number | undefined,
+  };
+}
+
+/** Resolves an Output in a test. */
+export function valueOf<T>(output: pulumi.Output<T> | T): Promise<T> {
+  return new Promise((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
+}
+
+/** Lets every pending registration finish. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+export function ofType(type: string): RecordedResource[] {
+  return recorded.filter((resource) => resource.type === type);
+}
+
+/** The recorded resources as the policy engine would see them, with property dependencies rebuilt from ids. */
+export function asPolicyResources(resources: readonly RecordedResource[] = recorded): PolicyResource[] {
+  const byId = new Map<string, PolicyResource>();
+  const policyResources = resources.map((resource) => {
+    const policyResource = {
+      type: resource.type,
+      name: resource.name,
+      urn: `urn:pulumi:test::tickstream::${resource.type}::${resource.name}`,
+      props: resource.state,
+      opts: {} as PolicyResource["opts"],
+      dependencies: [],
+      propertyDependencies: {},
+    } as unknown as PolicyResource;
+    byId.set(resource.id, policyResource);
+    return policyResource;
+  });
+  resources.forEach((resource, index) => {
+    for (const [key, value] of Object.entries(resource.inputs)) {
+      if (typeof value === "string" && byId.has(value)) policyResources[index]!.propertyDependencies[key] = [byId.get(value)!];
+    }
+  });
+  return policyResources;
+}
