@@ -10,6 +10,7 @@ const outputs = declareTickstream(readRawStackConfig(), pulumi.getStack());
 
 export const brokerPublicIps = outputs.brokerPublicIps;
 export const brokerPrivateIps = outputs.brokerPrivateIps;
+export const brokerInstanceIds = outputs.brokerInstanceIds;
 export const bootstrapServers = outputs.bootstrapServers;
 export const sshUser = outputs.sshUser;
 export const sshPort = outputs.sshPort;

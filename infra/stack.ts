@@ -15,6 +15,12 @@ export const ATHENA_BYTES_SCANNED_CUTOFF = 10 * 1024 ** 3;
 export interface TickstreamOutputs {
   readonly brokerPublicIps: pulumi.Output<string[]>;
   readonly brokerPrivateIps: pulumi.Output<string[]>;
+  /**
+   * Where the brokers' SSH host key fingerprints can be read (EC2 GetConsoleOutput, as cloud-init prints them).
+   * DESIGN.md's `brokerHostKeys` cannot be a stack output without generating the host keys here and shipping
+   * the private halves in user data, which the policy pack forbids.
+   */
+  readonly brokerInstanceIds: pulumi.Output<string[]>;
   readonly bootstrapServers: pulumi.Output<string>;
   readonly sshUser: string;
   readonly sshPort: number;
@@ -55,6 +61,7 @@ export function createTickstreamStack(config: StackConfig, stack: string): Ticks
   return {
     brokerPublicIps: brokers.publicIps,
     brokerPrivateIps: brokers.privateIps,
+    brokerInstanceIds: brokers.instanceIds,
     bootstrapServers: brokers.bootstrapServers,
     sshUser: SSH_USER,
     sshPort: 22,

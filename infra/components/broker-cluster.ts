@@ -28,6 +28,7 @@ export class BrokerCluster extends pulumi.ComponentResource {
   readonly elasticIps: aws.ec2.Eip[];
   readonly publicIps: pulumi.Output<string[]>;
   readonly privateIps: pulumi.Output<string[]>;
+  readonly instanceIds: pulumi.Output<string[]>;
   readonly bootstrapServers: pulumi.Output<string>;
 
   constructor(name: string, args: BrokerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -118,6 +119,7 @@ export class BrokerCluster extends pulumi.ComponentResource {
     }
     this.publicIps = pulumi.all(this.elasticIps.map((eip) => eip.publicIp));
     this.privateIps = pulumi.all(this.instances.map((instance) => instance.privateIp));
+    this.instanceIds = pulumi.all(this.instances.map((instance) => instance.id));
     this.bootstrapServers = this.publicIps.apply((ips) => ips.map((ip) => `${ip}:${ports.external}`).join(","));
     this.registerOutputs({ publicIps: this.publicIps, privateIps: this.privateIps, bootstrapServers: this.bootstrapServers });
   }

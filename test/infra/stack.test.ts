@@ -7,6 +7,7 @@ import { createTickstreamStack, type TickstreamOutputs } from "../../infra/stack
 const EXPECTED_OUTPUTS = [
   "brokerPublicIps",
   "brokerPrivateIps",
+  "brokerInstanceIds",
   "bootstrapServers",
   "sshUser",
   "sshPort",
@@ -35,6 +36,7 @@ for (const stack of ["dev", "prod"] as const) {
       expect(Object.keys(resolved)).to.have.members(EXPECTED_OUTPUTS);
       const publicIps = resolved.brokerPublicIps as string[];
       expect(publicIps).to.have.length(config.brokerCount);
+      expect(resolved.brokerInstanceIds).to.deep.equal(ofType(T.instance).map((instance) => instance.id));
       expect(resolved.bootstrapServers).to.equal(publicIps.map((ip) => `${ip}:9092`).join(","));
       expect(resolved).to.include({ sshUser: "ubuntu", sshPort: 22, region: "us-east-1", glueDatabase: `tickstream_${stack}` });
     });
