@@ -7,6 +7,7 @@
  * no systemd, no package installs, no data volume). On EC2 none is set and every step runs.
  */
 import { createHash } from "node:crypto";
+import { shellQuote } from "../../apps/shared/shell-quote.ts";
 
 export interface BootstrapVoter {
   readonly nodeId: number;
@@ -36,11 +37,6 @@ export const DEFAULT_NODE_VERSION = "20.20.2";
 /** A KRaft cluster id every broker of a stack shares, derived from the stack so that renders are stable. */
 export function clusterIdFor(stackKey: string): string {
   return createHash("sha256").update(`tickstream:${stackKey}`).digest().subarray(0, 16).toString("base64url");
-}
-
-/** A bash single-quoted word: nothing inside is expanded. */
-export function shellQuote(value: string | number): string {
-  return `'${String(value).replaceAll("'", `'"'"'`)}'`;
 }
 
 function validate(params: BootstrapParams): void {

@@ -1,0 +1,88 @@
+/**
+ * A real OpenSSH server (Debian's openssh-server) on a free loopback port, with a fresh host key and a fresh
+ * authorized client key, standing in for a broker host. Its host key is pinned by fingerprint, as in a stack's outputs.
+ */
+import { execa, type ResultPromise } from "execa";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { userInfo, tmpdir } from "node:os";
+import path from "node:path";
+import { connect } from "node:net";
+import { waitFor } from "../../apps/shared/retry.ts";
+import { freePort } from "./ports.ts";
+
+export interface SshServer {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  /** `SHA256:…` of the server's host key, as `ssh-keygen -lf` prints it. */
+  readonly hostKeyFingerprint: string;
+  readonly clientKeyFile: string;
+  readonly clientKey: string;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+async function keygen(file: string): Promise<void> {
+  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "tickstream-test", "-f", file]);
+}
+
+export async function fingerprintOf(publicKeyFile: string): Promise<string> {
+  const { stdout } = await execa("ssh-keygen", ["-lf", publicKeyFile]);
+  return stdout.split(" ")[1]!;
+}
+
+export async function startSshServer(): Promise<SshServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), "tickstream-sshd-"));
+  const port = await freePort();
+  await keygen(path.join(dir, "host_key"));
+  await keygen(path.join(dir, "client_key"));
+  await writeFile(path.join(dir, "authorized_keys"), await readFile(path.join(dir, "client_key.pub")), { mode: 0o600 });
+  await writeFile(
+    path.join(dir, "sshd_config"),
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${dir}/host_key`,
+      `PidFile ${dir}/sshd.pid`,
+      `AuthorizedKeysFile ${dir}/authorized_keys`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "PubkeyAuthentication yes",
+      "PermitRootLogin prohibit-password",
+      "StrictModes no",
+      "UsePAM no",
+      "Subsystem sftp internal-sftp",
+      "LogLevel VERBOSE",
+      "",
+    ].join("\n"),
+  );
+  // sshd's privilege separation directory, which a machine without a running sshd may lack.
+  await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  const server: ResultPromise = execa("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { reject: false, all: true });
+  await waitFor(
+    async () => {
+      if (server.exitCode !== null && server.exitCode !== undefined) throw new Error(`sshd exited: ${(await server).all}`);
+      return new Promise<boolean>((resolve) => {
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.destroy();
+          resolve(true);
+        }).on("error", () => resolve(false));
+      });
+    },
+    { timeoutMs: 20_000, intervalMs: 100, describe: () => `sshd did not listen on 127.0.0.1:${port} (is openssh-server installed?)` },
+  );
+  return {
+    host: "127.0.0.1",
+    port,
+    username: userInfo().username,
+    hostKeyFingerprint: await fingerprintOf(path.join(dir, "host_key.pub")),
+    clientKeyFile: path.join(dir, "client_key"),
+    clientKey: await readFile(path.join(dir, "client_key"), "utf8"),
+    dir,
+    async stop() {
+      server.kill("SIGTERM");
+      await server;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
