@@ -309,8 +309,13 @@ EOF
     systemctl enable --now kafka.service
     return
   fi
-  # No systemd (the test sandbox): a plain background process with a pid file.
-  local pid_file="$STATE_DIR/kafka.pid"
+  # No systemd (the test sandbox): a plain background process with a pid file, described in a file the
+  # ops CLI reads to stop, start and inspect the same process (ops/remote/remote-broker.ts).
+  local pid_file="$STATE_DIR/kafka.pid" args_json="" word
+  for word in "\${java_command[@]:1}"; do args_json="$args_json\${args_json:+,}\\"$word\\""; done
+  write_if_changed "$STATE_DIR/kafka.service.json" 0644 << EOF || true
+{"name":"kafka","command":"$(command -v java)","args":[$args_json],"pidFile":"$pid_file","logFile":"$LOG_DIR/stdout.log","commandMarker":"$CONFIG_DIR/server.properties"}
+EOF
   if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2> /dev/null; then
     return
   fi

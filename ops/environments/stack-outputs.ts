@@ -13,6 +13,9 @@ export const stackOutputsSchema = z.object({
   sshUser: z.string().min(1).optional(),
   sshPort: z.number().int().min(1).max(65_535).default(22),
   brokerHostKeys: z.array(z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must be SHA256:<43 base64 characters>")).optional(),
+  brokerInstanceIds: z.array(z.string()).optional(),
+  /** Where the bootstrap installed Kafka on the hosts; absent means "/" (a sandboxed host uses a folder). */
+  hostRoot: z.string().optional(),
   lakeBucket: z.string().min(3),
   glueDatabase: z.string().min(1),
   crawlerName: z.string().min(1),

@@ -120,11 +120,18 @@ export class SshHost implements Host {
         if (error) return reject(new HostError(`${this.description}: cannot run a command: ${error.message}`, { cause: error }));
         let stdout = "";
         let stderr = "";
-        const stop = () => channel.close();
-        const timer = setTimeout(() => {
+        // Ask the remote process to end (OpenSSH honours signal requests), then close the channel.
+        const stop = () => {
+          channel.signal("TERM");
           channel.close();
-          reject(new HostError(`${this.description}: command timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
+        };
+        // Streams (logs --follow) run until aborted: no timer for them.
+        const timer = Number.isFinite(timeoutMs)
+          ? setTimeout(() => {
+              channel.close();
+              reject(new HostError(`${this.description}: command timed out after ${timeoutMs} ms`));
+            }, timeoutMs)
+          : undefined;
         options.signal?.addEventListener("abort", stop, { once: true });
         channel.on("data", (data: Buffer) => {
           const text = data.toString("utf8");
@@ -155,7 +162,7 @@ export class SshHost implements Host {
 
   /** Streams a command's stdout (for `logs --follow`) until it ends or `signal` aborts. */
   stream(command: string, args: readonly string[], onData: (chunk: string) => void, signal?: AbortSignal): Promise<ExecResult> {
-    return this.run(shellCommand(command, args), { onData, signal, timeoutMs: 365 * 24 * 3_600_000 });
+    return this.run(shellCommand(command, args), { onData, signal, timeoutMs: Infinity });
   }
 
   private sftp(): Promise<SFTPWrapper> {

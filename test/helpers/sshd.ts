@@ -31,7 +31,8 @@ export async function fingerprintOf(publicKeyFile: string): Promise<string> {
   return stdout.split(" ")[1]!;
 }
 
-export async function startSshServer(): Promise<SshServer> {
+export async function startSshServer(options: { listenAddress?: string } = {}): Promise<SshServer> {
+  const listenAddress = options.listenAddress ?? "127.0.0.1";
   const dir = await mkdtemp(path.join(tmpdir(), "tickstream-sshd-"));
   const port = await freePort();
   await keygen(path.join(dir, "host_key"));
@@ -41,7 +42,7 @@ export async function startSshServer(): Promise<SshServer> {
     path.join(dir, "sshd_config"),
     [
       `Port ${port}`,
-      "ListenAddress 127.0.0.1",
+      `ListenAddress ${listenAddress}`,
       `HostKey ${dir}/host_key`,
       `PidFile ${dir}/sshd.pid`,
       `AuthorizedKeysFile ${dir}/authorized_keys`,
@@ -63,16 +64,16 @@ export async function startSshServer(): Promise<SshServer> {
     async () => {
       if (server.exitCode !== null && server.exitCode !== undefined) throw new Error(`sshd exited: ${(await server).all}`);
       return new Promise<boolean>((resolve) => {
-        const socket = connect(port, "127.0.0.1", () => {
+        const socket = connect(port, listenAddress, () => {
           socket.destroy();
           resolve(true);
         }).on("error", () => resolve(false));
       });
     },
-    { timeoutMs: 20_000, intervalMs: 100, describe: () => `sshd did not listen on 127.0.0.1:${port} (is openssh-server installed?)` },
+    { timeoutMs: 20_000, intervalMs: 100, describe: () => `sshd did not listen on ${listenAddress}:${port} (is openssh-server installed?)` },
   );
   return {
-    host: "127.0.0.1",
+    host: listenAddress,
     port,
     username: userInfo().username,
     hostKeyFingerprint: await fingerprintOf(path.join(dir, "host_key.pub")),

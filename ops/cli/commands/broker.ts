@@ -1,38 +1,176 @@
-/** `tickstream broker start|stop|restart|status|logs`: the Kafka broker alone. */
+/**
+ * `tickstream broker start|stop|restart|status|logs`: the local broker, or with `--outputs` a stack's brokers
+ * over SSH (`--broker N` or `--all`; `restart --all` is a rolling restart).
+ */
 import type { Command } from "commander";
+import { ConfigError, errorMessage } from "../../../apps/shared/errors.ts";
+import { readStackOutputsFile } from "../../environments/stack-outputs.ts";
+import { clusterHealth } from "../../kafka/cluster-health.ts";
+import { rollingRestart, waitUntilHealthy } from "../../kafka/rolling-restart.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
+import { RemoteCluster } from "../../remote/remote-cluster.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
 import { formatPairs, type Output } from "../output.ts";
+import { onShutdownSignals } from "../signals.ts";
+
+interface RemoteOptions {
+  outputs?: string;
+  identity?: string;
+  knownHosts?: string;
+  broker?: number;
+  all?: boolean;
+}
+
+function withRemoteOptions(command: Command): Command {
+  return withCommonOptions(command)
+    .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): act on its brokers over SSH")
+    .option("--identity <file>", "SSH private key (default: the SSH agent)")
+    .option("--known-hosts <file>", "pinned host keys, when the outputs have no brokerHostKeys (default: ~/.ssh/known_hosts)")
+    .option("--broker <n>", "which broker of the stack (1-based)", positiveInteger)
+    .option("--all", "every broker of the stack");
+}
+
+/** Runs `task` against the stack's cluster, closing every SSH connection after. */
+async function withCluster<T>(options: RemoteOptions, task: (cluster: RemoteCluster) => Promise<T>): Promise<T> {
+  const cluster = new RemoteCluster(await readStackOutputsFile(options.outputs!), {
+    identityFile: options.identity,
+    knownHostsFile: options.knownHosts,
+  });
+  try {
+    return await task(cluster);
+  } finally {
+    cluster.close();
+  }
+}
+
+async function remoteLifecycle(output: Output, options: RemoteOptions, verb: "start" | "stop" | "restart"): Promise<void> {
+  await withCluster(options, async (cluster) => {
+    const brokers = cluster.select(options);
+    if (verb === "restart" && brokers.length > 1) {
+      const restartable = await Promise.all(
+        brokers.map(async (broker) => ({ nodeId: broker.nodeId, service: await cluster.brokerService(await cluster.connect(broker)) })),
+      );
+      await rollingRestart(restartable, { bootstrapServers: cluster.bootstrapServers, onProgress: (message) => output.progress(message) });
+      output.result({ restarted: brokers.map((broker) => broker.nodeId) }, `rolling restart of brokers ${brokers.map((broker) => broker.nodeId).join(", ")} done`);
+      return;
+    }
+    const results = [];
+    for (const broker of brokers) {
+      const service = await cluster.brokerService(await cluster.connect(broker));
+      if (verb === "stop") {
+        const stopped = await service.stop();
+        output.progress(`broker ${broker.nodeId}: ${stopped.stopped ? "stopped" : "was not running"}`);
+        results.push({ nodeId: broker.nodeId, ...stopped });
+      } else {
+        if (verb === "restart") await service.stop();
+        const started = await service.start();
+        output.progress(`broker ${broker.nodeId}: ${started.started ? `started (pid ${started.pid})` : `already running (pid ${started.pid}); nothing started`}`);
+        results.push({ nodeId: broker.nodeId, ...started });
+      }
+    }
+    if (verb !== "stop") {
+      // All first, then wait: a quorum answers only once a majority of its controllers is up.
+      for (const broker of brokers) await waitUntilHealthy(cluster.bootstrapServers, broker.nodeId, 180_000);
+      output.progress("the cluster answers and nothing is under-replicated");
+    }
+    output.result({ brokers: results }, `${verb}: done`);
+  });
+}
+
+async function remoteStatus(output: Output, options: RemoteOptions): Promise<number> {
+  return withCluster(options, async (cluster) => {
+    const brokers = options.broker === undefined ? cluster.brokers : cluster.select(options);
+    const statuses: {
+      nodeId: number;
+      address: string;
+      running: boolean;
+      pid?: number;
+      uptimeSeconds?: number;
+      advertisedListeners?: string;
+      error?: string;
+    }[] = [];
+    for (const broker of brokers) {
+      try {
+        const host = await cluster.connect(broker);
+        const status = await (await cluster.brokerService(host)).status();
+        statuses.push({ nodeId: broker.nodeId, address: broker.address, ...status, advertisedListeners: await cluster.advertisedListeners(host) });
+      } catch (error) {
+        // A host that cannot be reached is part of the answer; a setting the user must fix is not.
+        if (error instanceof ConfigError) throw error;
+        statuses.push({ nodeId: broker.nodeId, address: broker.address, running: false, error: errorMessage(error) });
+      }
+    }
+    const cluster_ = await clusterHealth(cluster.bootstrapServers).catch((error) => ({ error: errorMessage(error) }));
+    const lines = statuses.map((status) => {
+      const state = status.error ? `unreachable: ${status.error}` : status.running ? `running (pid ${status.pid}, up ${status.uptimeSeconds ?? "?"} s)` : "stopped";
+      const listeners = status.advertisedListeners ? `  ${status.advertisedListeners}` : "";
+      return [`broker ${status.nodeId} (${status.address})`, `${state}${listeners}`] as const;
+    });
+    const clusterLines: [string, unknown][] =
+      "error" in cluster_
+        ? [["cluster", `not answering: ${cluster_.error}`]]
+        : [
+            ["controller", cluster_.controller ?? "none"],
+            ["brokers in cluster", cluster_.brokers.map((broker) => broker.nodeId).join(", ")],
+            ["under-replicated", cluster_.underReplicatedPartitions],
+          ];
+    output.result({ brokers: statuses, cluster: cluster_ }, formatPairs([...lines, ...clusterLines]));
+    return statuses.every((status) => status.running) ? 0 : 3;
+  });
+}
+
+async function remoteLogs(output: Output, options: RemoteOptions & { lines: number; follow?: boolean }): Promise<void> {
+  await withCluster(options, async (cluster) => {
+    const [broker] = cluster.select(options);
+    const host = await cluster.connect(broker!);
+    const logFile = cluster.hostPath("/var/log/kafka/server.log");
+    if (!options.follow) {
+      const text = await host.tail(logFile, options.lines);
+      output.result({ lines: text.split("\n") }, text);
+      return;
+    }
+    const signals = onShutdownSignals();
+    try {
+      await host.stream("tail", ["-n", String(options.lines), "-F", logFile], (chunk) => process.stdout.write(chunk), signals.stop);
+    } finally {
+      signals.dispose();
+    }
+  });
+}
 
 export function registerBrokerCommands(program: Command): void {
-  const broker = program.command("broker").description("manage the Kafka broker");
-  const environment = (output: Output) => LocalEnvironment.fromEnvironment((message) => output.progress(message));
+  const broker = program.command("broker").description("manage the Kafka broker (local, or a stack's over SSH)");
+  const local = (output: Output) => LocalEnvironment.fromEnvironment((message) => output.progress(message));
 
-  withCommonOptions(broker.command("start").description("start the broker and wait until it answers")).action(
-    commandAction(async (output: Output) => {
-      const result = await environment(output).broker.start();
+  withRemoteOptions(broker.command("start").description("start the broker and wait until it answers")).action(
+    commandAction(async (output: Output, options: RemoteOptions) => {
+      if (options.outputs) return remoteLifecycle(output, options, "start");
+      const result = await local(output).broker.start();
       output.result(
         { ...result, alreadyRunning: !result.started },
         result.started ? `broker started (pid ${result.pid})` : `broker is already running (pid ${result.pid}); nothing started`,
       );
     }),
   );
-  withCommonOptions(broker.command("stop").description("stop the broker (SIGTERM, then SIGKILL after 30 s)")).action(
-    commandAction(async (output: Output) => {
-      const result = await environment(output).broker.stop();
+  withRemoteOptions(broker.command("stop").description("stop the broker (SIGTERM, then SIGKILL after 30 s)")).action(
+    commandAction(async (output: Output, options: RemoteOptions) => {
+      if (options.outputs) return remoteLifecycle(output, options, "stop");
+      const result = await local(output).broker.stop();
       output.result(result, result.stopped ? `broker stopped${result.killed ? " (killed after the grace period)" : ""}` : "broker was not running");
     }),
   );
-  withCommonOptions(broker.command("restart").description("stop, then start the broker")).action(
-    commandAction(async (output: Output) => {
-      const result = await environment(output).broker.restart();
+  withRemoteOptions(broker.command("restart").description("stop, then start the broker; with --all, a rolling restart")).action(
+    commandAction(async (output: Output, options: RemoteOptions) => {
+      if (options.outputs) return remoteLifecycle(output, options, "restart");
+      const result = await local(output).broker.restart();
       output.result(result, `broker restarted (pid ${result.pid})`);
     }),
   );
-  withCommonOptions(broker.command("status").description("is the broker running and answering")).action(
-    commandAction(async (output: Output) => {
-      const status = await environment(output).broker.status();
+  withRemoteOptions(broker.command("status").description("is the broker running and answering; a stack's controller and under-replicated partitions")).action(
+    commandAction(async (output: Output, options: RemoteOptions) => {
+      if (options.outputs) return remoteStatus(output, options);
+      const status = await local(output).broker.status();
       const answering = status.cluster ? `yes (cluster ${status.cluster.clusterId}, controller ${status.cluster.controller})` : "no";
       output.result(
         status,
@@ -45,11 +183,16 @@ export function registerBrokerCommands(program: Command): void {
       return status.running ? 0 : 3;
     }),
   );
-  withCommonOptions(
-    broker.command("logs").description("print the end of the broker's log").option("-n, --lines <n>", "how many lines", positiveInteger, 50),
+  withRemoteOptions(
+    broker
+      .command("logs")
+      .description("print the end of the broker's log")
+      .option("-n, --lines <n>", "how many lines", positiveInteger, 50)
+      .option("-f, --follow", "keep printing new lines (a stack's broker; Ctrl-C stops)"),
   ).action(
-    commandAction(async (output: Output, options: { lines: number }) => {
-      const text = await environment(output).broker.logs(options.lines);
+    commandAction(async (output: Output, options: RemoteOptions & { lines: number; follow?: boolean }) => {
+      if (options.outputs) return remoteLogs(output, options);
+      const text = await local(output).broker.logs(options.lines);
       output.result({ lines: text.split("\n") }, text);
     }),
   );

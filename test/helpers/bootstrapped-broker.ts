@@ -1,0 +1,114 @@
+/**
+ * A broker installed the way a stack's broker is: the rendered bootstrap run for real in a sandbox root
+ * (a stand-in IMDSv2 on loopback, the Maven jars in place of the download, no systemd).
+ */
+import { execa } from "execa";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { sleep } from "../../apps/shared/retry.ts";
+import { clusterIdFor, renderBootstrap, type BootstrapVoter } from "../../infra/bootstrap/render.ts";
+import { DEFAULT_KAFKA_VERSION, localPaths } from "../../ops/config/settings.ts";
+import { LocalHost } from "../../ops/hosts/local-host.ts";
+import { ensureKafkaDistribution } from "../../ops/kafka/distribution.ts";
+import { startImdsStub, type ImdsStub } from "./imds-stub.ts";
+import { freePort } from "./ports.ts";
+
+export interface BootstrappedBroker {
+  readonly root: string;
+  readonly script: string;
+  readonly publicIp: string;
+  readonly privateIp: string;
+  readonly externalPort: number;
+  readonly imds: ImdsStub;
+  /** Runs the bootstrap (again); resolves with its exit code and output. */
+  run(): Promise<{ exitCode: number; all: string }>;
+  /** Stops whatever broker process the root's pid file names, and deletes the root. */
+  destroy(): Promise<void>;
+}
+
+export interface BootstrapOptions {
+  readonly nodeId?: number;
+  readonly publicIp: string;
+  readonly privateIp: string;
+  readonly voters?: readonly BootstrapVoter[];
+  readonly ports?: { external: number; internal: number; controller: number };
+  readonly replicationFactor?: number;
+  readonly publicIpLaterAfter?: number;
+}
+
+export async function kafkaLibsForTests(): Promise<string> {
+  const paths = localPaths(path.resolve(".tickstream"), { kafkaVersion: DEFAULT_KAFKA_VERSION });
+  return (await ensureKafkaDistribution(new LocalHost(), { version: DEFAULT_KAFKA_VERSION, libsDir: paths.kafkaLibs })).libsDir;
+}
+
+export async function freeBrokerPorts() {
+  return { external: await freePort(), internal: await freePort(), controller: await freePort() };
+}
+
+export async function prepareBootstrappedBroker(options: BootstrapOptions): Promise<BootstrappedBroker> {
+  const root = await mkdtemp(path.join(tmpdir(), "tickstream-host-"));
+  const libs = await kafkaLibsForTests();
+  const ports = options.ports ?? (await freeBrokerPorts());
+  const imds = await startImdsStub({ publicIp: options.publicIp, privateIp: options.privateIp, publicIpLaterAfter: options.publicIpLaterAfter });
+  const script = path.join(root, "user-data.sh");
+  await writeFile(
+    script,
+    renderBootstrap({
+      nodeId: options.nodeId ?? 1,
+      voters: options.voters ?? [],
+      publicIp: options.publicIp,
+      clusterId: clusterIdFor("tests"),
+      kafkaVersion: DEFAULT_KAFKA_VERSION,
+      nodeVersion: "20.20.2",
+      topic: "stock-ticks",
+      partitions: 3,
+      replicationFactor: options.replicationFactor ?? 1,
+      retentionHours: 24,
+      ports,
+    }),
+  );
+  return {
+    root,
+    script,
+    publicIp: options.publicIp,
+    privateIp: options.privateIp,
+    externalPort: ports.external,
+    imds,
+    async run() {
+      const result = await execa("bash", [script], {
+        reject: false,
+        all: true,
+        timeout: 300_000,
+        env: {
+          ...process.env,
+          TICKSTREAM_BOOTSTRAP_ROOT: root,
+          TICKSTREAM_IMDS_ENDPOINT: imds.endpoint,
+          TICKSTREAM_KAFKA_LIBS: libs,
+          TICKSTREAM_SERVICE_MANAGER: "none",
+          TICKSTREAM_SKIP_PACKAGES: "1",
+          TICKSTREAM_DATA_DEVICE: "none",
+          TICKSTREAM_EXTERNAL_BIND: options.publicIp,
+        },
+      });
+      return { exitCode: result.exitCode ?? -1, all: result.all ?? "" };
+    },
+    async destroy() {
+      const pid = Number(await readFile(path.join(root, "var/lib/tickstream/kafka.pid"), "utf8").catch(() => "0"));
+      if (pid > 0) {
+        try {
+          process.kill(pid, "SIGTERM");
+          for (let i = 0; i < 150; i++) {
+            process.kill(pid, 0);
+            await sleep(200);
+          }
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // exited
+        }
+      }
+      await imds.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
