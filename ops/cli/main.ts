@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { errorMessage } from "../../apps/shared/errors.ts";
 import { lastResult } from "./command.ts";
 import { registerBenchCommand } from "./commands/bench.ts";
+import { registerTeardownCommand } from "./commands/teardown.ts";
 import { registerBrokerCommands } from "./commands/broker.ts";
 import { registerCrawlCommand } from "./commands/crawl.ts";
 import { registerQueryCommand } from "./commands/query.ts";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerConsumeCommand(program);
   registerCrawlCommand(program);
   registerQueryCommand(program);
+  registerTeardownCommand(program);
   registerBenchCommand(program);
   for (const command of program.commands) {
     command.exitOverride();

@@ -101,6 +101,29 @@ export class RemoteCluster {
     return new PlainSupervisor(host, JSON.parse(descriptor) as SupervisedService);
   }
 
+  /** An app's service on a host (`tickstream-producer`, `tickstream-consumer`), or undefined when not deployed. */
+  async appService(host: Host, app: "producer" | "consumer"): Promise<ServiceManager | undefined> {
+    if (!this.outputs.hostRoot && (await host.pathExists("/run/systemd/system"))) {
+      const unit = await host.exec("systemctl", ["cat", `tickstream-${app}`]);
+      return unit.exitCode === 0 ? new SystemdService(host, `tickstream-${app}`) : undefined;
+    }
+    const descriptor = await host.readFile(this.hostPath(`/var/lib/tickstream/apps/${app}.service.json`));
+    return descriptor ? new PlainSupervisor(host, JSON.parse(descriptor) as SupervisedService) : undefined;
+  }
+
+  /** Stops both apps on every broker host; returns what was running and is now stopped. */
+  async stopApps(): Promise<string[]> {
+    const stopped: string[] = [];
+    for (const broker of this.brokers) {
+      const host = await this.connect(broker);
+      for (const app of ["producer", "consumer"] as const) {
+        const service = await this.appService(host, app);
+        if (service && (await service.stop()).stopped) stopped.push(`${app} on broker ${broker.nodeId}`);
+      }
+    }
+    return stopped;
+  }
+
   /** The `advertised.listeners` line of a broker's server.properties. */
   async advertisedListeners(host: Host): Promise<string | undefined> {
     const properties = await host.readFile(this.hostPath("/etc/kafka/server.properties"));

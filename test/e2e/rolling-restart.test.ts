@@ -1,0 +1,101 @@
+import { expect } from "chai";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { runProducer } from "../../apps/producer/producer.ts";
+import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
+import { createKafka } from "../../apps/shared/kafka-client.ts";
+import { waitFor } from "../../apps/shared/retry.ts";
+import { decodeTick } from "../../apps/tick/schema.ts";
+import { LocalHost } from "../../ops/hosts/local-host.ts";
+import { clusterHealth } from "../../ops/kafka/cluster-health.ts";
+import { rollingRestart } from "../../ops/kafka/rolling-restart.ts";
+import { PlainSupervisor, type SupervisedService } from "../../ops/services/plain-supervisor.ts";
+import { freeBrokerPorts, prepareBootstrappedBroker, type BootstrappedBroker } from "../helpers/bootstrapped-broker.ts";
+
+describe("rolling restart of a three-broker KRaft cluster @integration", function () {
+  const brokers: BootstrappedBroker[] = [];
+  const publicIps = ["127.0.2.1", "127.0.2.2", "127.0.2.3"];
+  const privateIps = ["127.0.1.1", "127.0.1.2", "127.0.1.3"];
+  let bootstrapServers: string[];
+
+  before(async function () {
+    this.timeout(400_000);
+    const ports = await freeBrokerPorts();
+    const voters = privateIps.map((host, index) => ({ nodeId: index + 1, host }));
+    for (let index = 0; index < 3; index++) {
+      brokers.push(
+        await prepareBootstrappedBroker({ nodeId: index + 1, publicIp: publicIps[index]!, privateIp: privateIps[index]!, voters, ports, replicationFactor: 3 }),
+      );
+    }
+    // The three bootstraps run at once, as three instances boot: each waits for the quorum to create the topic.
+    const results = await Promise.all(brokers.map((broker) => broker.run()));
+    results.forEach((result, index) => expect(result.exitCode, `broker ${index + 1}: ${result.all}`).to.equal(0));
+    bootstrapServers = publicIps.map((ip) => `${ip}:${ports.external}`);
+  });
+  after(async function () {
+    this.timeout(120_000);
+    await Promise.all(brokers.map((broker) => broker.destroy()));
+  });
+
+  it("restarts one broker at a time while a producer keeps writing, and loses nothing", async function () {
+    this.timeout(600_000);
+    const health = await clusterHealth(bootstrapServers);
+    expect(health.brokers.map((broker) => broker.nodeId)).to.deep.equal([1, 2, 3]);
+    expect(health.underReplicatedPartitions).to.equal(0);
+
+    const stop = new AbortController();
+    const producing = runProducer({
+      bootstrapServers,
+      topic: "stock-ticks",
+      source: new SyntheticSource({ seed: "rolling" }),
+      ratePerSecond: 300,
+      batchSize: 50,
+      signal: stop.signal,
+      onProgress: (produced) => {
+        if (produced % 1000 === 0) console.log(`      ${new Date().toISOString()} produced ${produced}`);
+      },
+    });
+    const host = new LocalHost();
+    const restartable = await Promise.all(
+      brokers.map(async (broker, index) => ({
+        nodeId: index + 1,
+        service: new PlainSupervisor(host, JSON.parse(await readFile(path.join(broker.root, "var/lib/tickstream/kafka.service.json"), "utf8")) as SupervisedService),
+      })),
+    );
+    const pidsBefore = await Promise.all(restartable.map(async (broker) => (await broker.service.status()).pid));
+    const progress: string[] = [];
+    const onProgress = (message: string) => {
+      progress.push(message);
+      console.log(`      ${new Date().toISOString()} ${message}`);
+    };
+    await rollingRestart(restartable, { bootstrapServers, healTimeoutMs: 180_000, onProgress });
+    const pidsAfter = await Promise.all(restartable.map(async (broker) => (await broker.service.status()).pid));
+    pidsAfter.forEach((pid, index) => expect(pid, `broker ${index + 1} is a new process`).to.not.equal(pidsBefore[index]));
+    expect(progress.filter((message) => / is back$/.test(message))).to.deep.equal(["broker 1 is back", "broker 2 is back", "broker 3 is back"]);
+
+    stop.abort();
+    console.log(`      ${new Date().toISOString()} stopping the producer`);
+    const summary = await producing;
+    console.log(`      ${new Date().toISOString()} producer stopped after ${summary.produced}`);
+    expect(summary.produced, "the producer wrote throughout").to.be.greaterThan(1_000);
+
+    // Every acknowledged tick is in the topic: read it all back.
+    const seen = new Set<number>();
+    const consumer = createKafka(bootstrapServers, "rolling-check").consumer({ groupId: `rolling-check-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "stock-ticks", fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const decoded = decodeTick(message.value);
+        if (decoded.ok && decoded.tick.producerId === summary.producerId) seen.add(decoded.tick.seq);
+      },
+    });
+    try {
+      await waitFor(() => seen.size >= summary.produced, { timeoutMs: 90_000, describe: () => `read ${seen.size} of ${summary.produced} ticks back` });
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(seen.size).to.equal(summary.produced);
+    expect(Math.max(...seen)).to.equal(summary.produced - 1);
+  });
+});
