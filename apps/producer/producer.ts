@@ -46,6 +46,22 @@ export function defaultProducerId(): string {
   return `${hostname()}-${randomUUID().slice(0, 8)}`;
 }
 
+/** The partition kafkajs' default (Java-compatible murmur2) partitioner gives each key, for the topic as it is now. */
+async function keyPartitioner(bootstrapServers: readonly string[], topic: string): Promise<(message: Message) => number> {
+  const admin = createKafka(bootstrapServers, "tickstream-producer-metadata").admin();
+  await connectToBroker(admin, bootstrapServers);
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch((error: Error) => {
+      throw new ConfigError(`topic "${topic}" cannot be produced to (${error.message}); create it with: tickstream topic create`);
+    });
+    const partitionMetadata = metadata.topics[0]!.partitions;
+    const partitioner = Partitioners.DefaultPartitioner();
+    return (message) => partitioner({ topic, partitionMetadata, message });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function validate(options: ProducerOptions): void {
   const positive = (name: string, value: number | undefined, integer = false) => {
     if (value === undefined) return;
@@ -73,6 +89,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await connectToBroker(producer, options.bootstrapServers);
+  const partitionOf = await keyPartitioner(options.bootstrapServers, options.topic);
   let produced = 0;
   let badRows = 0;
   const startedAt = Date.now();
@@ -81,8 +98,19 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
     if (batch.length === 0) return;
     const sending = batch;
     batch = [];
-    const messages: Message[] = sending.map((tick) => ({ key: tick.symbol, value: encodeTick(tick) }));
-    await producer.send({ topic: options.topic, acks: -1, messages });
+    // One send per partition: kafkajs (2.2.4, producer/sendMessages.js) remembers responses per broker across
+    // retries, so when a partition's leader moves to a broker that already answered for other partitions of the
+    // same send, that partition's messages are never re-sent and the send still resolves: a silent loss, which
+    // the rolling-restart test caught. A send that spans a single partition cannot hit it.
+    const byPartition = new Map<number, Message[]>();
+    for (const tick of sending) {
+      const message: Message = { key: tick.symbol, value: encodeTick(tick) };
+      const partition = partitionOf(message);
+      const group = byPartition.get(partition) ?? [];
+      group.push({ ...message, partition });
+      byPartition.set(partition, group);
+    }
+    for (const messages of byPartition.values()) await producer.send({ topic: options.topic, acks: -1, messages });
     produced += sending.length;
     options.onSent?.(sending);
     options.onProgress?.(produced);

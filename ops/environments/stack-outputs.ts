@@ -45,3 +45,12 @@ export async function readStackOutputsFile(file: string): Promise<StackOutputs> 
   }
   return parseStackOutputs(value, file);
 }
+
+/** `--outputs FILE`, else `--stack NAME` through the Pulumi Automation API (which needs the Pulumi CLI). */
+export async function loadStackOutputs(options: { outputs?: string; stack?: string }): Promise<StackOutputs> {
+  if (options.outputs) return readStackOutputsFile(options.outputs);
+  if (!options.stack) throw new ConfigError("name a stack with --stack NAME or --outputs FILE");
+  const { openPulumiStack } = await import("../teardown/pulumi-workspace.ts");
+  const workspace = await openPulumiStack(options.stack);
+  return parseStackOutputs(await workspace.outputs(), `stack ${options.stack}`);
+}

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { ConfigError, errorMessage } from "../../../apps/shared/errors.ts";
-import { readStackOutputsFile } from "../../environments/stack-outputs.ts";
+import { loadStackOutputs } from "../../environments/stack-outputs.ts";
 import { clusterHealth } from "../../kafka/cluster-health.ts";
 import { rollingRestart, waitUntilHealthy } from "../../kafka/rolling-restart.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
@@ -16,6 +16,7 @@ import { onShutdownSignals } from "../signals.ts";
 
 interface RemoteOptions {
   outputs?: string;
+  stack?: string;
   identity?: string;
   knownHosts?: string;
   broker?: number;
@@ -24,6 +25,7 @@ interface RemoteOptions {
 
 function withRemoteOptions(command: Command): Command {
   return withCommonOptions(command)
+    .option("--stack <name>", "act on this Pulumi stack's brokers over SSH (reads its outputs; needs the Pulumi CLI)")
     .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): act on its brokers over SSH")
     .option("--identity <file>", "SSH private key (default: the SSH agent)")
     .option("--known-hosts <file>", "pinned host keys, when the outputs have no brokerHostKeys (default: ~/.ssh/known_hosts)")
@@ -33,7 +35,7 @@ function withRemoteOptions(command: Command): Command {
 
 /** Runs `task` against the stack's cluster, closing every SSH connection after. */
 async function withCluster<T>(options: RemoteOptions, task: (cluster: RemoteCluster) => Promise<T>): Promise<T> {
-  const cluster = new RemoteCluster(await readStackOutputsFile(options.outputs!), {
+  const cluster = new RemoteCluster(await loadStackOutputs(options), {
     identityFile: options.identity,
     knownHostsFile: options.knownHosts,
   });
@@ -145,7 +147,7 @@ export function registerBrokerCommands(program: Command): void {
 
   withRemoteOptions(broker.command("start").description("start the broker and wait until it answers")).action(
     commandAction(async (output: Output, options: RemoteOptions) => {
-      if (options.outputs) return remoteLifecycle(output, options, "start");
+      if (options.outputs || options.stack) return remoteLifecycle(output, options, "start");
       const result = await local(output).broker.start();
       output.result(
         { ...result, alreadyRunning: !result.started },
@@ -155,21 +157,21 @@ export function registerBrokerCommands(program: Command): void {
   );
   withRemoteOptions(broker.command("stop").description("stop the broker (SIGTERM, then SIGKILL after 30 s)")).action(
     commandAction(async (output: Output, options: RemoteOptions) => {
-      if (options.outputs) return remoteLifecycle(output, options, "stop");
+      if (options.outputs || options.stack) return remoteLifecycle(output, options, "stop");
       const result = await local(output).broker.stop();
       output.result(result, result.stopped ? `broker stopped${result.killed ? " (killed after the grace period)" : ""}` : "broker was not running");
     }),
   );
   withRemoteOptions(broker.command("restart").description("stop, then start the broker; with --all, a rolling restart")).action(
     commandAction(async (output: Output, options: RemoteOptions) => {
-      if (options.outputs) return remoteLifecycle(output, options, "restart");
+      if (options.outputs || options.stack) return remoteLifecycle(output, options, "restart");
       const result = await local(output).broker.restart();
       output.result(result, `broker restarted (pid ${result.pid})`);
     }),
   );
   withRemoteOptions(broker.command("status").description("is the broker running and answering; a stack's controller and under-replicated partitions")).action(
     commandAction(async (output: Output, options: RemoteOptions) => {
-      if (options.outputs) return remoteStatus(output, options);
+      if (options.outputs || options.stack) return remoteStatus(output, options);
       const status = await local(output).broker.status();
       const answering = status.cluster ? `yes (cluster ${status.cluster.clusterId}, controller ${status.cluster.controller})` : "no";
       output.result(
@@ -191,7 +193,7 @@ export function registerBrokerCommands(program: Command): void {
       .option("-f, --follow", "keep printing new lines (a stack's broker; Ctrl-C stops)"),
   ).action(
     commandAction(async (output: Output, options: RemoteOptions & { lines: number; follow?: boolean }) => {
-      if (options.outputs) return remoteLogs(output, options);
+      if (options.outputs || options.stack) return remoteLogs(output, options);
       const text = await local(output).broker.logs(options.lines);
       output.result({ lines: text.split("\n") }, text);
     }),

@@ -5,7 +5,7 @@ import { runGlueCrawler } from "../../../apps/catalog/glue-crawler.ts";
 import { crawlLocalLake, type CrawlReport } from "../../../apps/catalog/local-crawler.ts";
 import { createS3Client } from "../../../apps/lake/s3-client.ts";
 import { ServiceError } from "../../../apps/shared/errors.ts";
-import { readStackOutputsFile } from "../../environments/stack-outputs.ts";
+import { loadStackOutputs } from "../../environments/stack-outputs.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { formatPairs, type Output } from "../output.ts";
@@ -27,11 +27,12 @@ export function registerCrawlCommand(program: Command): void {
     program
       .command("crawl")
       .description("catalog the lake: the stack's Glue crawler, or the local crawler")
+      .option("--stack <name>", "crawl in AWS for this Pulumi stack (reads its outputs; needs the Pulumi CLI)")
       .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): crawl in AWS"),
   ).action(
-    commandAction(async (output: Output, options: { outputs?: string }) => {
-      if (options.outputs) {
-        const outputs = await readStackOutputsFile(options.outputs);
+    commandAction(async (output: Output, options: { outputs?: string; stack?: string }) => {
+      if (options.outputs || options.stack) {
+        const outputs = await loadStackOutputs(options);
         const glue = new GlueClient({ region: outputs.region });
         const signals = onShutdownSignals();
         try {

@@ -7,7 +7,7 @@ import { NAMED_QUERIES, renderNamedQuery } from "../../../apps/query/named-queri
 import { athenaCostUsd, type QueryResult } from "../../../apps/query/query-result.ts";
 import { createS3Client } from "../../../apps/lake/s3-client.ts";
 import { ConfigError, ServiceError } from "../../../apps/shared/errors.ts";
-import { readStackOutputsFile } from "../../environments/stack-outputs.ts";
+import { loadStackOutputs } from "../../environments/stack-outputs.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { formatCsv, formatTable } from "../format-table.ts";
@@ -23,6 +23,7 @@ interface QueryOptions {
   csv?: boolean;
   json?: boolean;
   outputs?: string;
+  stack?: string;
 }
 
 function formatBytes(bytes: number): string {
@@ -37,8 +38,8 @@ function formatBytes(bytes: number): string {
 }
 
 async function runQuery(sql: string, options: QueryOptions, output: Output): Promise<QueryResult> {
-  if (options.outputs) {
-    const outputs = await readStackOutputsFile(options.outputs);
+  if (options.outputs || options.stack) {
+    const outputs = await loadStackOutputs(options);
     const athena = new AthenaClient({ region: outputs.region });
     const signals = onShutdownSignals(() => output.progress("cancelling the query in Athena..."));
     try {
@@ -91,6 +92,7 @@ export function registerQueryCommand(program: Command): void {
       .option("--to <date>", "named analyses: to this UTC date (inclusive)", date)
       .option("--list", "list the named analyses")
       .option("--csv", "print CSV")
+      .option("--stack <name>", "query with Athena for this Pulumi stack (reads its outputs; needs the Pulumi CLI)")
       .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): query with Athena"),
   ).action(
     commandAction(async (output: Output, options: QueryOptions, sqlArgument?: string) => {
