@@ -36,7 +36,8 @@ export const DEFAULT_NODE_VERSION = "20.20.2";
 
 /** A KRaft cluster id every broker of a stack shares, derived from the stack so that renders are stable. */
 export function clusterIdFor(stackKey: string): string {
-  return createHash("sha256").update(`tickstream:${stackKey}`).digest().subarray(0, 16).toString("base64url");
+  // Never a leading "-", which the storage tool would read as an option (Kafka's own ids avoid it too).
+  return createHash("sha256").update(`tickstream:${stackKey}`).digest().subarray(0, 16).toString("base64url").replace(/^-/, "A");
 }
 
 function validate(params: BootstrapParams): void {
@@ -277,7 +278,7 @@ format_storage() {
     return
   fi
   log "formatting KRaft storage in $DATA_DIR/data (cluster $CLUSTER_ID)"
-  java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$CONFIG_DIR/server.properties" --ignore-formatted
+  java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" -c "$CONFIG_DIR/server.properties" --ignore-formatted
 }
 
 start_broker() {

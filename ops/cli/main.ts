@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { errorMessage } from "../../apps/shared/errors.ts";
 import { lastResult } from "./command.ts";
+import { registerAppCommands } from "./commands/app.ts";
 import { registerBenchCommand } from "./commands/bench.ts";
 import { registerTeardownCommand } from "./commands/teardown.ts";
 import { registerBrokerCommands } from "./commands/broker.ts";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerConsumeCommand(program);
   registerCrawlCommand(program);
   registerQueryCommand(program);
+  registerAppCommands(program);
   registerTeardownCommand(program);
   registerBenchCommand(program);
   for (const command of program.commands) {

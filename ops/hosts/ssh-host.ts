@@ -227,7 +227,8 @@ export class SshHost implements Host {
     const run = `${env.length > 0 ? `env ${env.join(" ")} ` : ""}${shellCommand(spec.command, spec.args)}`;
     const cd = spec.cwd ? `cd ${shellQuote(spec.cwd)} && ` : "";
     // setsid + nohup: the process outlives this SSH session; its pid is the one echoed.
-    const line = `${cd}nohup setsid ${run} >> ${shellQuote(spec.logFile)} 2>&1 < /dev/null & echo $!`;
+    // Braces: `&` must background the process alone, not the `cd && …` list (whose pid $! would then name).
+    const line = `${cd}{ nohup setsid ${run} >> ${shellQuote(spec.logFile)} 2>&1 < /dev/null & echo $!; }`;
     const result = await this.run(line);
     const pid = Number(result.stdout.trim());
     if (result.exitCode !== 0 || !Number.isInteger(pid) || pid <= 0) {

@@ -105,7 +105,7 @@ export class Broker {
       this.onProgress(`Formatting KRaft storage in ${this.layout.dataDir}`);
       const format = await this.host.exec(
         java,
-        [log4j, "-cp", distribution.classpath, "kafka.tools.StorageTool", "format", "-t", newClusterId(), "-c", this.layout.propertiesFile],
+        [log4j, "-cp", distribution.classpath, "kafka.tools.StorageTool", "format", `--cluster-id=${newClusterId()}`, "-c", this.layout.propertiesFile],
         { timeoutMs: 120_000 },
       );
       if (format.exitCode !== 0) {

@@ -60,7 +60,13 @@ export function renderLog4j2Properties(): string {
   ].join("\n");
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding, as `kafka-storage.sh random-uuid` prints. */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding, as `kafka-storage.sh random-uuid` prints.
+ * Like Kafka's Uuid.randomUuid, never one that starts with "-", which the storage tool would read as an option.
+ */
 export function newClusterId(): string {
-  return randomBytes(16).toString("base64url");
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }

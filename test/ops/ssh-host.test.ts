@@ -70,6 +70,8 @@ describe("SSH host against a real OpenSSH server @integration", function () {
       pidFile: path.join(scratch, "sleeper.pid"),
       logFile: path.join(scratch, "sleeper.log"),
       commandMarker: "sleep",
+      // A working directory too: the process, not the `cd`, must be what runs in the background.
+      cwd: scratch,
     });
     const started = await supervisor.start();
     expect(started.started).to.equal(true);

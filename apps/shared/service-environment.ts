@@ -1,0 +1,40 @@
+/**
+ * The environment a deployed app service reads (written by `tickstream app deploy` into an env file, mode 600):
+ * where Kafka and the lake are. Checked once at start, with a message naming the variable.
+ */
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import type { LakeLocation } from "../lake/s3-client.ts";
+
+const schema = z.object({
+  TICKSTREAM_BOOTSTRAP_SERVERS: z.string().min(1),
+  TICKSTREAM_TOPIC: z.string().min(1).default("stock-ticks"),
+  TICKSTREAM_BUCKET: z.string().min(3),
+  AWS_REGION: z.string().min(1),
+  /** An S3-compatible endpoint instead of AWS (then the AWS_* keys in the env file are used). */
+  TICKSTREAM_S3_ENDPOINT: z.string().url().optional(),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  TICKSTREAM_GROUP: z.string().min(1).default("tickstream-lake-sink"),
+  TICKSTREAM_SOURCE: z.string().min(1).default("synthetic"),
+  TICKSTREAM_RATE: z.coerce.number().positive().default(100),
+  TICKSTREAM_COUNT: z.coerce.number().int().positive().optional(),
+  TICKSTREAM_PRODUCER_ID: z.string().min(1).optional(),
+});
+
+export type ServiceEnvironment = z.infer<typeof schema>;
+
+export function readServiceEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceEnvironment {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new ConfigError(`environment variable ${issue.path.join(".")}: ${issue.message}`);
+}
+
+export function lakeFromEnvironment(env: ServiceEnvironment): LakeLocation {
+  const credentials =
+    env.TICKSTREAM_S3_ENDPOINT && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+      : undefined;
+  return { bucket: env.TICKSTREAM_BUCKET, region: env.AWS_REGION, endpoint: env.TICKSTREAM_S3_ENDPOINT, credentials };
+}

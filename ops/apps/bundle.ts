@@ -1,0 +1,38 @@
+/** Bundles an app service into one ES module with esbuild; DuckDB stays outside (a native module, shipped beside it). */
+import { build } from "esbuild";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export type AppName = "producer" | "consumer";
+export const APP_NAMES: readonly AppName[] = ["producer", "consumer"];
+
+const ENTRY_POINTS: Record<AppName, string> = {
+  producer: fileURLToPath(new URL("../../apps/producer/service.ts", import.meta.url)),
+  consumer: fileURLToPath(new URL("../../apps/consumer/service.ts", import.meta.url)),
+};
+
+/** Packages the bundle needs beside it at run time, in node_modules/. */
+export const NATIVE_PACKAGES: Record<AppName, readonly string[]> = {
+  producer: [],
+  consumer: ["@duckdb/node-api", "@duckdb/node-bindings", "@duckdb/node-bindings-linux-x64"],
+};
+
+export async function bundleApp(app: AppName): Promise<string> {
+  const outdir = await mkdtemp(path.join(tmpdir(), `tickstream-${app}-`));
+  const outfile = path.join(outdir, "app.mjs");
+  await build({
+    entryPoints: [ENTRY_POINTS[app]],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["@duckdb/node-api"],
+    // CommonJS dependencies (kafkajs, the AWS SDK) call require(); give the ES module one.
+    banner: { js: "import { createRequire as __tickstreamRequire } from 'node:module'; const require = __tickstreamRequire(import.meta.url);" },
+    logLevel: "silent",
+  });
+  return outfile;
+}

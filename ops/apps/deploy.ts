@@ -1,0 +1,127 @@
+/**
+ * Deploys an app service to a broker host: the esbuild bundle (and DuckDB's native packages for the consumer)
+ * by SFTP, an environment file (mode 600; settings and any secrets live there, never on a command line), and a
+ * systemd unit, or on a host without systemd a service description for the plain supervisor.
+ */
+import { execa } from "execa";
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { HostError } from "../../apps/shared/errors.ts";
+import type { SshHost } from "../hosts/ssh-host.ts";
+import type { RemoteCluster } from "../remote/remote-cluster.ts";
+import type { SupervisedService } from "../services/plain-supervisor.ts";
+import { bundleApp, NATIVE_PACKAGES, type AppName } from "./bundle.ts";
+
+const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
+
+function envFileText(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([key, value]) => {
+      if (/[\n\r]/.test(value)) throw new HostError(`environment value for ${key} spans lines`);
+      return `${key}=${value}`;
+    })
+    .join("\n") + "\n";
+}
+
+/** Reads KEY=VALUE lines (comments and blank lines skipped). */
+export async function readEnvFile(file: string): Promise<Record<string, string>> {
+  const entries: Record<string, string> = {};
+  for (const line of (await readFile(file, "utf8")).split("\n")) {
+    const trimmed = line.trim();
+    if (!trimmed || trimmed.startsWith("#")) continue;
+    const index = trimmed.indexOf("=");
+    if (index <= 0) throw new HostError(`${file}: "${trimmed}" is not KEY=VALUE`);
+    entries[trimmed.slice(0, index)] = trimmed.slice(index + 1);
+  }
+  return entries;
+}
+
+async function uploadNativePackages(host: SshHost, app: AppName, appDir: string, workDir: string): Promise<void> {
+  const packages = NATIVE_PACKAGES[app];
+  if (packages.length === 0) return;
+  const version = JSON.parse(await readFile(path.join(NODE_MODULES, packages[0]!, "package.json"), "utf8")).version as string;
+  const marker = path.posix.join(appDir, "node_modules", ".tickstream-native");
+  if ((await host.readFile(marker))?.trim() === version) return;
+  const archive = path.join(workDir, `${app}-native.tgz`);
+  await execa("tar", ["-czf", archive, "-C", NODE_MODULES, ...packages]);
+  const remoteArchive = path.posix.join(appDir, "native.tgz");
+  await host.upload(archive, remoteArchive);
+  await host.makeDirectory(path.posix.join(appDir, "node_modules"));
+  const unpacked = await host.exec("tar", ["-xzf", remoteArchive, "-C", path.posix.join(appDir, "node_modules")]);
+  if (unpacked.exitCode !== 0) throw new HostError(`${host.description}: unpacking DuckDB failed: ${unpacked.stderr.trim()}`);
+  await host.removePath(remoteArchive);
+  await host.writeFile(marker, `${version}\n`);
+}
+
+export interface DeployResult {
+  readonly app: AppName;
+  readonly host: string;
+  readonly bundleBytes: number;
+  readonly service: "systemd" | "supervisor";
+}
+
+export async function deployApp(
+  cluster: RemoteCluster,
+  host: SshHost,
+  app: AppName,
+  extraEnvironment: Record<string, string> = {},
+): Promise<DeployResult> {
+  const bundle = await bundleApp(app);
+  const appDir = cluster.hostPath(`/opt/tickstream/${app}`);
+  const appFile = path.posix.join(appDir, "app.mjs");
+  await host.upload(bundle, appFile);
+  await uploadNativePackages(host, app, appDir, path.dirname(bundle));
+
+  const envFile = cluster.hostPath(`/etc/tickstream/${app}.env`);
+  await host.writeFile(
+    envFile,
+    envFileText({
+      TICKSTREAM_BOOTSTRAP_SERVERS: cluster.outputs.bootstrapServers,
+      TICKSTREAM_BUCKET: cluster.outputs.lakeBucket,
+      AWS_REGION: cluster.outputs.region,
+      ...extraEnvironment,
+    }),
+    { mode: 0o600 },
+  );
+
+  const bundleBytes = (await readFile(bundle)).length;
+  await rm(path.dirname(bundle), { recursive: true, force: true });
+  const systemd = !cluster.outputs.hostRoot && (await host.pathExists("/run/systemd/system"));
+  if (systemd) {
+    await host.writeFile(
+      `/etc/systemd/system/tickstream-${app}.service`,
+      [
+        "[Unit]",
+        `Description=tickstream ${app}`,
+        "After=network-online.target kafka.service",
+        "",
+        "[Service]",
+        `EnvironmentFile=${envFile}`,
+        `ExecStart=/usr/local/bin/node ${appFile}`,
+        `WorkingDirectory=${appDir}`,
+        app === "consumer" ? "Restart=on-failure" : "Restart=no",
+        "RestartSec=5",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+      ].join("\n"),
+    );
+    await host.exec("systemctl", ["daemon-reload"]);
+    return { app, host: host.description, bundleBytes, service: "systemd" };
+  }
+  const logDir = cluster.hostPath("/var/log/tickstream");
+  const descriptor: SupervisedService = {
+    name: `tickstream-${app}`,
+    command: "sh",
+    // The env file is sourced by the shell, so no value of it appears in a process's arguments.
+    args: ["-c", 'set -a && . "$0" && exec node "$1"', envFile, appFile],
+    cwd: appDir,
+    pidFile: cluster.hostPath(`/var/lib/tickstream/apps/${app}.pid`),
+    logFile: path.posix.join(logDir, `${app}.log`),
+    commandMarker: appFile,
+  };
+  await host.writeFile(cluster.hostPath(`/var/lib/tickstream/apps/${app}.service.json`), JSON.stringify(descriptor, null, 2));
+  return { app, host: host.description, bundleBytes, service: "supervisor" };
+}

@@ -1,0 +1,119 @@
+import { expect } from "chai";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { waitFor } from "../../apps/shared/retry.ts";
+import { parseStackOutputs } from "../../ops/environments/stack-outputs.ts";
+import { RemoteCluster } from "../../ops/remote/remote-cluster.ts";
+import { lastJsonLine, runCli } from "../helpers/cli.ts";
+import { createTestTopic } from "../helpers/kafka.ts";
+import { countDuplicatesAndGaps, readLakeTicks } from "../helpers/lake.ts";
+import { uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
+import { startSshServer, type SshServer } from "../helpers/sshd.ts";
+
+describe("the producer and consumer deployed to a broker host over SSH @integration", function () {
+  const environment = useLocalEnvironment();
+  let sshd: SshServer;
+  let hostRoot: string;
+  let outputsFile: string;
+  let outputs: Record<string, unknown>;
+  const topic = uniqueName("apps");
+  const cli = (...args: string[]) => runCli([...args, "--outputs", outputsFile, "--identity", sshd.clientKeyFile], process.env, 180_000);
+
+  before(async function () {
+    this.timeout(120_000);
+    sshd = await startSshServer();
+    hostRoot = await mkdtemp(path.join(tmpdir(), "tickstream-apphost-"));
+    const env = environment();
+    await createTestTopic(env.bootstrapServers, topic);
+    outputs = {
+      brokerPublicIps: [sshd.host],
+      bootstrapServers: env.bootstrapServers.join(","),
+      sshUser: sshd.username,
+      sshPort: sshd.port,
+      brokerHostKeys: [sshd.hostKeyFingerprint],
+      lakeBucket: env.lake.bucket,
+      glueDatabase: "tickstream_test",
+      crawlerName: "tickstream-test-crawler",
+      athenaWorkgroup: "tickstream-test",
+      region: env.lake.region,
+      hostRoot,
+    };
+    outputsFile = path.join(hostRoot, "outputs.json");
+    await writeFile(outputsFile, JSON.stringify(outputs));
+  });
+  after(async function () {
+    this.timeout(60_000);
+    const cluster = new RemoteCluster(parseStackOutputs(outputs, "test"), { identityFile: sshd.clientKeyFile });
+    await cluster.stopApps().catch(() => []);
+    cluster.close();
+    await sshd?.stop();
+    await rm(hostRoot, { recursive: true, force: true });
+  });
+
+  it("deploys both apps with their settings in a private env file", async function () {
+    const env = environment();
+    const settings = path.join(hostRoot, "settings.env");
+    await writeFile(
+      settings,
+      [
+        `TICKSTREAM_TOPIC=${topic}`,
+        `TICKSTREAM_GROUP=${uniqueName("remote-sink")}`,
+        "TICKSTREAM_PRODUCER_ID=remote-producer",
+        "TICKSTREAM_COUNT=3000",
+        "TICKSTREAM_RATE=1500",
+        `TICKSTREAM_S3_ENDPOINT=${env.lake.endpoint}`,
+        `AWS_ACCESS_KEY_ID=${env.lake.credentials!.accessKeyId}`,
+        `AWS_SECRET_ACCESS_KEY=${env.lake.credentials!.secretAccessKey}`,
+      ].join("\n"),
+    );
+    for (const app of ["consumer", "producer"]) {
+      const result = await cli("app", "deploy", app, "--env-file", settings, "--json");
+      expect(result.exitCode, result.stderr).to.equal(0);
+      expect(lastJsonLine(result.stdout)).to.include({ app, service: "supervisor" });
+      const envFile = path.join(hostRoot, `etc/tickstream/${app}.env`);
+      expect((await stat(envFile)).mode & 0o777, "the env file is private").to.equal(0o600);
+      expect(await readFile(envFile, "utf8")).to.include(`TICKSTREAM_BOOTSTRAP_SERVERS=${env.bootstrapServers[0]}`);
+    }
+  });
+
+  it("starts them, and the producer's ticks land in the lake exactly once", async function () {
+    this.timeout(180_000);
+    const startedConsumer = await cli("app", "start", "consumer");
+    expect(startedConsumer.stdout, startedConsumer.stderr).to.match(/^consumer started \(pid \d+\)$/);
+    expect((await cli("app", "start", "producer")).stdout).to.match(/^producer started \(pid \d+\)$/);
+    const status = await cli("app", "status", "consumer", "--json");
+    const { pid } = lastJsonLine<{ running: boolean; pid: number }>(status.stdout);
+    expect(lastJsonLine(status.stdout)).to.include({ running: true });
+    const commandLine = await readFile(`/proc/${pid}/cmdline`, "utf8");
+    expect(commandLine, "no secret on a command line").to.not.include(environment().lake.credentials!.secretAccessKey);
+
+    let rows: Awaited<ReturnType<typeof readLakeTicks>> = [];
+    await waitFor(
+      async () => {
+        rows = await readLakeTicks(environment().lake, "remote-producer");
+        return rows.length >= 3000;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000, describe: () => `only ${rows.length} of 3000 ticks reached the lake` },
+    );
+    expect(countDuplicatesAndGaps(rows, 3000)).to.deep.equal({ unique: 3000, duplicates: 0, missing: 0 });
+    const logs = await cli("app", "logs", "consumer", "--lines", "200");
+    expect(logs.stdout).to.include(`consumer: consuming ${topic}`);
+    const producerLogs = await cli("app", "logs", "producer");
+    expect(producerLogs.stdout).to.include("producer: done: 3000 ticks as remote-producer");
+  });
+
+  it("stops them; status then exits 3, and a stop of a stopped app says so", async function () {
+    expect((await cli("app", "stop", "consumer")).stdout).to.equal("consumer stopped");
+    const status = await cli("app", "status", "consumer");
+    expect(status.exitCode).to.equal(3);
+    expect((await cli("app", "stop", "producer")).stdout).to.equal("producer was not running");
+  });
+
+  it("says when an app was never deployed", async function () {
+    await rm(path.join(hostRoot, "var/lib/tickstream/apps/producer.service.json"));
+    const result = await cli("app", "start", "producer");
+    expect(result.exitCode).to.equal(1);
+    expect(result.stderr.trim()).to.match(/^tickstream: producer is not deployed on .*: run tickstream app deploy producer$/);
+  });
+});
