@@ -64,44 +64,102 @@ export function isCidr(value: string): boolean {
 
 function positiveInteger(key: string, value: number | undefined, fallback: number, max: number): number {
   const result = value ?? fallback;
-  if (!Number.isInteger(result) || result < 1 || result > max) fail(key, `must be a whole number from 1 to ${max}, got ${value}`, `set it with: pulumi config set tickstream:${key} <n>`);
+  if (!Number.isInteger(result) || result < 1 || result > max)
+    fail(
+      key,
+      `must be a whole number from 1 to ${max}, got ${value}`,
+      `set it with: pulumi config set tickstream:${key} <n>`,
+    );
   return result;
 }
 
 export function validateStackConfig(raw: RawStackConfig): StackConfig {
-  if (!raw.region) throw new ConfigError("config aws:region is not set; set it with: pulumi config set aws:region eu-west-1");
+  if (!raw.region)
+    throw new ConfigError(
+      "config aws:region is not set; set it with: pulumi config set aws:region eu-west-1",
+    );
 
   const brokerCount = raw.brokerCount ?? STACK_DEFAULTS.brokerCount;
-  if (!Number.isInteger(brokerCount) || brokerCount < 1 || (brokerCount > 1 && (brokerCount < 3 || brokerCount % 2 === 0)) || brokerCount > 9) {
-    fail("brokerCount", `must be 1, or an odd number from 3 to 9 for a KRaft quorum, got ${raw.brokerCount}`, "use 1 for a demo or 3 for production");
+  if (
+    !Number.isInteger(brokerCount) ||
+    brokerCount < 1 ||
+    (brokerCount > 1 && (brokerCount < 3 || brokerCount % 2 === 0)) ||
+    brokerCount > 9
+  ) {
+    fail(
+      "brokerCount",
+      `must be 1, or an odd number from 3 to 9 for a KRaft quorum, got ${raw.brokerCount}`,
+      "use 1 for a demo or 3 for production",
+    );
   }
 
   if (raw.allowedCidrs === undefined) {
-    fail("allowedCidrs", "is required (there is no open default)", 'list the networks that may reach Kafka and SSH: pulumi config set --path "tickstream:allowedCidrs[0]" 203.0.113.0/24');
+    fail(
+      "allowedCidrs",
+      "is required (there is no open default)",
+      'list the networks that may reach Kafka and SSH: pulumi config set --path "tickstream:allowedCidrs[0]" 203.0.113.0/24',
+    );
   }
   if (!Array.isArray(raw.allowedCidrs) || raw.allowedCidrs.length === 0) {
-    fail("allowedCidrs", "must be a non-empty list of CIDR blocks", 'pulumi config set --path "tickstream:allowedCidrs[0]" 203.0.113.0/24');
+    fail(
+      "allowedCidrs",
+      "must be a non-empty list of CIDR blocks",
+      'pulumi config set --path "tickstream:allowedCidrs[0]" 203.0.113.0/24',
+    );
   }
   for (const cidr of raw.allowedCidrs as unknown[]) {
-    if (typeof cidr !== "string" || !isCidr(cidr)) fail("allowedCidrs", `has "${String(cidr)}", which is not a CIDR block`, "write blocks such as 203.0.113.0/24");
-    if (/\/0$/.test(cidr)) fail("allowedCidrs", `has ${cidr}, which opens Kafka and SSH to the whole Internet`, "list your own networks instead");
+    if (typeof cidr !== "string" || !isCidr(cidr))
+      fail(
+        "allowedCidrs",
+        `has "${String(cidr)}", which is not a CIDR block`,
+        "write blocks such as 203.0.113.0/24",
+      );
+    if (/\/0$/.test(cidr))
+      fail(
+        "allowedCidrs",
+        `has ${cidr}, which opens Kafka and SSH to the whole Internet`,
+        "list your own networks instead",
+      );
   }
 
   const instanceType = raw.instanceType ?? STACK_DEFAULTS.instanceType;
-  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) fail("instanceType", `"${instanceType}" is not an EC2 instance type`, "use a type such as t3.medium or m7i.large");
+  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType))
+    fail(
+      "instanceType",
+      `"${instanceType}" is not an EC2 instance type`,
+      "use a type such as t3.medium or m7i.large",
+    );
   if (/^(t2|t3|t3a|t4g)\.(nano|micro|small)$/.test(instanceType)) {
-    fail("instanceType", `${instanceType} has too little memory for a Kafka broker (it needs about 4 GiB)`, "use t3.medium or larger");
+    fail(
+      "instanceType",
+      `${instanceType} has too little memory for a Kafka broker (it needs about 4 GiB)`,
+      "use t3.medium or larger",
+    );
   }
 
   const kafkaVersion = raw.kafkaVersion ?? STACK_DEFAULTS.kafkaVersion;
-  if (!/^\d+\.\d+\.\d+$/.test(kafkaVersion)) fail("kafkaVersion", `"${kafkaVersion}" is not a Kafka release`, "use a version such as 4.1.1");
+  if (!/^\d+\.\d+\.\d+$/.test(kafkaVersion))
+    fail("kafkaVersion", `"${kafkaVersion}" is not a Kafka release`, "use a version such as 4.1.1");
 
-  if (!raw.sshPublicKey) fail("sshPublicKey", "is required (the ops CLI reaches the brokers over SSH)", "pulumi config set tickstream:sshPublicKey \"$(cat ~/.ssh/id_ed25519.pub)\"");
-  if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(raw.sshPublicKey.trim())) {
+  if (!raw.sshPublicKey)
+    fail(
+      "sshPublicKey",
+      "is required (the ops CLI reaches the brokers over SSH)",
+      'pulumi config set tickstream:sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"',
+    );
+  if (
+    !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(
+      raw.sshPublicKey.trim(),
+    )
+  ) {
     fail("sshPublicKey", "is not an OpenSSH public key", "paste the one line of your id_ed25519.pub");
   }
   if (raw.crawlerSchedule !== undefined && !/^cron\(.+\)$/.test(raw.crawlerSchedule)) {
-    fail("crawlerSchedule", `"${raw.crawlerSchedule}" is not a Glue schedule`, "write it as cron(0 * * * ? *), or leave it unset to crawl on demand");
+    fail(
+      "crawlerSchedule",
+      `"${raw.crawlerSchedule}" is not a Glue schedule`,
+      "write it as cron(0 * * * ? *), or leave it unset to crawl on demand",
+    );
   }
   const vpcCidr = raw.vpcCidr ?? STACK_DEFAULTS.vpcCidr;
   if (!isCidr(vpcCidr) || !isIPv4(vpcCidr.split("/")[0]!) || Number(vpcCidr.split("/")[1]) > 20) {
@@ -115,8 +173,18 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
     kafkaVersion,
     allowedCidrs: raw.allowedCidrs as string[],
     sshPublicKey: raw.sshPublicKey.trim(),
-    topicPartitions: positiveInteger("topicPartitions", raw.topicPartitions, STACK_DEFAULTS.topicPartitions, 1_000),
-    topicRetentionHours: positiveInteger("topicRetentionHours", raw.topicRetentionHours, STACK_DEFAULTS.topicRetentionHours, 24 * 365),
+    topicPartitions: positiveInteger(
+      "topicPartitions",
+      raw.topicPartitions,
+      STACK_DEFAULTS.topicPartitions,
+      1_000,
+    ),
+    topicRetentionHours: positiveInteger(
+      "topicRetentionHours",
+      raw.topicRetentionHours,
+      STACK_DEFAULTS.topicRetentionHours,
+      24 * 365,
+    ),
     replicationFactor: Math.min(3, brokerCount),
     crawlerSchedule: raw.crawlerSchedule,
     forceDestroy: raw.forceDestroy ?? STACK_DEFAULTS.forceDestroy,

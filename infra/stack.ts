@@ -39,7 +39,11 @@ export function glueDatabaseName(stack: string): string {
 export function createTickstreamStack(config: StackConfig, stack: string): TickstreamOutputs {
   const name = `tickstream-${stack}`;
   const tags = { project: "tickstream", stack };
-  const network = new Network(name, { cidrBlock: config.vpcCidr, subnetCount: Math.max(2, config.brokerCount), tags });
+  const network = new Network(name, {
+    cidrBlock: config.vpcCidr,
+    subnetCount: Math.max(2, config.brokerCount),
+    tags,
+  });
   const lake = new Lake(name, { forceDestroy: config.forceDestroy, tags });
   const brokers = new BrokerCluster(`${name}-broker`, {
     config,

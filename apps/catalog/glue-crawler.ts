@@ -34,11 +34,16 @@ async function snapshot(glue: GlueClient, database: string): Promise<DatabaseSna
   const partitions = new Set<string>();
   for await (const page of paginateGetTables({ client: glue }, { DatabaseName: database })) {
     for (const table of page.TableList ?? []) {
-      const columns = (table.StorageDescriptor?.Columns ?? []).map((column) => `${column.Name}:${column.Type}`).join(",");
+      const columns = (table.StorageDescriptor?.Columns ?? [])
+        .map((column) => `${column.Name}:${column.Type}`)
+        .join(",");
       tables.set(table.Name!, columns);
       const keys = (table.PartitionKeys ?? []).map((key) => key.Name!);
       if (keys.length === 0) continue;
-      for await (const partitionPage of paginateGetPartitions({ client: glue }, { DatabaseName: database, TableName: table.Name! })) {
+      for await (const partitionPage of paginateGetPartitions(
+        { client: glue },
+        { DatabaseName: database, TableName: table.Name! },
+      )) {
         for (const partition of partitionPage.Partitions ?? []) {
           const values = (partition.Values ?? []).map((value, index) => `${keys[index]}=${value}`).join("/");
           partitions.add(`${table.Name}/${values}`);
@@ -70,11 +75,18 @@ async function waitUntilReady(options: GlueCrawlOptions, deadline: number, what:
   for (;;) {
     const { state } = await crawlerState(options.glue, options.crawlerName);
     if (state === "READY") return;
-    if (state !== lastState) options.onProgress?.(`crawler ${options.crawlerName}: ${state.toLowerCase()}${what}`);
+    if (state !== lastState)
+      options.onProgress?.(`crawler ${options.crawlerName}: ${state.toLowerCase()}${what}`);
     lastState = state;
-    if (Date.now() > deadline) throw new CrawlerError(`crawler ${options.crawlerName} is still ${state} after the timeout`);
-    if (options.signal?.aborted) throw new CrawlerError(`stopped waiting for crawler ${options.crawlerName} (it goes on in AWS)`);
-    await sleep(options.pollIntervalMs ?? backoffDelayMs(attempt++, { initialDelayMs: 1_000, maxDelayMs: 15_000, multiplier: 1.5 }), options.signal);
+    if (Date.now() > deadline)
+      throw new CrawlerError(`crawler ${options.crawlerName} is still ${state} after the timeout`);
+    if (options.signal?.aborted)
+      throw new CrawlerError(`stopped waiting for crawler ${options.crawlerName} (it goes on in AWS)`);
+    await sleep(
+      options.pollIntervalMs ??
+        backoffDelayMs(attempt++, { initialDelayMs: 1_000, maxDelayMs: 15_000, multiplier: 1.5 }),
+      options.signal,
+    );
   }
 }
 
@@ -82,7 +94,9 @@ export async function runGlueCrawler(options: GlueCrawlOptions): Promise<CrawlRe
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   const { state } = await crawlerState(options.glue, options.crawlerName);
   if (state !== "READY") {
-    options.onProgress?.(`crawler ${options.crawlerName} is already ${state.toLowerCase()}; waiting for it to finish first`);
+    options.onProgress?.(
+      `crawler ${options.crawlerName} is already ${state.toLowerCase()}; waiting for it to finish first`,
+    );
     await waitUntilReady(options, deadline, "");
   }
   const before = await snapshot(options.glue, options.database);
@@ -100,7 +114,9 @@ export async function runGlueCrawler(options: GlueCrawlOptions): Promise<CrawlRe
   await waitUntilReady(options, deadline, "");
   const { lastCrawl } = await crawlerState(options.glue, options.crawlerName);
   if (lastCrawl?.Status === "FAILED" || lastCrawl?.Status === "CANCELLED") {
-    throw new CrawlerError(`crawler ${options.crawlerName} ${lastCrawl.Status.toLowerCase()}: ${lastCrawl.ErrorMessage ?? "no reason given"}`);
+    throw new CrawlerError(
+      `crawler ${options.crawlerName} ${lastCrawl.Status.toLowerCase()}: ${lastCrawl.ErrorMessage ?? "no reason given"}`,
+    );
   }
   const after = await snapshot(options.glue, options.database);
   const tablesCreated = [...after.tables.keys()].filter((name) => !before.tables.has(name)).sort();
@@ -108,6 +124,8 @@ export async function runGlueCrawler(options: GlueCrawlOptions): Promise<CrawlRe
     .filter(([name, columns]) => before.tables.has(name) && before.tables.get(name) !== columns)
     .map(([name]) => name)
     .sort();
-  const partitionsAdded = [...after.partitions].filter((partition) => !before.partitions.has(partition)).sort();
+  const partitionsAdded = [...after.partitions]
+    .filter((partition) => !before.partitions.has(partition))
+    .sort();
   return { tablesCreated, tablesUpdated, partitionsAdded };
 }

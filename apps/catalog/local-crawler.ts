@@ -9,7 +9,13 @@ import { TickstreamError } from "../shared/errors.ts";
 import { queryObjects, withDuckDB } from "../lake/duckdb.ts";
 import { QUARANTINE_PREFIX, TICKS_PREFIX, partitionDateOf } from "../lake/layout.ts";
 import { mirrorPrefix } from "../lake/lake-mirror.ts";
-import { loadCatalog, saveCatalog, type CatalogColumn, type CatalogState, type CatalogTable } from "./local-catalog.ts";
+import {
+  loadCatalog,
+  saveCatalog,
+  type CatalogColumn,
+  type CatalogState,
+  type CatalogTable,
+} from "./local-catalog.ts";
 
 export class CatalogError extends TickstreamError {
   constructor(message: string) {
@@ -52,7 +58,11 @@ async function readSchema(file: string, format: "parquet" | "jsonl"): Promise<Ca
 }
 
 /** Adds new columns to `table`; throws when a known column arrives with another type. Returns true on change. */
-export function mergeColumns(table: CatalogTable, columns: readonly CatalogColumn[], objectKey: string): boolean {
+export function mergeColumns(
+  table: CatalogTable,
+  columns: readonly CatalogColumn[],
+  objectKey: string,
+): boolean {
   let changed = false;
   for (const column of columns) {
     const index = table.columns.findIndex((known) => known.name === column.name);
@@ -95,14 +105,24 @@ export interface CrawlOptions {
   readonly onProgress?: (message: string) => void;
 }
 
-export async function crawlLocalLake(options: CrawlOptions): Promise<{ report: CrawlReport; catalog: CatalogState }> {
+export async function crawlLocalLake(
+  options: CrawlOptions,
+): Promise<{ report: CrawlReport; catalog: CatalogState }> {
   const catalog = await loadCatalog(options.catalogDir);
-  const report = { tablesCreated: [] as string[], tablesUpdated: [] as string[], partitionsAdded: [] as string[], newObjects: 0, objectsSeen: 0 };
+  const report = {
+    tablesCreated: [] as string[],
+    tablesUpdated: [] as string[],
+    partitionsAdded: [] as string[],
+    newObjects: 0,
+    objectsSeen: 0,
+  };
   const now = new Date().toISOString();
   for (const source of LAKE_TABLES) {
     const { objects } = await mirrorPrefix(options.s3, options.bucket, source.prefix, options.cacheDir);
     const suffix = source.format === "parquet" ? ".parquet" : ".jsonl";
-    const lakeObjects = objects.filter((object) => object.key.endsWith(suffix) && partitionDateOf(object.key));
+    const lakeObjects = objects.filter(
+      (object) => object.key.endsWith(suffix) && partitionDateOf(object.key),
+    );
     report.objectsSeen += lakeObjects.length;
     const fresh = lakeObjects.filter((object) => catalog.objects[object.key]?.etag !== object.etag);
     if (fresh.length === 0) continue;
@@ -130,7 +150,12 @@ export async function crawlLocalLake(options: CrawlOptions): Promise<{ report: C
         report.partitionsAdded.push(`${source.name}/dt=${dt}`);
       }
       if (catalog.objects[object.key] === undefined) table.partitions[dt]! += 1;
-      catalog.objects[object.key] = { etag: object.etag, table: source.name, dt, schema: schemaId(table, columns) };
+      catalog.objects[object.key] = {
+        etag: object.etag,
+        table: source.name,
+        dt,
+        schema: schemaId(table, columns),
+      };
       report.newObjects++;
     }
     table.updatedAt = now;

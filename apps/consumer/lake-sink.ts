@@ -42,7 +42,11 @@ export interface FlushPolicy {
   readonly intervalMs: number;
 }
 
-export const DEFAULT_FLUSH_POLICY: FlushPolicy = { maxRecords: 100_000, maxBytes: 32 * 1024 * 1024, intervalMs: 2_000 };
+export const DEFAULT_FLUSH_POLICY: FlushPolicy = {
+  maxRecords: 100_000,
+  maxBytes: 32 * 1024 * 1024,
+  intervalMs: 2_000,
+};
 
 export interface LakeSinkOptions {
   readonly bootstrapServers: readonly string[];
@@ -123,7 +127,10 @@ export class LakeSink {
       this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`);
     });
     await connectToBroker(consumer, this.options.bootstrapServers);
-    await consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
+    await consumer.subscribe({
+      topic: this.options.topic,
+      fromBeginning: this.options.fromBeginning ?? true,
+    });
     await consumer.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
     const tickMs = Math.max(50, Math.min(1_000, Math.floor(this.flushPolicy.intervalMs / 4)));
     this.timer = setInterval(() => void this.flushDueByTime(), tickMs);
@@ -217,12 +224,14 @@ export class LakeSink {
 
   private async flushDueByTime(): Promise<void> {
     if (this.stopping) return;
-    await this.lock.runExclusive(async () => {
-      const now = Date.now();
-      for (const buffer of [...this.buffers.values()]) {
-        if (this.stopping === undefined && this.isDue(buffer, now)) await this.flushPartition(buffer);
-      }
-    }).catch((error) => this.warn(`flush failed: ${errorMessage(error)}`));
+    await this.lock
+      .runExclusive(async () => {
+        const now = Date.now();
+        for (const buffer of [...this.buffers.values()]) {
+          if (this.stopping === undefined && this.isDue(buffer, now)) await this.flushPartition(buffer);
+        }
+      })
+      .catch((error) => this.warn(`flush failed: ${errorMessage(error)}`));
   }
 
   /** Writes every object of the buffer, then commits; the caller holds the lock. */
@@ -251,13 +260,17 @@ export class LakeSink {
     try {
       await retry(
         () =>
-          this.consumer!.commitOffsets([{ topic, partition: buffer.partition, offset: buffer.nextOffset.toString() }]),
+          this.consumer!.commitOffsets([
+            { topic, partition: buffer.partition, offset: buffer.nextOffset.toString() },
+          ]),
         { retries: COMMIT_RETRIES, signal: this.abandon.signal },
       );
     } catch (error) {
       // The objects stay; they are overwritten when the range is consumed again (see the header).
       this.buffers.clear();
-      this.pendingFailure = new Error(`offset commit failed for partition ${buffer.partition}: ${errorMessage(error)}`);
+      this.pendingFailure = new Error(
+        `offset commit failed for partition ${buffer.partition}: ${errorMessage(error)}`,
+      );
       this.warn(this.pendingFailure.message);
       return;
     }
@@ -284,13 +297,21 @@ export class LakeSink {
       async () => {
         try {
           await this.s3.send(
-            new PutObjectCommand({ Bucket: this.options.lake.bucket, Key: key, Body: body, ContentType: contentType }),
+            new PutObjectCommand({
+              Bucket: this.options.lake.bucket,
+              Key: key,
+              Body: body,
+              ContentType: contentType,
+            }),
           );
         } catch (error) {
-          throw new LakeWriteError(`writing s3://${this.options.lake.bucket}/${key} failed: ${errorMessage(error) || (error as Error).name}`, {
-            retriable: true,
-            cause: error,
-          });
+          throw new LakeWriteError(
+            `writing s3://${this.options.lake.bucket}/${key} failed: ${errorMessage(error) || (error as Error).name}`,
+            {
+              retriable: true,
+              cause: error,
+            },
+          );
         }
       },
       {

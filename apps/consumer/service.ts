@@ -14,7 +14,10 @@ try {
     groupId: env.TICKSTREAM_GROUP,
     lake: lakeFromEnvironment(env),
     onWarning: log,
-    onFlush: (event) => log(`partition ${event.partition}: ${event.ticks} ticks, ${event.quarantined} quarantined, committed ${event.committedOffset}`),
+    onFlush: (event) =>
+      log(
+        `partition ${event.partition}: ${event.ticks} ticks, ${event.quarantined} quarantined, committed ${event.committedOffset}`,
+      ),
   });
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

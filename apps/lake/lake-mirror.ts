@@ -29,7 +29,12 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string) 
   return objects;
 }
 
-export async function mirrorPrefix(s3: S3Client, bucket: string, prefix: string, cacheDir: string): Promise<MirrorResult> {
+export async function mirrorPrefix(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  cacheDir: string,
+): Promise<MirrorResult> {
   const indexFile = path.join(cacheDir, ".etags.json");
   const index: Record<string, string> = JSON.parse(await readFile(indexFile, "utf8").catch(() => "{}"));
   const listed = await listObjects(s3, bucket, prefix);

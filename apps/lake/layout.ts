@@ -11,11 +11,21 @@ function baseName(topic: string, partition: number, startOffset: bigint | string
   return `${topic}+${partition}+${String(startOffset).padStart(20, "0")}`;
 }
 
-export function tickObjectKey(dt: string, topic: string, partition: number, startOffset: bigint | string): string {
+export function tickObjectKey(
+  dt: string,
+  topic: string,
+  partition: number,
+  startOffset: bigint | string,
+): string {
   return `${TICKS_PREFIX}dt=${dt}/${baseName(topic, partition, startOffset)}.parquet`;
 }
 
-export function quarantineObjectKey(dt: string, topic: string, partition: number, startOffset: bigint | string): string {
+export function quarantineObjectKey(
+  dt: string,
+  topic: string,
+  partition: number,
+  startOffset: bigint | string,
+): string {
   return `${QUARANTINE_PREFIX}dt=${dt}/${baseName(topic, partition, startOffset)}.jsonl`;
 }
 

@@ -29,7 +29,8 @@ export class ParquetEncoder {
     await this.connection.run("DELETE FROM lake_batch");
     const appender = await this.connection.createAppender("lake_batch", "main", "temp");
     const ingestedAt = new DuckDBTimestampTZValue(BigInt(ingestedAtMs) * 1000n);
-    const appendOptional = (value: number | null) => (value === null ? appender.appendNull() : appender.appendDouble(value));
+    const appendOptional = (value: number | null) =>
+      value === null ? appender.appendNull() : appender.appendDouble(value);
     for (const row of rows) {
       appender.appendVarchar(row.symbol);
       appender.appendTimestampTZ(new DuckDBTimestampTZValue(row.tsMicros));

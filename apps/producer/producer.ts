@@ -47,12 +47,17 @@ export function defaultProducerId(): string {
 }
 
 /** The partition kafkajs' default (Java-compatible murmur2) partitioner gives each key, for the topic as it is now. */
-async function keyPartitioner(bootstrapServers: readonly string[], topic: string): Promise<(message: Message) => number> {
+async function keyPartitioner(
+  bootstrapServers: readonly string[],
+  topic: string,
+): Promise<(message: Message) => number> {
   const admin = createKafka(bootstrapServers, "tickstream-producer-metadata").admin();
   await connectToBroker(admin, bootstrapServers);
   try {
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch((error: Error) => {
-      throw new ConfigError(`topic "${topic}" cannot be produced to (${error.message}); create it with: tickstream topic create`);
+      throw new ConfigError(
+        `topic "${topic}" cannot be produced to (${error.message}); create it with: tickstream topic create`,
+      );
     });
     const partitionMetadata = metadata.topics[0]!.partitions;
     const partitioner = Partitioners.DefaultPartitioner();
@@ -74,7 +79,9 @@ function validate(options: ProducerOptions): void {
   positive("--speed", options.speed);
   positive("batchSize", options.batchSize, true);
   if (options.speed !== undefined && !options.source.historical) {
-    throw new ConfigError(`--speed replays a historical source's spacing; ${options.source.name} has none (use --rate)`);
+    throw new ConfigError(
+      `--speed replays a historical source's spacing; ${options.source.name} has none (use --rate)`,
+    );
   }
 }
 
@@ -110,7 +117,8 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
       group.push({ ...message, partition });
       byPartition.set(partition, group);
     }
-    for (const messages of byPartition.values()) await producer.send({ topic: options.topic, acks: -1, messages });
+    for (const messages of byPartition.values())
+      await producer.send({ topic: options.topic, acks: -1, messages });
     produced += sending.length;
     options.onSent?.(sending);
     options.onProgress?.(produced);

@@ -74,29 +74,51 @@ export async function runAthenaQuery(sql: string, options: AthenaQueryOptions): 
       await stopQuery(athena, id);
       throw new QueryFailedError(`query ${id} cancelled: StopQueryExecution sent`);
     }
-    const { QueryExecution: execution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    const { QueryExecution: execution } = await athena.send(
+      new GetQueryExecutionCommand({ QueryExecutionId: id }),
+    );
     const state = execution?.Status?.State;
     bytesScanned = execution?.Statistics?.DataScannedInBytes ?? bytesScanned;
     if (state === "SUCCEEDED") break;
     if (state === "FAILED") {
-      throw new QueryFailedError(`query ${id} failed: ${execution?.Status?.StateChangeReason ?? execution?.Status?.AthenaError?.ErrorMessage ?? "no reason given"}`);
+      throw new QueryFailedError(
+        `query ${id} failed: ${execution?.Status?.StateChangeReason ?? execution?.Status?.AthenaError?.ErrorMessage ?? "no reason given"}`,
+      );
     }
     if (state === "CANCELLED") throw new QueryFailedError(`query ${id} was cancelled`);
-    await sleep(backoffDelayMs(attempt, { initialDelayMs: 200, maxDelayMs: 2_000, multiplier: 1.5 }), options.signal);
+    await sleep(
+      backoffDelayMs(attempt, { initialDelayMs: 200, maxDelayMs: 2_000, multiplier: 1.5 }),
+      options.signal,
+    );
   }
 
   let columnInfo: ColumnInfo[] | undefined;
   const rows: CellValue[][] = [];
   let firstPage = true;
-  for await (const page of paginateGetQueryResults({ client: athena, pageSize: options.pageSize ?? 1_000 }, { QueryExecutionId: id })) {
+  for await (const page of paginateGetQueryResults(
+    { client: athena, pageSize: options.pageSize ?? 1_000 },
+    { QueryExecutionId: id },
+  )) {
     columnInfo ??= page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
     let pageRows = page.ResultSet?.Rows ?? [];
     // A SELECT's first row holds the column names.
-    if (firstPage && pageRows.length > 0 && pageRows[0]!.Data?.every((datum, index) => datum.VarCharValue === columnInfo![index]?.Name)) {
+    if (
+      firstPage &&
+      pageRows.length > 0 &&
+      pageRows[0]!.Data?.every((datum, index) => datum.VarCharValue === columnInfo![index]?.Name)
+    ) {
       pageRows = pageRows.slice(1);
     }
     firstPage = false;
-    for (const row of pageRows) rows.push((row.Data ?? []).map((datum, index) => typedCell(datum.VarCharValue, columnInfo![index] ?? {})));
+    for (const row of pageRows)
+      rows.push(
+        (row.Data ?? []).map((datum, index) => typedCell(datum.VarCharValue, columnInfo![index] ?? {})),
+      );
   }
-  return { columns: (columnInfo ?? []).map((column) => column.Name ?? ""), rows, engine: "athena", bytesScanned };
+  return {
+    columns: (columnInfo ?? []).map((column) => column.Name ?? ""),
+    rows,
+    engine: "athena",
+    bytesScanned,
+  };
 }

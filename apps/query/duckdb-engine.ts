@@ -29,19 +29,28 @@ function quoteLiteral(text: string): string {
  * footer; a filter on `dt` then skips every object of another date before it is opened. Newest dates first,
  * so the footer read at binding is of the data most often asked for.
  */
-export function viewSql(table: CatalogTable, objects: readonly { key: string; schema: string; dt: string }[], cacheDir: string): string {
+export function viewSql(
+  table: CatalogTable,
+  objects: readonly { key: string; schema: string; dt: string }[],
+  cacheDir: string,
+): string {
   const bySchema = new Map<string, string[]>();
   const ordered = [...objects].sort((a, b) => b.dt.localeCompare(a.dt) || a.key.localeCompare(b.key));
-  for (const object of ordered) bySchema.set(object.schema, [...(bySchema.get(object.schema) ?? []), object.key]);
+  for (const object of ordered)
+    bySchema.set(object.schema, [...(bySchema.get(object.schema) ?? []), object.key]);
   const branches = [...bySchema].map(([schema, keys]) => {
     const present = new Set((table.schemas[schema] ?? []).map((column) => column.name));
     const columns = table.columns.map((column) =>
-      present.has(column.name) ? `CAST("${column.name}" AS ${column.type}) AS "${column.name}"` : `CAST(NULL AS ${column.type}) AS "${column.name}"`,
+      present.has(column.name)
+        ? `CAST("${column.name}" AS ${column.type}) AS "${column.name}"`
+        : `CAST(NULL AS ${column.type}) AS "${column.name}"`,
     );
     const files = keys.map((key) => quoteLiteral(path.join(cacheDir, key))).join(", ");
     const hive = "hive_partitioning = true, hive_types = {'dt': VARCHAR}";
     const reader =
-      table.format === "parquet" ? `read_parquet([${files}], ${hive})` : `read_json([${files}], format = 'newline_delimited', ${hive})`;
+      table.format === "parquet"
+        ? `read_parquet([${files}], ${hive})`
+        : `read_json([${files}], format = 'newline_delimited', ${hive})`;
     return `SELECT ${[...columns, "dt"].join(", ")} FROM ${reader}`;
   });
   return `CREATE OR REPLACE VIEW "${table.name}" AS ${branches.join(" UNION ALL ")}`;
@@ -50,22 +59,34 @@ export function viewSql(table: CatalogTable, objects: readonly { key: string; sc
 /** A cell as JSON can carry it: integers as numbers when exact, timestamps as ISO-8601 UTC strings. */
 export function toCell(value: unknown): CellValue {
   if (value === null || value === undefined) return null;
-  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === "bigint")
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "string") return value;
   if (value instanceof Date) return value.toISOString();
   return String(value);
 }
 
-export async function prepareLocalViews(connection: DuckDBConnection, options: LocalQueryOptions): Promise<string[]> {
+export async function prepareLocalViews(
+  connection: DuckDBConnection,
+  options: LocalQueryOptions,
+): Promise<string[]> {
   const catalog = await loadCatalog(options.catalogDir);
   const tables = Object.values(catalog.tables).filter((table) => Object.keys(table.partitions).length > 0);
-  if (tables.length === 0) throw new ConfigError("the local catalog has no tables yet: run `tickstream crawl` first");
+  if (tables.length === 0)
+    throw new ConfigError("the local catalog has no tables yet: run `tickstream crawl` first");
   for (const table of tables) {
-    const { objects: inLake } = await mirrorPrefix(options.s3, options.bucket, table.location, options.cacheDir);
+    const { objects: inLake } = await mirrorPrefix(
+      options.s3,
+      options.bucket,
+      table.location,
+      options.cacheDir,
+    );
     // Like Athena over Glue: the objects the crawler registered (and that are still there).
     const crawled = inLake.flatMap((object) => {
       const entry = catalog.objects[object.key];
-      return entry && entry.table === table.name ? [{ key: object.key, schema: entry.schema, dt: entry.dt }] : [];
+      return entry && entry.table === table.name
+        ? [{ key: object.key, schema: entry.schema, dt: entry.dt }]
+        : [];
     });
     if (crawled.length > 0) await connection.run(viewSql(table, crawled, options.cacheDir));
   }

@@ -106,7 +106,9 @@ const SYMBOL = /^[A-Za-z0-9.^=_-]{1,32}$/;
 export function findNamedQuery(name: string): NamedQuery {
   const query = NAMED_QUERIES.find((candidate) => candidate.name === name);
   if (!query) {
-    throw new ConfigError(`no named query "${name}"; known: ${NAMED_QUERIES.map((candidate) => candidate.name).join(", ")}`);
+    throw new ConfigError(
+      `no named query "${name}"; known: ${NAMED_QUERIES.map((candidate) => candidate.name).join(", ")}`,
+    );
   }
   return query;
 }
@@ -116,7 +118,8 @@ export function renderNamedQuery(name: string, parameters: NamedQueryParameters 
   const query = findNamedQuery(name);
   const conditions: string[] = [];
   if (parameters.symbol !== undefined) {
-    if (!SYMBOL.test(parameters.symbol)) throw new ConfigError(`--symbol "${parameters.symbol}" is not a ticker symbol`);
+    if (!SYMBOL.test(parameters.symbol))
+      throw new ConfigError(`--symbol "${parameters.symbol}" is not a ticker symbol`);
     conditions.push(`symbol = '${parameters.symbol}'`);
   }
   for (const [option, value, operator] of [
@@ -132,5 +135,7 @@ export function renderNamedQuery(name: string, parameters: NamedQueryParameters 
   if (parameters.from && parameters.to && parameters.from > parameters.to) {
     throw new ConfigError(`--from ${parameters.from} is after --to ${parameters.to}`);
   }
-  return query.template.replaceAll("{{where}}", conditions.length > 0 ? conditions.join(" AND ") : "1 = 1").trim();
+  return query.template
+    .replaceAll("{{where}}", conditions.length > 0 ? conditions.join(" AND ") : "1 = 1")
+    .trim();
 }

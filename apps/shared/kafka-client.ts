@@ -10,7 +10,11 @@ const LOG_LEVELS: Record<string, logLevel> = {
   debug: logLevel.DEBUG,
 };
 
-export function createKafka(brokers: readonly string[], clientId: string, overrides: Partial<KafkaConfig> = {}) {
+export function createKafka(
+  brokers: readonly string[],
+  clientId: string,
+  overrides: Partial<KafkaConfig> = {},
+) {
   // kafkajs logs transient, retried conditions (a coordinator still loading) as errors; quiet unless asked.
   const level = LOG_LEVELS[(process.env.TICKSTREAM_KAFKA_LOG ?? "nothing").toLowerCase()] ?? logLevel.NOTHING;
   return new Kafka({
@@ -25,7 +29,10 @@ export function createKafka(brokers: readonly string[], clientId: string, overri
 }
 
 /** Connects a kafkajs client; an unreachable broker becomes one sentence that says what to check. */
-export async function connectToBroker(client: { connect(): Promise<void> }, brokers: readonly string[]): Promise<void> {
+export async function connectToBroker(
+  client: { connect(): Promise<void> },
+  brokers: readonly string[],
+): Promise<void> {
   try {
     await client.connect();
   } catch (error) {

@@ -36,7 +36,10 @@ export interface RetryOptions {
 }
 
 /** Runs `operation` until it succeeds, a non-retriable error is thrown, retries run out or `signal` aborts. */
-export async function retry<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function retry<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await operation(attempt);

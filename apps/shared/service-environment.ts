@@ -36,5 +36,10 @@ export function lakeFromEnvironment(env: ServiceEnvironment): LakeLocation {
     env.TICKSTREAM_S3_ENDPOINT && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
       : undefined;
-  return { bucket: env.TICKSTREAM_BUCKET, region: env.AWS_REGION, endpoint: env.TICKSTREAM_S3_ENDPOINT, credentials };
+  return {
+    bucket: env.TICKSTREAM_BUCKET,
+    region: env.AWS_REGION,
+    endpoint: env.TICKSTREAM_S3_ENDPOINT,
+    credentials,
+  };
 }

@@ -6,20 +6,19 @@ import { z } from "zod";
 
 const price = z.number().finite().nonnegative();
 
-export const tickSchema = z
-  .object({
-    symbol: z.string().regex(/^[A-Za-z0-9.^=_-]{1,32}$/, "must be 1-32 letters, digits or . ^ = _ -"),
-    ts: z.iso.datetime({ offset: false }),
-    price,
-    volume: z.number().int().nonnegative(),
-    open: price.optional(),
-    high: price.optional(),
-    low: price.optional(),
-    close: price.optional(),
-    source: z.string().min(1).max(200),
-    producerId: z.string().min(1).max(100),
-    seq: z.number().int().nonnegative(),
-  });
+export const tickSchema = z.object({
+  symbol: z.string().regex(/^[A-Za-z0-9.^=_-]{1,32}$/, "must be 1-32 letters, digits or . ^ = _ -"),
+  ts: z.iso.datetime({ offset: false }),
+  price,
+  volume: z.number().int().nonnegative(),
+  open: price.optional(),
+  high: price.optional(),
+  low: price.optional(),
+  close: price.optional(),
+  source: z.string().min(1).max(200),
+  producerId: z.string().min(1).max(100),
+  seq: z.number().int().nonnegative(),
+});
 // Not .strict(): a field added by a newer producer must not send every tick to quarantine.
 
 export type Tick = z.infer<typeof tickSchema>;

@@ -37,14 +37,21 @@ export const DEFAULT_NODE_VERSION = "20.20.2";
 /** A KRaft cluster id every broker of a stack shares, derived from the stack so that renders are stable. */
 export function clusterIdFor(stackKey: string): string {
   // Never a leading "-", which the storage tool would read as an option (Kafka's own ids avoid it too).
-  return createHash("sha256").update(`tickstream:${stackKey}`).digest().subarray(0, 16).toString("base64url").replace(/^-/, "A");
+  return createHash("sha256")
+    .update(`tickstream:${stackKey}`)
+    .digest()
+    .subarray(0, 16)
+    .toString("base64url")
+    .replace(/^-/, "A");
 }
 
 function validate(params: BootstrapParams): void {
   const ipv4 = /^(\d{1,3}\.){3}\d{1,3}$/;
-  if (!ipv4.test(params.publicIp)) throw new Error(`bootstrap: publicIp "${params.publicIp}" is not an IPv4 address`);
+  if (!ipv4.test(params.publicIp))
+    throw new Error(`bootstrap: publicIp "${params.publicIp}" is not an IPv4 address`);
   for (const voter of params.voters) {
-    if (!ipv4.test(voter.host)) throw new Error(`bootstrap: voter ${voter.nodeId} host "${voter.host}" is not an IPv4 address`);
+    if (!ipv4.test(voter.host))
+      throw new Error(`bootstrap: voter ${voter.nodeId} host "${voter.host}" is not an IPv4 address`);
   }
   if (params.voters.length > 0 && !params.voters.some((voter) => voter.nodeId === params.nodeId)) {
     throw new Error(`bootstrap: node ${params.nodeId} is not among the voters`);
@@ -52,13 +59,16 @@ function validate(params: BootstrapParams): void {
   if (!/^\d+\.\d+\.\d+$/.test(params.kafkaVersion) || !/^\d+\.\d+\.\d+$/.test(params.nodeVersion)) {
     throw new Error("bootstrap: kafkaVersion and nodeVersion must look like 4.1.1");
   }
-  if (!/^[A-Za-z0-9._-]+$/.test(params.topic)) throw new Error(`bootstrap: topic "${params.topic}" is not a Kafka topic name`);
+  if (!/^[A-Za-z0-9._-]+$/.test(params.topic))
+    throw new Error(`bootstrap: topic "${params.topic}" is not a Kafka topic name`);
 }
 
 export function renderBootstrap(params: BootstrapParams): string {
   validate(params);
   const scala = params.scalaVersion ?? "2.13";
-  const voters = params.voters.map((voter) => `${voter.nodeId}@${voter.host}:${params.ports.controller}`).join(",");
+  const voters = params.voters
+    .map((voter) => `${voter.nodeId}@${voter.host}:${params.ports.controller}`)
+    .join(",");
   const settings = [
     ["NODE_ID", params.nodeId],
     ["EXPECTED_PUBLIC_IP", params.publicIp],

@@ -45,31 +45,66 @@ export class BrokerCluster extends pulumi.ComponentResource {
       `${name}-sg`,
       {
         vpcId: network.vpc.id,
-        description: "tickstream brokers: Kafka and SSH from allowedCidrs only, broker-to-broker inside the group",
+        description:
+          "tickstream brokers: Kafka and SSH from allowedCidrs only, broker-to-broker inside the group",
         ingress: [
-          { description: "Kafka clients", protocol: "tcp", fromPort: ports.external, toPort: ports.external, ...allowed },
+          {
+            description: "Kafka clients",
+            protocol: "tcp",
+            fromPort: ports.external,
+            toPort: ports.external,
+            ...allowed,
+          },
           { description: "SSH for the ops CLI", protocol: "tcp", fromPort: 22, toPort: 22, ...allowed },
-          { description: "KRaft controllers", protocol: "tcp", fromPort: ports.controller, toPort: ports.controller, self: true },
-          { description: "inter-broker replication", protocol: "tcp", fromPort: ports.internal, toPort: ports.internal, self: true },
+          {
+            description: "KRaft controllers",
+            protocol: "tcp",
+            fromPort: ports.controller,
+            toPort: ports.controller,
+            self: true,
+          },
+          {
+            description: "inter-broker replication",
+            protocol: "tcp",
+            fromPort: ports.internal,
+            toPort: ports.internal,
+            self: true,
+          },
         ],
         // Packages, the Kafka and Node.js downloads, S3.
-        egress: [{ description: "outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+        egress: [
+          { description: "outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] },
+        ],
         tags: args.tags,
       },
       parent,
     );
 
     const ami = aws.ec2.getAmiOutput(
-      { mostRecent: true, owners: [UBUNTU_OWNER], filters: [{ name: "name", values: [UBUNTU_IMAGE_NAME] }, { name: "architecture", values: ["x86_64"] }] },
+      {
+        mostRecent: true,
+        owners: [UBUNTU_OWNER],
+        filters: [
+          { name: "name", values: [UBUNTU_IMAGE_NAME] },
+          { name: "architecture", values: ["x86_64"] },
+        ],
+      },
       parent,
     );
-    const keyPair = new aws.ec2.KeyPair(`${name}-ssh`, { publicKey: config.sshPublicKey, tags: args.tags }, parent);
+    const keyPair = new aws.ec2.KeyPair(
+      `${name}-ssh`,
+      { publicKey: config.sshPublicKey, tags: args.tags },
+      parent,
+    );
 
     const quorum = config.brokerCount > 1;
     const voters = quorum
       ? Array.from({ length: config.brokerCount }, (_, index) => ({
           nodeId: index + 1,
-          host: hostAddress(network.subnetCidrs[index % network.subnetCidrs.length]!, 10 + Math.floor(index / network.subnetCidrs.length)),
+          host: hostAddress(
+            network.subnetCidrs[index % network.subnetCidrs.length]!,
+            10 + Math.floor(index / network.subnetCidrs.length),
+          ),
         }))
       : [];
 
@@ -78,7 +113,11 @@ export class BrokerCluster extends pulumi.ComponentResource {
     for (let index = 0; index < config.brokerCount; index++) {
       const nodeId = index + 1;
       const brokerName = `${name}-${nodeId}`;
-      const elasticIp = new aws.ec2.Eip(`${brokerName}-eip`, { domain: "vpc", tags: { ...args.tags, Name: brokerName } }, parent);
+      const elasticIp = new aws.ec2.Eip(
+        `${brokerName}-eip`,
+        { domain: "vpc", tags: { ...args.tags, Name: brokerName } },
+        parent,
+      );
       const instance = new aws.ec2.Instance(
         brokerName,
         {
@@ -92,7 +131,13 @@ export class BrokerCluster extends pulumi.ComponentResource {
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
           rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 20, deleteOnTermination: true },
           ebsBlockDevices: [
-            { deviceName: "/dev/sdf", encrypted: true, volumeType: "gp3", volumeSize: config.dataVolumeGb, deleteOnTermination: true },
+            {
+              deviceName: "/dev/sdf",
+              encrypted: true,
+              volumeType: "gp3",
+              volumeSize: config.dataVolumeGb,
+              deleteOnTermination: true,
+            },
           ],
           userData: elasticIp.publicIp.apply((publicIp) =>
             renderBootstrap({
@@ -113,14 +158,24 @@ export class BrokerCluster extends pulumi.ComponentResource {
         },
         parent,
       );
-      new aws.ec2.EipAssociation(`${brokerName}-eip`, { allocationId: elasticIp.allocationId, instanceId: instance.id }, parent);
+      new aws.ec2.EipAssociation(
+        `${brokerName}-eip`,
+        { allocationId: elasticIp.allocationId, instanceId: instance.id },
+        parent,
+      );
       this.elasticIps.push(elasticIp);
       this.instances.push(instance);
     }
     this.publicIps = pulumi.all(this.elasticIps.map((eip) => eip.publicIp));
     this.privateIps = pulumi.all(this.instances.map((instance) => instance.privateIp));
     this.instanceIds = pulumi.all(this.instances.map((instance) => instance.id));
-    this.bootstrapServers = this.publicIps.apply((ips) => ips.map((ip) => `${ip}:${ports.external}`).join(","));
-    this.registerOutputs({ publicIps: this.publicIps, privateIps: this.privateIps, bootstrapServers: this.bootstrapServers });
+    this.bootstrapServers = this.publicIps.apply((ips) =>
+      ips.map((ip) => `${ip}:${ports.external}`).join(","),
+    );
+    this.registerOutputs({
+      publicIps: this.publicIps,
+      privateIps: this.privateIps,
+      bootstrapServers: this.bootstrapServers,
+    });
   }
 }

@@ -74,6 +74,10 @@ export class Catalog extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.registerOutputs({ database: this.database.name, crawler: this.crawler.name, workgroup: this.workgroup.name });
+    this.registerOutputs({
+      database: this.database.name,
+      crawler: this.crawler.name,
+      workgroup: this.workgroup.name,
+    });
   }
 }

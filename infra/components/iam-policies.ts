@@ -50,7 +50,12 @@ export function crawlerLakePolicy(lakeArn: string): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "LakeRead", Effect: "Allow", Action: "s3:GetObject", Resource: LAKE_PREFIXES.map((prefix) => `${lakeArn}/${prefix}*`) },
+      {
+        Sid: "LakeRead",
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: LAKE_PREFIXES.map((prefix) => `${lakeArn}/${prefix}*`),
+      },
       {
         Sid: "LakeListing",
         Effect: "Allow",

@@ -1,7 +1,12 @@
 /** The lake bucket and its IAM: the broker role that writes it and the crawler role that reads it. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { assumeRolePolicy, brokerLakePolicy, crawlerLakePolicy, GLUE_SERVICE_POLICY_ARN } from "./iam-policies.ts";
+import {
+  assumeRolePolicy,
+  brokerLakePolicy,
+  crawlerLakePolicy,
+  GLUE_SERVICE_POLICY_ARN,
+} from "./iam-policies.ts";
 import { SecureBucket } from "./secure-bucket.ts";
 
 export interface LakeArgs {
@@ -24,29 +29,68 @@ export class Lake extends pulumi.ComponentResource {
         versioning: true,
         lifecycleRules: [
           // Objects are overwritten on purpose (exactly-once rewrites): keep old versions a week, not forever.
-          { id: "expire-noncurrent", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: 7 } },
-          { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 2 } },
-          { id: "tier-old-ticks", status: "Enabled", filter: { prefix: "ticks/" }, transitions: [{ days: 90, storageClass: "STANDARD_IA" }] },
-          { id: "expire-quarantine", status: "Enabled", filter: { prefix: "quarantine/" }, expiration: { days: 90 } },
+          {
+            id: "expire-noncurrent",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays: 7 },
+          },
+          {
+            id: "abort-incomplete-uploads",
+            status: "Enabled",
+            filter: {},
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
+          },
+          {
+            id: "tier-old-ticks",
+            status: "Enabled",
+            filter: { prefix: "ticks/" },
+            transitions: [{ days: 90, storageClass: "STANDARD_IA" }],
+          },
+          {
+            id: "expire-quarantine",
+            status: "Enabled",
+            filter: { prefix: "quarantine/" },
+            expiration: { days: 90 },
+          },
         ],
         tags: args.tags,
       },
       parent,
     );
 
-    const brokerRole = new aws.iam.Role(`${name}-broker`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"), tags: args.tags }, parent);
+    const brokerRole = new aws.iam.Role(
+      `${name}-broker`,
+      { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"), tags: args.tags },
+      parent,
+    );
     new aws.iam.RolePolicy(
       `${name}-broker-lake`,
       { role: brokerRole.id, policy: this.bucket.arn.apply((arn) => JSON.stringify(brokerLakePolicy(arn))) },
       parent,
     );
-    this.brokerInstanceProfile = new aws.iam.InstanceProfile(`${name}-broker`, { role: brokerRole.name, tags: args.tags }, parent);
+    this.brokerInstanceProfile = new aws.iam.InstanceProfile(
+      `${name}-broker`,
+      { role: brokerRole.name, tags: args.tags },
+      parent,
+    );
 
-    this.crawlerRole = new aws.iam.Role(`${name}-crawler`, { assumeRolePolicy: assumeRolePolicy("glue.amazonaws.com"), tags: args.tags }, parent);
-    new aws.iam.RolePolicyAttachment(`${name}-crawler-glue`, { role: this.crawlerRole.name, policyArn: GLUE_SERVICE_POLICY_ARN }, parent);
+    this.crawlerRole = new aws.iam.Role(
+      `${name}-crawler`,
+      { assumeRolePolicy: assumeRolePolicy("glue.amazonaws.com"), tags: args.tags },
+      parent,
+    );
+    new aws.iam.RolePolicyAttachment(
+      `${name}-crawler-glue`,
+      { role: this.crawlerRole.name, policyArn: GLUE_SERVICE_POLICY_ARN },
+      parent,
+    );
     new aws.iam.RolePolicy(
       `${name}-crawler-lake`,
-      { role: this.crawlerRole.id, policy: this.bucket.arn.apply((arn) => JSON.stringify(crawlerLakePolicy(arn))) },
+      {
+        role: this.crawlerRole.id,
+        policy: this.bucket.arn.apply((arn) => JSON.stringify(crawlerLakePolicy(arn))),
+      },
       parent,
     );
     this.registerOutputs({ bucket: this.bucket.name });

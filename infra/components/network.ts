@@ -33,16 +33,27 @@ export class Network extends pulumi.ComponentResource {
     const zones = aws.getAvailabilityZonesOutput({ state: "available" }, parent);
     this.vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
-      { cidrBlock: args.cidrBlock, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...args.tags, Name: `${name}-vpc` } },
+      {
+        cidrBlock: args.cidrBlock,
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        tags: { ...args.tags, Name: `${name}-vpc` },
+      },
       parent,
     );
-    const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags: args.tags }, parent);
+    const gateway = new aws.ec2.InternetGateway(
+      `${name}-igw`,
+      { vpcId: this.vpc.id, tags: args.tags },
+      parent,
+    );
     const routes = new aws.ec2.RouteTable(
       `${name}-public`,
       { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }], tags: args.tags },
       parent,
     );
-    this.subnetCidrs = Array.from({ length: args.subnetCount }, (_, index) => subnetCidr(args.cidrBlock, index));
+    this.subnetCidrs = Array.from({ length: args.subnetCount }, (_, index) =>
+      subnetCidr(args.cidrBlock, index),
+    );
     this.subnets = this.subnetCidrs.map((cidrBlock, index) => {
       const subnet = new aws.ec2.Subnet(
         `${name}-public-${index + 1}`,
@@ -56,7 +67,11 @@ export class Network extends pulumi.ComponentResource {
         },
         parent,
       );
-      new aws.ec2.RouteTableAssociation(`${name}-public-${index + 1}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+      new aws.ec2.RouteTableAssociation(
+        `${name}-public-${index + 1}`,
+        { subnetId: subnet.id, routeTableId: routes.id },
+        parent,
+      );
       return subnet;
     });
     this.registerOutputs({ vpcId: this.vpc.id, subnetIds: this.subnets.map((subnet) => subnet.id) });

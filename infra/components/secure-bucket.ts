@@ -22,18 +22,35 @@ export class SecureBucket extends pulumi.ComponentResource {
     this.name = this.bucket.bucket;
     const publicAccess = new aws.s3.BucketPublicAccessBlock(
       `${name}-public-access`,
-      { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      {
+        bucket: this.bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
       parent,
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
-      { bucket: this.bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+      {
+        bucket: this.bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+      },
       parent,
     );
     if (args.versioning) {
-      new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
+      new aws.s3.BucketVersioning(
+        `${name}-versioning`,
+        { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } },
+        parent,
+      );
     }
-    new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: this.bucket.id, rules: args.lifecycleRules }, parent);
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      { bucket: this.bucket.id, rules: args.lifecycleRules },
+      parent,
+    );
     new aws.s3.BucketPolicy(
       `${name}-tls-only`,
       {

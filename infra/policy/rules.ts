@@ -3,7 +3,12 @@
  * (constructing one starts the policy server), so tests import these and call them directly.
  * Rules read plain resource properties, so they judge a preview as well as an update.
  */
-import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 
 const T = {
   bucket: "aws:s3/bucket:Bucket",
@@ -33,7 +38,12 @@ export const s3PublicAccessBlocked: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== T.publicAccessBlock) return;
-    for (const flag of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) {
+    for (const flag of [
+      "blockPublicAcls",
+      "blockPublicPolicy",
+      "ignorePublicAcls",
+      "restrictPublicBuckets",
+    ]) {
       if (args.props[flag] !== true) report(`${flag} must be true`);
     }
   },
@@ -45,18 +55,28 @@ export const s3EncryptionAlgorithm: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== T.encryption) return;
-    const rules: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }[] = args.props.rules ?? [];
+    const rules: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }[] =
+      args.props.rules ?? [];
     if (rules.length === 0) report("no encryption rule");
     for (const rule of rules) {
       const algorithm = rule.applyServerSideEncryptionByDefault?.sseAlgorithm;
-      if (!["AES256", "aws:kms", "aws:kms:dsse"].includes(algorithm ?? "")) report(`sseAlgorithm ${algorithm} is not AES256 or aws:kms`);
+      if (!["AES256", "aws:kms", "aws:kms:dsse"].includes(algorithm ?? ""))
+        report(`sseAlgorithm ${algorithm} is not AES256 or aws:kms`);
     }
   },
 };
 
 /** The resources of `type` whose `bucket` property comes from `bucket`. */
-function attachedTo(bucket: PolicyResource, resources: readonly PolicyResource[], type: string): PolicyResource[] {
-  return resources.filter((resource) => resource.type === type && (resource.propertyDependencies.bucket ?? []).some((dependency) => dependency.urn === bucket.urn));
+function attachedTo(
+  bucket: PolicyResource,
+  resources: readonly PolicyResource[],
+  type: string,
+): PolicyResource[] {
+  return resources.filter(
+    (resource) =>
+      resource.type === type &&
+      (resource.propertyDependencies.bucket ?? []).some((dependency) => dependency.urn === bucket.urn),
+  );
 }
 
 export const s3BucketsHardened: StackValidationPolicy = {
@@ -65,8 +85,10 @@ export const s3BucketsHardened: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     for (const bucket of args.resources.filter((resource) => resource.type === T.bucket)) {
-      if (attachedTo(bucket, args.resources, T.publicAccessBlock).length === 0) report(`bucket ${bucket.name} has no public-access block`, bucket.urn);
-      if (attachedTo(bucket, args.resources, T.encryption).length === 0) report(`bucket ${bucket.name} has no default encryption`, bucket.urn);
+      if (attachedTo(bucket, args.resources, T.publicAccessBlock).length === 0)
+        report(`bucket ${bucket.name} has no public-access block`, bucket.urn);
+      if (attachedTo(bucket, args.resources, T.encryption).length === 0)
+        report(`bucket ${bucket.name} has no default encryption`, bucket.urn);
     }
   },
 };
@@ -76,7 +98,9 @@ export const lakeVersioned: StackValidationPolicy = {
   description: "The lake bucket keeps versions, so an overwritten or deleted object can be recovered.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
-    for (const bucket of args.resources.filter((resource) => resource.type === T.bucket && resource.name.endsWith("-lake"))) {
+    for (const bucket of args.resources.filter(
+      (resource) => resource.type === T.bucket && resource.name.endsWith("-lake"),
+    )) {
       const versioning = attachedTo(bucket, args.resources, T.versioning);
       if (!versioning.some((resource) => resource.props.versioningConfiguration?.status === "Enabled")) {
         report(`lake bucket ${bucket.name} has no enabled versioning`, bucket.urn);
@@ -91,7 +115,8 @@ export const imdsV2Required: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== T.instance) return;
-    if (args.props.metadataOptions?.httpTokens !== "required") report("metadataOptions.httpTokens must be \"required\" (IMDSv2)");
+    if (args.props.metadataOptions?.httpTokens !== "required")
+      report('metadataOptions.httpTokens must be "required" (IMDSv2)');
   },
 };
 
@@ -103,7 +128,10 @@ export const volumesEncrypted: ResourceValidationPolicy = {
     if (args.type === T.volume && args.props.encrypted !== true) report("the volume must be encrypted");
     if (args.type !== T.instance) return;
     if (args.props.rootBlockDevice?.encrypted !== true) report("rootBlockDevice.encrypted must be true");
-    for (const device of (args.props.ebsBlockDevices ?? []) as { deviceName?: string; encrypted?: boolean }[]) {
+    for (const device of (args.props.ebsBlockDevices ?? []) as {
+      deviceName?: string;
+      encrypted?: boolean;
+    }[]) {
       if (device.encrypted !== true) report(`ebsBlockDevices ${device.deviceName}: encrypted must be true`);
     }
   },
@@ -120,10 +148,17 @@ interface IngressLike {
 }
 
 function openAdminPorts(rule: IngressLike): number[] {
-  const cidrs = [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? []), rule.cidrIpv4, rule.cidrIpv6].filter(Boolean) as string[];
+  const cidrs = [
+    ...(rule.cidrBlocks ?? []),
+    ...(rule.ipv6CidrBlocks ?? []),
+    rule.cidrIpv4,
+    rule.cidrIpv6,
+  ].filter(Boolean) as string[];
   if (!cidrs.some((cidr) => OPEN_CIDRS.has(cidr))) return [];
   const allPorts = rule.protocol === "-1" || rule.protocol === "all";
-  return ADMIN_PORTS.filter((port) => allPorts || ((rule.fromPort ?? 0) <= port && port <= (rule.toPort ?? 65_535)));
+  return ADMIN_PORTS.filter(
+    (port) => allPorts || ((rule.fromPort ?? 0) <= port && port <= (rule.toPort ?? 65_535)),
+  );
 }
 
 export const noOpenAdminPorts: ResourceValidationPolicy = {
@@ -133,8 +168,10 @@ export const noOpenAdminPorts: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     let rules: IngressLike[] = [];
     if (args.type === T.securityGroup) rules = args.props.ingress ?? [];
-    else if (args.type === T.securityGroupRule && args.props.type === "ingress") rules = [args.props as IngressLike];
-    else if (args.type === T.ingressRule) rules = [{ ...args.props, protocol: args.props.ipProtocol } as IngressLike];
+    else if (args.type === T.securityGroupRule && args.props.type === "ingress")
+      rules = [args.props as IngressLike];
+    else if (args.type === T.ingressRule)
+      rules = [{ ...args.props, protocol: args.props.ipProtocol } as IngressLike];
     for (const rule of rules) {
       for (const port of openAdminPorts(rule)) report(`port ${port} is open to the whole Internet`);
     }
@@ -148,12 +185,16 @@ interface Statement {
 }
 
 function statementsOf(policy: unknown): Statement[] {
-  const document = typeof policy === "string" ? (JSON.parse(policy) as { Statement?: Statement | Statement[] }) : (policy as { Statement?: Statement | Statement[] });
+  const document =
+    typeof policy === "string"
+      ? (JSON.parse(policy) as { Statement?: Statement | Statement[] })
+      : (policy as { Statement?: Statement | Statement[] });
   const statements = document?.Statement ?? [];
   return Array.isArray(statements) ? statements : [statements];
 }
 
-const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const asList = (value: string | string[] | undefined) =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 export const noStarStarIam: ResourceValidationPolicy = {
   name: "iam-no-star-on-star",
@@ -162,11 +203,13 @@ export const noStarStarIam: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     const documents: unknown[] = [];
     if (args.type === T.rolePolicy || args.type === T.policy) documents.push(args.props.policy);
-    if (args.type === T.role) for (const inline of args.props.inlinePolicies ?? []) documents.push(inline.policy);
+    if (args.type === T.role)
+      for (const inline of args.props.inlinePolicies ?? []) documents.push(inline.policy);
     for (const document of documents.filter(Boolean)) {
       for (const statement of statementsOf(document)) {
         if (statement.Effect !== "Allow") continue;
-        if (asList(statement.Action).includes("*") && asList(statement.Resource).includes("*")) report("a statement allows \"*\" on \"*\"");
+        if (asList(statement.Action).includes("*") && asList(statement.Resource).includes("*"))
+          report('a statement allows "*" on "*"');
       }
     }
   },
@@ -179,9 +222,12 @@ export const athenaWorkgroupEnforced: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== T.workgroup) return;
     const configuration = args.props.configuration ?? {};
-    if (configuration.enforceWorkgroupConfiguration !== true) report("configuration.enforceWorkgroupConfiguration must be true");
-    if (!configuration.resultConfiguration?.encryptionConfiguration?.encryptionOption) report("query results must be encrypted");
-    if (!(configuration.bytesScannedCutoffPerQuery > 0)) report("configuration.bytesScannedCutoffPerQuery must be set");
+    if (configuration.enforceWorkgroupConfiguration !== true)
+      report("configuration.enforceWorkgroupConfiguration must be true");
+    if (!configuration.resultConfiguration?.encryptionConfiguration?.encryptionOption)
+      report("query results must be encrypted");
+    if (!(configuration.bytesScannedCutoffPerQuery > 0))
+      report("configuration.bytesScannedCutoffPerQuery must be set");
   },
 };
 
@@ -198,7 +244,8 @@ export const noCredentialsInUserData: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report) => {
     if (args.type !== T.instance || typeof args.props.userData !== "string") return;
-    for (const [pattern, what] of CREDENTIAL_PATTERNS) if (pattern.test(args.props.userData)) report(`user data contains ${what}`);
+    for (const [pattern, what] of CREDENTIAL_PATTERNS)
+      if (pattern.test(args.props.userData)) report(`user data contains ${what}`);
   },
 };
 

@@ -31,7 +31,9 @@ export async function bundleApp(app: AppName): Promise<string> {
     target: "node20",
     external: ["@duckdb/node-api"],
     // CommonJS dependencies (kafkajs, the AWS SDK) call require(); give the ES module one.
-    banner: { js: "import { createRequire as __tickstreamRequire } from 'node:module'; const require = __tickstreamRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __tickstreamRequire } from 'node:module'; const require = __tickstreamRequire(import.meta.url);",
+    },
     logLevel: "silent",
   });
   return outfile;

@@ -16,12 +16,14 @@ import { bundleApp, NATIVE_PACKAGES, type AppName } from "./bundle.ts";
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
 
 function envFileText(values: Record<string, string>): string {
-  return Object.entries(values)
-    .map(([key, value]) => {
-      if (/[\n\r]/.test(value)) throw new HostError(`environment value for ${key} spans lines`);
-      return `${key}=${value}`;
-    })
-    .join("\n") + "\n";
+  return (
+    Object.entries(values)
+      .map(([key, value]) => {
+        if (/[\n\r]/.test(value)) throw new HostError(`environment value for ${key} spans lines`);
+        return `${key}=${value}`;
+      })
+      .join("\n") + "\n"
+  );
 }
 
 /** Reads KEY=VALUE lines (comments and blank lines skipped). */
@@ -37,10 +39,16 @@ export async function readEnvFile(file: string): Promise<Record<string, string>>
   return entries;
 }
 
-async function uploadNativePackages(host: SshHost, app: AppName, appDir: string, workDir: string): Promise<void> {
+async function uploadNativePackages(
+  host: SshHost,
+  app: AppName,
+  appDir: string,
+  workDir: string,
+): Promise<void> {
   const packages = NATIVE_PACKAGES[app];
   if (packages.length === 0) return;
-  const version = JSON.parse(await readFile(path.join(NODE_MODULES, packages[0]!, "package.json"), "utf8")).version as string;
+  const version = JSON.parse(await readFile(path.join(NODE_MODULES, packages[0]!, "package.json"), "utf8"))
+    .version as string;
   const marker = path.posix.join(appDir, "node_modules", ".tickstream-native");
   if ((await host.readFile(marker))?.trim() === version) return;
   const archive = path.join(workDir, `${app}-native.tgz`);
@@ -48,8 +56,14 @@ async function uploadNativePackages(host: SshHost, app: AppName, appDir: string,
   const remoteArchive = path.posix.join(appDir, "native.tgz");
   await host.upload(archive, remoteArchive);
   await host.makeDirectory(path.posix.join(appDir, "node_modules"));
-  const unpacked = await host.exec("tar", ["-xzf", remoteArchive, "-C", path.posix.join(appDir, "node_modules")]);
-  if (unpacked.exitCode !== 0) throw new HostError(`${host.description}: unpacking DuckDB failed: ${unpacked.stderr.trim()}`);
+  const unpacked = await host.exec("tar", [
+    "-xzf",
+    remoteArchive,
+    "-C",
+    path.posix.join(appDir, "node_modules"),
+  ]);
+  if (unpacked.exitCode !== 0)
+    throw new HostError(`${host.description}: unpacking DuckDB failed: ${unpacked.stderr.trim()}`);
   await host.removePath(remoteArchive);
   await host.writeFile(marker, `${version}\n`);
 }
@@ -122,6 +136,9 @@ export async function deployApp(
     logFile: path.posix.join(logDir, `${app}.log`),
     commandMarker: appFile,
   };
-  await host.writeFile(cluster.hostPath(`/var/lib/tickstream/apps/${app}.service.json`), JSON.stringify(descriptor, null, 2));
+  await host.writeFile(
+    cluster.hostPath(`/var/lib/tickstream/apps/${app}.service.json`),
+    JSON.stringify(descriptor, null, 2),
+  );
   return { app, host: host.description, bundleBytes, service: "supervisor" };
 }

@@ -27,13 +27,25 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function runBench(options: { count: number; onProgress?: (message: string) => void }): Promise<BenchResult> {
+export async function runBench(options: {
+  count: number;
+  onProgress?: (message: string) => void;
+}): Promise<BenchResult> {
   const home = await mkdtemp(path.join(tmpdir(), "tickstream-bench-"));
-  const settings = { brokerPort: await freePort(), controllerPort: await freePort(), s3Port: await freePort() };
+  const settings = {
+    brokerPort: await freePort(),
+    controllerPort: await freePort(),
+    s3Port: await freePort(),
+  };
   await writeFile(path.join(home, "settings.json"), JSON.stringify(settings));
   // The jars are shared with the working directory's home, so a bench costs no download after the first.
   process.env.TICKSTREAM_KAFKA_CACHE ??= path.resolve(".tickstream", "kafka");
-  const environment = new LocalEnvironment(loadLocalSettings(home), home, new LocalHost(), options.onProgress);
+  const environment = new LocalEnvironment(
+    loadLocalSettings(home),
+    home,
+    new LocalHost(),
+    options.onProgress,
+  );
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
   const startedAt = Date.now();

@@ -9,11 +9,26 @@ function cellText(value: CellValue): string {
 
 export function formatTable(result: Pick<QueryResult, "columns" | "rows">): string {
   const cells = result.rows.map((row) => row.map(cellText));
-  const widths = result.columns.map((column, index) => Math.max(column.length, ...cells.map((row) => row[index]!.length)));
-  const numeric = result.columns.map((_, index) => result.rows.length > 0 && result.rows.every((row) => typeof row[index] === "number" || row[index] === null));
+  const widths = result.columns.map((column, index) =>
+    Math.max(column.length, ...cells.map((row) => row[index]!.length)),
+  );
+  const numeric = result.columns.map(
+    (_, index) =>
+      result.rows.length > 0 &&
+      result.rows.every((row) => typeof row[index] === "number" || row[index] === null),
+  );
   const line = (values: string[], header = false) =>
-    values.map((value, index) => (numeric[index] && !header ? value.padStart(widths[index]!) : value.padEnd(widths[index]!))).join("  ").trimEnd();
-  return [line(result.columns, true), widths.map((width) => "-".repeat(width)).join("  "), ...cells.map((row) => line(row))].join("\n");
+    values
+      .map((value, index) =>
+        numeric[index] && !header ? value.padStart(widths[index]!) : value.padEnd(widths[index]!),
+      )
+      .join("  ")
+      .trimEnd();
+  return [
+    line(result.columns, true),
+    widths.map((width) => "-".repeat(width)).join("  "),
+    ...cells.map((row) => line(row)),
+  ].join("\n");
 }
 
 function csvField(value: CellValue): string {
@@ -23,5 +38,8 @@ function csvField(value: CellValue): string {
 }
 
 export function formatCsv(result: Pick<QueryResult, "columns" | "rows">): string {
-  return [result.columns.map(csvField).join(","), ...result.rows.map((row) => row.map(csvField).join(","))].join("\n");
+  return [
+    result.columns.map(csvField).join(","),
+    ...result.rows.map((row) => row.map(csvField).join(",")),
+  ].join("\n");
 }

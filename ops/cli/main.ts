@@ -16,7 +16,9 @@ import { registerTopicCommands } from "./commands/topic.ts";
 
 export function buildProgram(): Command {
   const program = new Command("tickstream")
-    .description("Run a real-time stock-tick pipeline: Kafka -> S3 Parquet lake -> catalog -> SQL, locally or on AWS")
+    .description(
+      "Run a real-time stock-tick pipeline: Kafka -> S3 Parquet lake -> catalog -> SQL, locally or on AWS",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerDemoCommand(program);

@@ -61,7 +61,9 @@ export function parseLocalSettings(input: unknown, origin = "settings"): LocalSe
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const keys =
-      issue.code === "unrecognized_keys" ? issue.keys.map((key) => `"${key}"`).join(", ") : issue.path.join(".");
+      issue.code === "unrecognized_keys"
+        ? issue.keys.map((key) => `"${key}"`).join(", ")
+        : issue.path.join(".");
     const hint =
       issue.code === "unrecognized_keys"
         ? `unknown setting ${keys}; known settings: ${Object.keys(DEFAULT_LOCAL_SETTINGS).join(", ")}`
@@ -93,8 +95,14 @@ export function loadLocalSettings(home: string = tickstreamHome(), env: NodeJS.P
  * Every path of local state, derived from the home folder in one place. The Kafka jars may be shared between
  * homes through `$TICKSTREAM_KAFKA_CACHE` (the test suites do, so that each suite's fresh home costs no download).
  */
-export function localPaths(home: string, settings: Pick<LocalSettings, "kafkaVersion">, env: NodeJS.ProcessEnv = process.env) {
-  const kafkaCache = env.TICKSTREAM_KAFKA_CACHE ? path.resolve(env.TICKSTREAM_KAFKA_CACHE) : path.join(home, "kafka");
+export function localPaths(
+  home: string,
+  settings: Pick<LocalSettings, "kafkaVersion">,
+  env: NodeJS.ProcessEnv = process.env,
+) {
+  const kafkaCache = env.TICKSTREAM_KAFKA_CACHE
+    ? path.resolve(env.TICKSTREAM_KAFKA_CACHE)
+    : path.join(home, "kafka");
   return {
     home,
     settingsFile: path.join(home, "settings.json"),

@@ -43,7 +43,10 @@ export function percentile(sorted: readonly number[], fraction: number): number 
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
 }
 
-export async function runDemo(environment: LocalEnvironment, options: DemoOptions): Promise<DemoSummary & { producerId: string }> {
+export async function runDemo(
+  environment: LocalEnvironment,
+  options: DemoOptions,
+): Promise<DemoSummary & { producerId: string }> {
   const progress = options.onProgress ?? (() => {});
   const { settings } = environment;
   progress("Starting the local Kafka broker and S3 server (if they are not up)...");
@@ -77,15 +80,23 @@ export async function runDemo(environment: LocalEnvironment, options: DemoOption
       count: options.count,
       ratePerSecond: options.ratePerSecond,
       onRowError: (error) => options.onWarning?.(`line ${error.line}: ${error.reason}; row skipped`),
-      onProgress: (count) => options.onStatus?.(`produced ${count.toLocaleString("en-US")}, in the lake ${sink.totals.ticks.toLocaleString("en-US")}`),
+      onProgress: (count) =>
+        options.onStatus?.(
+          `produced ${count.toLocaleString("en-US")}, in the lake ${sink.totals.ticks.toLocaleString("en-US")}`,
+        ),
     });
     progress("Waiting until the lake sink has committed every offset...");
     const deadline = Date.now() + 120_000 + produced.produced;
     for (;;) {
       const lag = await groupLag(environment.bootstrapServers, settings.consumerGroup, topic);
-      options.onStatus?.(`in the lake ${sink.totals.ticks.toLocaleString("en-US")}, still to write ${lag.total.toLocaleString("en-US")}`);
+      options.onStatus?.(
+        `in the lake ${sink.totals.ticks.toLocaleString("en-US")}, still to write ${lag.total.toLocaleString("en-US")}`,
+      );
       if (lag.total === 0) break;
-      if (Date.now() > deadline) throw new ServiceError(`the lake sink still lags ${lag.total} records behind; see the warnings above`);
+      if (Date.now() > deadline)
+        throw new ServiceError(
+          `the lake sink still lags ${lag.total} records behind; see the warnings above`,
+        );
       await sleep(200);
     }
     const elapsedMs = Date.now() - startedAt;
@@ -94,7 +105,13 @@ export async function runDemo(environment: LocalEnvironment, options: DemoOption
     progress("Auditing the lake by (producerId, seq)...");
     const s3 = createS3Client(environment.lake);
     try {
-      const audit = await auditProducer(s3, environment.lake.bucket, environment.paths.lakeCacheDir, produced.producerId, produced.produced);
+      const audit = await auditProducer(
+        s3,
+        environment.lake.bucket,
+        environment.paths.lakeCacheDir,
+        produced.producerId,
+        produced.produced,
+      );
       freshness.sort((a, b) => a - b);
       return {
         produced: produced.produced,

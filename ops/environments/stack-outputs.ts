@@ -12,7 +12,9 @@ export const stackOutputsSchema = z.object({
   bootstrapServers: z.string().min(1),
   sshUser: z.string().min(1).optional(),
   sshPort: z.number().int().min(1).max(65_535).default(22),
-  brokerHostKeys: z.array(z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must be SHA256:<43 base64 characters>")).optional(),
+  brokerHostKeys: z
+    .array(z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must be SHA256:<43 base64 characters>"))
+    .optional(),
   brokerInstanceIds: z.array(z.string()).optional(),
   /** Where the bootstrap installed Kafka on the hosts; absent means "/" (a sandboxed host uses a folder). */
   hostRoot: z.string().optional(),
@@ -35,7 +37,9 @@ export function parseStackOutputs(value: unknown, origin: string): StackOutputs 
 
 export async function readStackOutputsFile(file: string): Promise<StackOutputs> {
   const text = await readFile(file, "utf8").catch(() => {
-    throw new ConfigError(`--outputs ${file}: no such file (write it with: pulumi stack output --json > ${file})`);
+    throw new ConfigError(
+      `--outputs ${file}: no such file (write it with: pulumi stack output --json > ${file})`,
+    );
   });
   let value: unknown;
   try {

@@ -19,7 +19,9 @@ export function knownHostFingerprints(text: string, host: string, port: number):
     if (fields.length < 3 || fields[0]!.startsWith("#") || fields[0] === "@revoked") continue;
     const [patterns, , key] = fields[0] === "@cert-authority" ? fields.slice(1) : fields;
     if (!patterns || !key || !hostPatternMatches(patterns, host, port)) continue;
-    fingerprints.push(`SHA256:${createHash("sha256").update(Buffer.from(key, "base64")).digest("base64").replace(/=+$/, "")}`);
+    fingerprints.push(
+      `SHA256:${createHash("sha256").update(Buffer.from(key, "base64")).digest("base64").replace(/=+$/, "")}`,
+    );
   }
   return fingerprints;
 }

@@ -67,7 +67,9 @@ export class LocalHost implements Host {
         stdio: ["ignore", logFd, logFd],
       });
       const pid = await new Promise<number>((resolve, reject) => {
-        child.once("error", (error) => reject(new HostError(`cannot start ${spec.command}: ${error.message}`)));
+        child.once("error", (error) =>
+          reject(new HostError(`cannot start ${spec.command}: ${error.message}`)),
+        );
         child.once("spawn", () => resolve(child.pid!));
       });
       child.unref();

@@ -48,11 +48,15 @@ export class SshHost implements Host {
   static connect(target: SshTarget): Promise<SshHost> {
     const description = `${target.username}@${target.host}:${target.port}`;
     if (target.hostKeyFingerprints.length === 0) {
-      return Promise.reject(new HostError(`no pinned host key for ${description}: refusing to connect without one`));
+      return Promise.reject(
+        new HostError(`no pinned host key for ${description}: refusing to connect without one`),
+      );
     }
     const agent = target.privateKey ? undefined : (target.agent ?? process.env.SSH_AUTH_SOCK);
     if (!target.privateKey && !agent) {
-      return Promise.reject(new HostError(`no SSH key for ${description}: pass --identity FILE or start an SSH agent`));
+      return Promise.reject(
+        new HostError(`no SSH key for ${description}: pass --identity FILE or start an SSH agent`),
+      );
     }
     const timeoutMs = target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
@@ -69,7 +73,10 @@ export class SshHost implements Host {
         } else resolve(new SshHost(client, target));
       };
       // ssh2's readyTimeout covers the handshake; this covers a TCP connect that hangs (a filtered port).
-      const timer = setTimeout(() => finish(new HostError(`${description} did not answer within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new HostError(`${description} did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const config: ConnectConfig = {
         host: target.host,
         port: target.port,
@@ -84,7 +91,8 @@ export class SshHost implements Host {
           return target.hostKeyFingerprints.includes(offeredKey);
         },
       };
-      client.on("ready", () => finish())
+      client
+        .on("ready", () => finish())
         .on("error", (error: Error & { level?: string; code?: string }) => {
           if (offeredKey && !target.hostKeyFingerprints.includes(offeredKey)) {
             finish(
@@ -93,17 +101,28 @@ export class SshHost implements Host {
               ),
             );
           } else if (error.level === "client-authentication") {
-            finish(new HostError(`${description} refused our SSH key (user ${target.username})`, { cause: error }));
+            finish(
+              new HostError(`${description} refused our SSH key (user ${target.username})`, { cause: error }),
+            );
           } else if (/Timed out while waiting for handshake/.test(error.message)) {
             finish(new HostError(`${description} did not answer within ${timeoutMs} ms`, { cause: error }));
           } else {
-            finish(new HostError(`cannot reach ${description}: ${error.code ?? error.message}`, { cause: error, retriable: true }));
+            finish(
+              new HostError(`cannot reach ${description}: ${error.code ?? error.message}`, {
+                cause: error,
+                retriable: true,
+              }),
+            );
           }
         });
       try {
         client.connect(config);
       } catch (error) {
-        finish(new HostError(`the SSH key for ${description} cannot be used: ${(error as Error).message}`, { cause: error }));
+        finish(
+          new HostError(`the SSH key for ${description} cannot be used: ${(error as Error).message}`, {
+            cause: error,
+          }),
+        );
       }
     });
   }
@@ -113,11 +132,22 @@ export class SshHost implements Host {
   }
 
   /** Runs a raw shell command line; every caller below builds it from quoted words. */
-  private run(commandLine: string, options: { timeoutMs?: number; input?: string; onData?: (chunk: string) => void; signal?: AbortSignal } = {}): Promise<ExecResult> {
+  private run(
+    commandLine: string,
+    options: {
+      timeoutMs?: number;
+      input?: string;
+      onData?: (chunk: string) => void;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<ExecResult> {
     const timeoutMs = options.timeoutMs ?? this.target.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       this.client.exec(commandLine, (error: Error | undefined, channel: ClientChannel) => {
-        if (error) return reject(new HostError(`${this.description}: cannot run a command: ${error.message}`, { cause: error }));
+        if (error)
+          return reject(
+            new HostError(`${this.description}: cannot run a command: ${error.message}`, { cause: error }),
+          );
         let stdout = "";
         let stderr = "";
         // Ask the remote process to end (OpenSSH honours signal requests), then close the channel.
@@ -152,22 +182,31 @@ export class SshHost implements Host {
 
   exec(command: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const env = Object.entries(options.env ?? {}).map(([key, value]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new HostError(`not an environment variable name: ${key}`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+        throw new HostError(`not an environment variable name: ${key}`);
       return shellQuote(`${key}=${value}`);
     });
-    const run = env.length > 0 ? `env ${env.join(" ")} ${shellCommand(command, args)}` : shellCommand(command, args);
+    const run =
+      env.length > 0 ? `env ${env.join(" ")} ${shellCommand(command, args)}` : shellCommand(command, args);
     const line = options.cwd ? `cd ${shellQuote(options.cwd)} && ${run}` : run;
     return this.run(line, { timeoutMs: options.timeoutMs, input: options.input });
   }
 
   /** Streams a command's stdout (for `logs --follow`) until it ends or `signal` aborts. */
-  stream(command: string, args: readonly string[], onData: (chunk: string) => void, signal?: AbortSignal): Promise<ExecResult> {
+  stream(
+    command: string,
+    args: readonly string[],
+    onData: (chunk: string) => void,
+    signal?: AbortSignal,
+  ): Promise<ExecResult> {
     return this.run(shellCommand(command, args), { onData, signal, timeoutMs: Infinity });
   }
 
   private sftp(): Promise<SFTPWrapper> {
     return new Promise((resolve, reject) =>
-      this.client.sftp((error: Error | undefined, sftp: SFTPWrapper) => (error ? reject(new HostError(`${this.description}: SFTP: ${error.message}`)) : resolve(sftp))),
+      this.client.sftp((error: Error | undefined, sftp: SFTPWrapper) =>
+        error ? reject(new HostError(`${this.description}: SFTP: ${error.message}`)) : resolve(sftp),
+      ),
     );
   }
 
@@ -183,7 +222,11 @@ export class SshHost implements Host {
     const sftp = await this.sftp();
     try {
       await new Promise<void>((resolve, reject) =>
-        sftp.writeFile(file, content, { mode: options.mode ?? 0o644 }, (error?: Error | null) => (error ? reject(new HostError(`${this.description}: cannot write ${file}: ${error.message}`)) : resolve())),
+        sftp.writeFile(file, content, { mode: options.mode ?? 0o644 }, (error?: Error | null) =>
+          error
+            ? reject(new HostError(`${this.description}: cannot write ${file}: ${error.message}`))
+            : resolve(),
+        ),
       );
     } finally {
       sftp.end();
@@ -196,7 +239,11 @@ export class SshHost implements Host {
     const sftp = await this.sftp();
     try {
       await new Promise<void>((resolve, reject) =>
-        sftp.fastPut(localFile, remoteFile, { mode }, (error?: Error | null) => (error ? reject(new HostError(`${this.description}: upload of ${localFile} failed: ${error.message}`)) : resolve())),
+        sftp.fastPut(localFile, remoteFile, { mode }, (error?: Error | null) =>
+          error
+            ? reject(new HostError(`${this.description}: upload of ${localFile} failed: ${error.message}`))
+            : resolve(),
+        ),
       );
     } finally {
       sftp.end();
@@ -205,7 +252,10 @@ export class SshHost implements Host {
 
   private async mustSucceed(command: string, args: readonly string[]): Promise<ExecResult> {
     const result = await this.exec(command, args);
-    if (result.exitCode !== 0) throw new HostError(`${this.description}: ${command} failed: ${(result.stderr || result.stdout).trim()}`);
+    if (result.exitCode !== 0)
+      throw new HostError(
+        `${this.description}: ${command} failed: ${(result.stderr || result.stdout).trim()}`,
+      );
     return result;
   }
 
@@ -232,14 +282,17 @@ export class SshHost implements Host {
     const result = await this.run(line);
     const pid = Number(result.stdout.trim());
     if (result.exitCode !== 0 || !Number.isInteger(pid) || pid <= 0) {
-      throw new HostError(`${this.description}: cannot start ${spec.command}: ${result.stderr.trim() || result.stdout.trim()}`);
+      throw new HostError(
+        `${this.description}: cannot start ${spec.command}: ${result.stderr.trim() || result.stdout.trim()}`,
+      );
     }
     return pid;
   }
 
   async isRunning(pid: number, commandMarker?: string): Promise<boolean> {
     const state = await this.exec("ps", ["-o", "stat=", "-p", String(pid)]);
-    if (state.exitCode !== 0 || state.stdout.trim().startsWith("Z") || state.stdout.trim() === "") return false;
+    if (state.exitCode !== 0 || state.stdout.trim().startsWith("Z") || state.stdout.trim() === "")
+      return false;
     if (!commandMarker) return true;
     const cmdline = await this.readFile(`/proc/${pid}/cmdline`);
     return cmdline !== undefined && cmdline.includes(commandMarker);

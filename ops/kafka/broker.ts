@@ -105,11 +105,22 @@ export class Broker {
       this.onProgress(`Formatting KRaft storage in ${this.layout.dataDir}`);
       const format = await this.host.exec(
         java,
-        [log4j, "-cp", distribution.classpath, "kafka.tools.StorageTool", "format", `--cluster-id=${newClusterId()}`, "-c", this.layout.propertiesFile],
+        [
+          log4j,
+          "-cp",
+          distribution.classpath,
+          "kafka.tools.StorageTool",
+          "format",
+          `--cluster-id=${newClusterId()}`,
+          "-c",
+          this.layout.propertiesFile,
+        ],
         { timeoutMs: 120_000 },
       );
       if (format.exitCode !== 0) {
-        throw new ServiceError(`formatting Kafka storage failed: ${(format.stderr || format.stdout).trim().split("\n").at(-1)}`);
+        throw new ServiceError(
+          `formatting Kafka storage failed: ${(format.stderr || format.stdout).trim().split("\n").at(-1)}`,
+        );
       }
     }
   }
@@ -120,7 +131,9 @@ export class Broker {
     if (running !== undefined) return { started: false, pid: running };
     await this.prepare();
     const launched = await this.supervisor.start();
-    this.onProgress(`Kafka broker starting (pid ${launched.pid}); waiting until it answers on ${this.bootstrapServers}`);
+    this.onProgress(
+      `Kafka broker starting (pid ${launched.pid}); waiting until it answers on ${this.bootstrapServers}`,
+    );
     await this.waitUntilHealthy(launched.pid);
     return launched;
   }
@@ -141,7 +154,9 @@ export class Broker {
       }
       await sleep(500);
     }
-    throw new ServiceError(`the Kafka broker did not answer within ${BROKER_START_TIMEOUT_MS / 1000} s (${lastError}); see ${this.layout.logFile}`);
+    throw new ServiceError(
+      `the Kafka broker did not answer within ${BROKER_START_TIMEOUT_MS / 1000} s (${lastError}); see ${this.layout.logFile}`,
+    );
   }
 
   async describeCluster(): Promise<{ clusterId: string; controller: number | null; brokers: number }> {
@@ -152,7 +167,11 @@ export class Broker {
     await admin.connect();
     try {
       const cluster = await admin.describeCluster();
-      return { clusterId: cluster.clusterId, controller: cluster.controller, brokers: cluster.brokers.length };
+      return {
+        clusterId: cluster.clusterId,
+        controller: cluster.controller,
+        brokers: cluster.brokers.length,
+      };
     } finally {
       await admin.disconnect();
     }

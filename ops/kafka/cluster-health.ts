@@ -9,7 +9,10 @@ export interface ClusterHealth {
 }
 
 export async function clusterHealth(bootstrapServers: readonly string[]): Promise<ClusterHealth> {
-  const admin = createKafka(bootstrapServers, "tickstream-ops", { retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 }, requestTimeout: 10_000 }).admin();
+  const admin = createKafka(bootstrapServers, "tickstream-ops", {
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 },
+    requestTimeout: 10_000,
+  }).admin();
   await connectToBroker(admin, bootstrapServers);
   try {
     const cluster = await admin.describeCluster();
@@ -21,7 +24,9 @@ export async function clusterHealth(bootstrapServers: readonly string[]): Promis
     return {
       clusterId: cluster.clusterId,
       controller: cluster.controller,
-      brokers: cluster.brokers.map(({ nodeId, host, port }) => ({ nodeId, host, port })).sort((a, b) => a.nodeId - b.nodeId),
+      brokers: cluster.brokers
+        .map(({ nodeId, host, port }) => ({ nodeId, host, port }))
+        .sort((a, b) => a.nodeId - b.nodeId),
       underReplicatedPartitions,
     };
   } finally {

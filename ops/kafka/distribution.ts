@@ -41,18 +41,29 @@ function kafkaVersionOf(libsDir: string): string | undefined {
   }
 }
 
-export async function ensureKafkaDistribution(host: Host, request: DistributionRequest): Promise<KafkaDistribution> {
+export async function ensureKafkaDistribution(
+  host: Host,
+  request: DistributionRequest,
+): Promise<KafkaDistribution> {
   if (request.kafkaHome) {
     const libsDir = path.join(request.kafkaHome, "libs");
     const version = kafkaVersionOf(libsDir);
     if (!version) {
-      throw new ConfigError(`KAFKA_HOME=${request.kafkaHome} has no libs/kafka_2.13-<version>.jar: point it at an Apache Kafka install`);
+      throw new ConfigError(
+        `KAFKA_HOME=${request.kafkaHome} has no libs/kafka_2.13-<version>.jar: point it at an Apache Kafka install`,
+      );
     }
     return { version, libsDir, classpath: path.join(libsDir, "*"), origin: "KAFKA_HOME" };
   }
   const { libsDir, version } = request;
-  const distribution: KafkaDistribution = { version, libsDir, classpath: path.join(libsDir, "*"), origin: "maven" };
-  if ((await host.readFile(path.join(libsDir, COMPLETE_MARKER))) === pomFingerprint(version)) return distribution;
+  const distribution: KafkaDistribution = {
+    version,
+    libsDir,
+    classpath: path.join(libsDir, "*"),
+    origin: "maven",
+  };
+  if ((await host.readFile(path.join(libsDir, COMPLETE_MARKER))) === pomFingerprint(version))
+    return distribution;
 
   const mvnCheck = await host.exec("mvn", ["-v"], { timeoutMs: 60_000 }).catch(() => undefined);
   if (!mvnCheck || mvnCheck.exitCode !== 0) {
@@ -61,7 +72,9 @@ export async function ensureKafkaDistribution(host: Host, request: DistributionR
         `install it (Debian: apt-get install maven) or set KAFKA_HOME to an Apache Kafka install`,
     );
   }
-  request.onProgress?.(`Fetching Apache Kafka ${version} jars from Maven Central (once; cached in ${libsDir})`);
+  request.onProgress?.(
+    `Fetching Apache Kafka ${version} jars from Maven Central (once; cached in ${libsDir})`,
+  );
   const partialDir = `${libsDir}.partial-${process.pid}`;
   await host.removePath(partialDir);
   const result = await host.exec(
@@ -81,7 +94,9 @@ export async function ensureKafkaDistribution(host: Host, request: DistributionR
   if (result.exitCode !== 0 || kafkaVersionOf(partialDir) !== version) {
     await host.removePath(partialDir);
     const detail = (result.stdout + result.stderr).split("\n").find((line) => line.includes("ERROR")) ?? "";
-    throw new HostError(`could not fetch Apache Kafka ${version} from Maven Central: ${detail.trim() || `mvn exited ${result.exitCode}`}`);
+    throw new HostError(
+      `could not fetch Apache Kafka ${version} from Maven Central: ${detail.trim() || `mvn exited ${result.exitCode}`}`,
+    );
   }
   await host.removePath(libsDir);
   await host.exec("mv", [partialDir, libsDir]);

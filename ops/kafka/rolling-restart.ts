@@ -20,7 +20,11 @@ export interface RollingRestartOptions {
   readonly onProgress?: (message: string) => void;
 }
 
-export async function waitUntilHealthy(bootstrapServers: readonly string[], nodeId: number, timeoutMs: number): Promise<void> {
+export async function waitUntilHealthy(
+  bootstrapServers: readonly string[],
+  nodeId: number,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {
@@ -28,16 +32,23 @@ export async function waitUntilHealthy(bootstrapServers: readonly string[], node
       const health = await clusterHealth(bootstrapServers);
       const present = health.brokers.some((broker) => broker.nodeId === nodeId);
       if (present && health.controller !== null && health.underReplicatedPartitions === 0) return;
-      last = present ? `${health.underReplicatedPartitions} under-replicated partitions` : `broker ${nodeId} not in the cluster yet`;
+      last = present
+        ? `${health.underReplicatedPartitions} under-replicated partitions`
+        : `broker ${nodeId} not in the cluster yet`;
     } catch (error) {
       last = errorMessage(error);
     }
     await sleep(1_000);
   }
-  throw new ServiceError(`broker ${nodeId} did not rejoin a healthy cluster within ${timeoutMs / 1000} s (${last}); stopping the rolling restart`);
+  throw new ServiceError(
+    `broker ${nodeId} did not rejoin a healthy cluster within ${timeoutMs / 1000} s (${last}); stopping the rolling restart`,
+  );
 }
 
-export async function rollingRestart(brokers: readonly RestartableBroker[], options: RollingRestartOptions): Promise<void> {
+export async function rollingRestart(
+  brokers: readonly RestartableBroker[],
+  options: RollingRestartOptions,
+): Promise<void> {
   const timeoutMs = options.healTimeoutMs ?? 300_000;
   options.onProgress?.("checking that the cluster is healthy before the first restart");
   await waitUntilHealthy(options.bootstrapServers, brokers[0]!.nodeId, timeoutMs);
@@ -45,7 +56,9 @@ export async function rollingRestart(brokers: readonly RestartableBroker[], opti
     options.onProgress?.(`restarting broker ${broker.nodeId}`);
     await broker.service.stop();
     const started = await broker.service.start();
-    options.onProgress?.(`broker ${broker.nodeId} started (pid ${started.pid}); waiting until it is back and nothing is under-replicated`);
+    options.onProgress?.(
+      `broker ${broker.nodeId} started (pid ${started.pid}); waiting until it is back and nothing is under-replicated`,
+    );
     await waitUntilHealthy(options.bootstrapServers, broker.nodeId, timeoutMs);
     options.onProgress?.(`broker ${broker.nodeId} is back`);
   }

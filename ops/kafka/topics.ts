@@ -36,7 +36,10 @@ async function withAdmin<T>(bootstrapServers: readonly string[], task: (admin: A
 }
 
 /** Creates the topic; `created: false` when it exists already (its partition count is left as it is). */
-export async function createTopic(bootstrapServers: readonly string[], spec: TopicSpec): Promise<{ created: boolean }> {
+export async function createTopic(
+  bootstrapServers: readonly string[],
+  spec: TopicSpec,
+): Promise<{ created: boolean }> {
   if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
     throw new ConfigError(`--partitions must be a whole number >= 1, got ${spec.partitions}`);
   }
@@ -45,7 +48,9 @@ export async function createTopic(bootstrapServers: readonly string[], spec: Top
   }
   return withAdmin(bootstrapServers, async (admin) => {
     const created = await admin.createTopics({
-      topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: spec.replicationFactor }],
+      topics: [
+        { topic: spec.topic, numPartitions: spec.partitions, replicationFactor: spec.replicationFactor },
+      ],
       waitForLeaders: true,
     });
     return { created };
@@ -55,7 +60,8 @@ export async function createTopic(bootstrapServers: readonly string[], spec: Top
 export async function describeTopic(bootstrapServers: readonly string[], topic: string) {
   return withAdmin(bootstrapServers, async (admin) => {
     const existing = await admin.listTopics();
-    if (!existing.includes(topic)) throw new ConfigError(`topic "${topic}" does not exist; create it with: tickstream topic create`);
+    if (!existing.includes(topic))
+      throw new ConfigError(`topic "${topic}" does not exist; create it with: tickstream topic create`);
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     const offsets = await admin.fetchTopicOffsets(topic);
     const partitions: PartitionDescription[] = metadata!.partitions
@@ -79,7 +85,12 @@ export async function groupLag(bootstrapServers: readonly string[], groupId: str
     const lag = ends.map((end) => {
       const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? "-1";
       const committedOffset = BigInt(offset === "-1" ? end.low : offset);
-      return { partition: end.partition, endOffset: end.high, committed: offset, lag: Number(BigInt(end.high) - committedOffset) };
+      return {
+        partition: end.partition,
+        endOffset: end.high,
+        committed: offset,
+        lag: Number(BigInt(end.high) - committedOffset),
+      };
     });
     return { partitions: lag, total: lag.reduce((sum, p) => sum + p.lag, 0) };
   });

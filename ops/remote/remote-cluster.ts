@@ -49,7 +49,10 @@ export class RemoteCluster {
     if (options.all) return this.brokers;
     if (options.broker !== undefined) {
       const broker = this.brokers.find((candidate) => candidate.nodeId === options.broker);
-      if (!broker) throw new ConfigError(`--broker ${options.broker}: the stack has brokers 1 to ${this.brokers.length}`);
+      if (!broker)
+        throw new ConfigError(
+          `--broker ${options.broker}: the stack has brokers 1 to ${this.brokers.length}`,
+        );
       return [broker];
     }
     if (this.brokers.length === 1) return this.brokers;
@@ -79,9 +82,11 @@ export class RemoteCluster {
       port: this.outputs.sshPort,
       username: this.outputs.sshUser ?? "ubuntu",
       hostKeyFingerprints: await this.hostKeys(broker),
-      privateKey: this.access.identityFile ? await readFile(this.access.identityFile, "utf8").catch(() => {
-        throw new ConfigError(`--identity ${this.access.identityFile}: cannot read the key file`);
-      }) : undefined,
+      privateKey: this.access.identityFile
+        ? await readFile(this.access.identityFile, "utf8").catch(() => {
+            throw new ConfigError(`--identity ${this.access.identityFile}: cannot read the key file`);
+          })
+        : undefined,
       connectTimeoutMs: this.access.connectTimeoutMs,
     });
     this.connections.set(broker.nodeId, host);
@@ -94,10 +99,14 @@ export class RemoteCluster {
   }
 
   async brokerService(host: Host): Promise<ServiceManager> {
-    if (!this.outputs.hostRoot && (await host.pathExists("/run/systemd/system"))) return new SystemdService(host, "kafka");
+    if (!this.outputs.hostRoot && (await host.pathExists("/run/systemd/system")))
+      return new SystemdService(host, "kafka");
     const descriptorFile = this.hostPath("/var/lib/tickstream/kafka.service.json");
     const descriptor = await host.readFile(descriptorFile);
-    if (!descriptor) throw new ServiceError(`${host.description} has no kafka service: neither systemd nor ${descriptorFile}; was it bootstrapped?`);
+    if (!descriptor)
+      throw new ServiceError(
+        `${host.description} has no kafka service: neither systemd nor ${descriptorFile}; was it bootstrapped?`,
+      );
     return new PlainSupervisor(host, JSON.parse(descriptor) as SupervisedService);
   }
 

@@ -60,10 +60,14 @@ export class LocalS3Server {
           const name = (error as Error).name;
           if (name === "BucketAlreadyOwnedByYou" || name === "BucketAlreadyExists") return result;
           if (Date.now() > deadline) {
-            throw new ServiceError(`the local S3 server did not answer on ${this.endpoint} within ${START_TIMEOUT_MS / 1000} s: ${errorMessage(error)}`);
+            throw new ServiceError(
+              `the local S3 server did not answer on ${this.endpoint} within ${START_TIMEOUT_MS / 1000} s: ${errorMessage(error)}`,
+            );
           }
           if (!(await this.supervisor.runningPid())) {
-            throw new ServiceError(`the local S3 server exited while starting; see ${this.layout.logFile}:\n${await this.supervisor.logs(5)}`);
+            throw new ServiceError(
+              `the local S3 server exited while starting; see ${this.layout.logFile}:\n${await this.supervisor.logs(5)}`,
+            );
           }
           await sleep(200);
         }

@@ -11,7 +11,9 @@ export const PROJECT_DIR = path.resolve(fileURLToPath(new URL("../..", import.me
 export async function requirePulumiCli(): Promise<void> {
   const found = await execa("pulumi", ["version"], { reject: false }).catch(() => undefined);
   if (!found || found.exitCode !== 0) {
-    throw new ConfigError("the Pulumi CLI is needed to read or destroy a stack and was not found on PATH: install it (https://www.pulumi.com/docs/install/), or use --outputs FILE to read outputs");
+    throw new ConfigError(
+      "the Pulumi CLI is needed to read or destroy a stack and was not found on PATH: install it (https://www.pulumi.com/docs/install/), or use --outputs FILE to read outputs",
+    );
   }
 }
 
@@ -22,7 +24,9 @@ export async function openPulumiStack(stackName: string): Promise<StackWorkspace
   return {
     stackName,
     async outputs() {
-      return Object.fromEntries(Object.entries(await stack.outputs()).map(([key, output]) => [key, output.value]));
+      return Object.fromEntries(
+        Object.entries(await stack.outputs()).map(([key, output]) => [key, output.value]),
+      );
     },
     async config(key) {
       return (await stack.getConfig(key).catch(() => undefined))?.value;

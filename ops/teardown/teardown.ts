@@ -32,7 +32,11 @@ export interface TeardownResult {
   readonly removed: boolean;
 }
 
-export function describeTeardown(stack: string, outputs: Record<string, unknown>, forceDestroy: boolean): string {
+export function describeTeardown(
+  stack: string,
+  outputs: Record<string, unknown>,
+  forceDestroy: boolean,
+): string {
   const brokers = (outputs.brokerPublicIps as string[] | undefined) ?? [];
   const lake = String(outputs.lakeBucket ?? "(unknown)");
   return [
@@ -53,16 +57,26 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
   const forceDestroy = (await workspace.config("tickstream:forceDestroy")) === "true";
   const plan = describeTeardown(workspace.stackName, outputs, forceDestroy);
   if (!options.yes) {
-    if (!options.confirm) throw new ConfigError("refusing to tear down without a confirmation: run it in a terminal, or pass --yes");
-    const typed = (await options.confirm(`${plan}\nType the stack name (${workspace.stackName}) to confirm: `)).trim();
-    if (typed !== workspace.stackName) throw new ConfigError(`teardown cancelled: "${typed}" is not ${workspace.stackName}; nothing was changed`);
+    if (!options.confirm)
+      throw new ConfigError(
+        "refusing to tear down without a confirmation: run it in a terminal, or pass --yes",
+      );
+    const typed = (
+      await options.confirm(`${plan}\nType the stack name (${workspace.stackName}) to confirm: `)
+    ).trim();
+    if (typed !== workspace.stackName)
+      throw new ConfigError(
+        `teardown cancelled: "${typed}" is not ${workspace.stackName}; nothing was changed`,
+      );
   } else {
     progress(plan);
   }
   let appsStopped: string[] = [];
   try {
     appsStopped = await options.stopApps(outputs);
-    progress(appsStopped.length > 0 ? `stopped ${appsStopped.join(", ")}` : "no app was running on the brokers");
+    progress(
+      appsStopped.length > 0 ? `stopped ${appsStopped.join(", ")}` : "no app was running on the brokers",
+    );
   } catch (error) {
     // The hosts are about to be deleted; an unreachable one must not keep the stack alive.
     progress(`could not stop the apps (${errorMessage(error)}); destroying anyway`);
@@ -71,5 +85,11 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
   await workspace.destroy((line) => progress(line));
   progress(`removing stack ${workspace.stackName}`);
   await workspace.removeStack();
-  return { stack: workspace.stackName, appsStopped, lakeDataDeleted: forceDestroy, destroyed: true, removed: true };
+  return {
+    stack: workspace.stackName,
+    appsStopped,
+    lakeDataDeleted: forceDestroy,
+    destroyed: true,
+    removed: true,
+  };
 }

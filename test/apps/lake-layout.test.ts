@@ -3,7 +3,9 @@ import { partitionDateOf, quarantineObjectKey, tickObjectKey } from "../../apps/
 
 describe("lake layout", function () {
   it("names a tick object by date, topic, partition and 20-digit start offset", function () {
-    expect(tickObjectKey("2026-11-25", "stock-ticks", 2, 42n)).to.equal("ticks/dt=2026-11-25/stock-ticks+2+00000000000000000042.parquet");
+    expect(tickObjectKey("2026-11-25", "stock-ticks", 2, 42n)).to.equal(
+      "ticks/dt=2026-11-25/stock-ticks+2+00000000000000000042.parquet",
+    );
   });
 
   it("names quarantine objects the same way, as JSON lines", function () {

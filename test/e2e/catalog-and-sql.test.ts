@@ -7,7 +7,15 @@ import type { Tick } from "../../apps/tick/schema.ts";
 import { lastJsonLine, runCli } from "../helpers/cli.ts";
 import { cliEnvironment, useLocalEnvironment } from "../helpers/local-environment.ts";
 import { sinkThroughPipeline } from "../helpers/pipeline.ts";
-import { dayOf, freshness, latestPrice, minuteOf, ohlcv, topMovers, vwapDaily } from "../helpers/reference-analyses.ts";
+import {
+  dayOf,
+  freshness,
+  latestPrice,
+  minuteOf,
+  ohlcv,
+  topMovers,
+  vwapDaily,
+} from "../helpers/reference-analyses.ts";
 
 type QueryJson = { columns: string[]; rows: (string | number | null)[][]; engine: string };
 
@@ -37,7 +45,12 @@ describe("local catalog and SQL over a lake written by the pipeline @integration
 
   before(async function () {
     this.timeout(180_000);
-    vega = (await sinkThroughPipeline(environment(), new CsvSource(path.resolve("node_modules/vega-datasets/data/stocks.csv")))).sent;
+    vega = (
+      await sinkThroughPipeline(
+        environment(),
+        new CsvSource(path.resolve("node_modules/vega-datasets/data/stocks.csv")),
+      )
+    ).sent;
     const source = new SyntheticSource({
       seed: "catalog",
       symbols: { SYNA: 100, SYNB: 50, SYNC: 20 },
@@ -49,7 +62,9 @@ describe("local catalog and SQL over a lake written by the pipeline @integration
   it("crawls the lake into table ticks with one dt partition per event date", async function () {
     const result = await cli("crawl", "--json");
     expect(result.exitCode, result.stderr).to.equal(0);
-    const report = lastJsonLine<{ tablesCreated: string[]; partitionsAdded: string[]; newObjects: number }>(result.stdout);
+    const report = lastJsonLine<{ tablesCreated: string[]; partitionsAdded: string[]; newObjects: number }>(
+      result.stdout,
+    );
     expect(report.tablesCreated).to.deep.equal(["ticks"]);
     const dates = new Set([...vega, ...synthetic].map(dayOf));
     expect(new Set(report.partitionsAdded)).to.deep.equal(new Set([...dates].map((dt) => `ticks/dt=${dt}`)));
@@ -57,7 +72,9 @@ describe("local catalog and SQL over a lake written by the pipeline @integration
   });
 
   it("does nothing on a second crawl when nothing is new", async function () {
-    const report = lastJsonLine<{ newObjects: number; partitionsAdded: string[] }>((await cli("crawl", "--json")).stdout);
+    const report = lastJsonLine<{ newObjects: number; partitionsAdded: string[] }>(
+      (await cli("crawl", "--json")).stdout,
+    );
     expect(report).to.deep.include({ newObjects: 0, partitionsAdded: [] });
   });
 
@@ -69,13 +86,31 @@ describe("local catalog and SQL over a lake written by the pipeline @integration
 
   it("ohlcv-1d matches the source data per symbol and day", async function () {
     const result = await query("--named", "ohlcv-1d", "--symbol", "IBM");
-    expect(result.columns).to.deep.equal(["symbol", "day", "open", "high", "low", "close", "volume", "ticks"]);
-    expectRowsClose(result.rows, ohlcv(vega.filter((tick) => tick.symbol === "IBM"), dayOf));
+    expect(result.columns).to.deep.equal([
+      "symbol",
+      "day",
+      "open",
+      "high",
+      "low",
+      "close",
+      "volume",
+      "ticks",
+    ]);
+    expectRowsClose(
+      result.rows,
+      ohlcv(
+        vega.filter((tick) => tick.symbol === "IBM"),
+        dayOf,
+      ),
+    );
   });
 
   it("ohlcv-1m matches per symbol and minute, across midnight", async function () {
     const result = await query("--named", "ohlcv-1m", "--symbol", "SYNA");
-    const expected = ohlcv(synthetic.filter((tick) => tick.symbol === "SYNA"), minuteOf);
+    const expected = ohlcv(
+      synthetic.filter((tick) => tick.symbol === "SYNA"),
+      minuteOf,
+    );
     expect(new Set(expected.map((row) => String(row[1]).slice(0, 10))).size).to.equal(2);
     expectRowsClose(result.rows, expected);
   });
@@ -104,7 +139,9 @@ describe("local catalog and SQL over a lake written by the pipeline @integration
   });
 
   it("runs free SQL over the ticks table, with dt as a string column", async function () {
-    const result = await query("SELECT dt, count(*) AS n FROM ticks WHERE symbol LIKE 'SYN%' GROUP BY dt ORDER BY dt");
+    const result = await query(
+      "SELECT dt, count(*) AS n FROM ticks WHERE symbol LIKE 'SYN%' GROUP BY dt ORDER BY dt",
+    );
     expect(result).to.deep.equal({
       columns: ["dt", "n"],
       rows: [
@@ -133,29 +170,62 @@ describe("local catalog and SQL over a lake written by the pipeline @integration
     const cacheTicks = path.join(environment().paths.lakeCacheDir, "ticks");
     for (const partition of await readdir(cacheTicks)) {
       if (partition === "dt=2026-11-25") continue;
-      for (const file of await readdir(path.join(cacheTicks, partition))) await writeFile(path.join(cacheTicks, partition, file), "not parquet");
+      for (const file of await readdir(path.join(cacheTicks, partition)))
+        await writeFile(path.join(cacheTicks, partition, file), "not parquet");
     }
-    const bounded = await query("--named", "ohlcv-1d", "--symbol", "SYNB", "--from", "2026-11-25", "--to", "2026-11-25");
-    expectRowsClose(bounded.rows, ohlcv(synthetic.filter((tick) => tick.symbol === "SYNB" && dayOf(tick) === "2026-11-25"), dayOf));
+    const bounded = await query(
+      "--named",
+      "ohlcv-1d",
+      "--symbol",
+      "SYNB",
+      "--from",
+      "2026-11-25",
+      "--to",
+      "2026-11-25",
+    );
+    expectRowsClose(
+      bounded.rows,
+      ohlcv(
+        synthetic.filter((tick) => tick.symbol === "SYNB" && dayOf(tick) === "2026-11-25"),
+        dayOf,
+      ),
+    );
     const unbounded = await cli("query", "SELECT count(*) FROM ticks");
     expect(unbounded.exitCode).to.equal(1);
     expect(unbounded.stderr).to.match(/^tickstream: .*not parquet|^tickstream: .*(magic|Parquet)/i);
     // Forget the cache so that the next query downloads clean copies.
     await unlink(path.join(environment().paths.lakeCacheDir, ".etags.json"));
-    expect((await query("SELECT count(*) AS n FROM ticks")).rows).to.deep.equal([[vega.length + synthetic.length]]);
+    expect((await query("SELECT count(*) AS n FROM ticks")).rows).to.deep.equal([
+      [vega.length + synthetic.length],
+    ]);
   });
 
   it("re-crawls incrementally: only the new objects, and the new partition", async function () {
     const more = await sinkThroughPipeline(
       environment(),
-      new SyntheticSource({ seed: "more", symbols: { SYND: 10 }, clock: { startMs: Date.UTC(2026, 10, 26, 9), stepMs: 1_000 } }),
+      new SyntheticSource({
+        seed: "more",
+        symbols: { SYND: 10 },
+        clock: { startMs: Date.UTC(2026, 10, 26, 9), stepMs: 1_000 },
+      }),
       { count: 50 },
     );
-    const report = lastJsonLine<{ newObjects: number; partitionsAdded: string[]; tablesCreated: string[] }>((await cli("crawl", "--json")).stdout);
+    const report = lastJsonLine<{ newObjects: number; partitionsAdded: string[]; tablesCreated: string[] }>(
+      (await cli("crawl", "--json")).stdout,
+    );
     expect(report.tablesCreated).to.deep.equal([]);
     expect(report.partitionsAdded).to.deep.equal(["ticks/dt=2026-11-26"]);
-    const objects = (await query("SELECT count(DISTINCT filename) AS n FROM read_parquet(" + "'" + path.join(environment().paths.lakeCacheDir, "ticks", "dt=2026-11-26", "*.parquet") + "', filename = true)")).rows;
+    const objects = (
+      await query(
+        "SELECT count(DISTINCT filename) AS n FROM read_parquet(" +
+          "'" +
+          path.join(environment().paths.lakeCacheDir, "ticks", "dt=2026-11-26", "*.parquet") +
+          "', filename = true)",
+      )
+    ).rows;
     expect(report.newObjects).to.equal(objects[0]![0]);
-    expect((await query("SELECT count(*) FROM ticks WHERE symbol = 'SYND'")).rows).to.deep.equal([[more.sent.length]]);
+    expect((await query("SELECT count(*) FROM ticks WHERE symbol = 'SYND'")).rows).to.deep.equal([
+      [more.sent.length],
+    ]);
   });
 });

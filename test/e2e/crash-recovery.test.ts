@@ -19,11 +19,16 @@ describe("lake sink crash recovery @integration", function () {
     await createTestTopic(env.bootstrapServers, topic);
     const consumeArgs = [
       "consume",
-      "--topic", topic,
-      "--group", group,
-      "--flush-records", "300",
-      "--flush-interval-ms", "200",
-      "--session-timeout-ms", "6000",
+      "--topic",
+      topic,
+      "--group",
+      group,
+      "--flush-records",
+      "300",
+      "--flush-interval-ms",
+      "200",
+      "--session-timeout-ms",
+      "6000",
     ];
     const startConsumer = () => spawnCli(consumeArgs, cliEnvironment(env));
 

@@ -39,9 +39,18 @@ describe("tickstream demo @integration", function () {
   });
 
   it("runs again on the same services, auditing only the new run", async function () {
-    const result = await runCli(["demo", "--count", "2000", "--json", "--source", "synthetic", "--seed", "second"], env, 180_000);
+    const result = await runCli(
+      ["demo", "--count", "2000", "--json", "--source", "synthetic", "--seed", "second"],
+      env,
+      180_000,
+    );
     expect(result.exitCode, result.stderr).to.equal(0);
-    expect(lastJsonLine(result.stdout)).to.include({ produced: 2000, inLake: 2000, duplicates: 0, missing: 0 });
+    expect(lastJsonLine(result.stdout)).to.include({
+      produced: 2000,
+      inLake: 2000,
+      duplicates: 0,
+      missing: 0,
+    });
     expect(result.stderr).to.include("Topic stock-ticks exists");
   });
 });

@@ -42,7 +42,13 @@ describe("quarantine of bad records @integration", function () {
     });
     await producer.disconnect();
 
-    const sink = new LakeSink({ bootstrapServers: env.bootstrapServers, topic, groupId, lake: env.lake, flush: { intervalMs: 300 } });
+    const sink = new LakeSink({
+      bootstrapServers: env.bootstrapServers,
+      topic,
+      groupId,
+      lake: env.lake,
+      flush: { intervalMs: 300 },
+    });
     await sink.start();
     try {
       await waitForGroupCaughtUp(env.bootstrapServers, groupId, topic);
@@ -59,6 +65,8 @@ describe("quarantine of bad records @integration", function () {
     expect(malformed!.reason).to.match(/^not JSON/);
     expect(invalid).to.include({ offset: "4", value: invalidTick });
     expect(invalid!.reason).to.match(/^invalid tick: price/);
-    expect(quarantined[0]!.key).to.match(new RegExp(`^quarantine/dt=\\d{4}-\\d{2}-\\d{2}/${topic}\\+0\\+00000000000000000003\\.jsonl$`));
+    expect(quarantined[0]!.key).to.match(
+      new RegExp(`^quarantine/dt=\\d{4}-\\d{2}-\\d{2}/${topic}\\+0\\+00000000000000000003\\.jsonl$`),
+    );
   });
 });

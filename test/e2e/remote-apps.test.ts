@@ -18,7 +18,8 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
   let outputsFile: string;
   let outputs: Record<string, unknown>;
   const topic = uniqueName("apps");
-  const cli = (...args: string[]) => runCli([...args, "--outputs", outputsFile, "--identity", sshd.clientKeyFile], process.env, 180_000);
+  const cli = (...args: string[]) =>
+    runCli([...args, "--outputs", outputsFile, "--identity", sshd.clientKeyFile], process.env, 180_000);
 
   before(async function () {
     this.timeout(120_000);
@@ -44,7 +45,9 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
   });
   after(async function () {
     this.timeout(60_000);
-    const cluster = new RemoteCluster(parseStackOutputs(outputs, "test"), { identityFile: sshd.clientKeyFile });
+    const cluster = new RemoteCluster(parseStackOutputs(outputs, "test"), {
+      identityFile: sshd.clientKeyFile,
+    });
     await cluster.stopApps().catch(() => []);
     cluster.close();
     await sshd?.stop();
@@ -73,7 +76,9 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
       expect(lastJsonLine(result.stdout)).to.include({ app, service: "supervisor" });
       const envFile = path.join(hostRoot, `etc/tickstream/${app}.env`);
       expect((await stat(envFile)).mode & 0o777, "the env file is private").to.equal(0o600);
-      expect(await readFile(envFile, "utf8")).to.include(`TICKSTREAM_BOOTSTRAP_SERVERS=${env.bootstrapServers[0]}`);
+      expect(await readFile(envFile, "utf8")).to.include(
+        `TICKSTREAM_BOOTSTRAP_SERVERS=${env.bootstrapServers[0]}`,
+      );
     }
   });
 
@@ -86,7 +91,9 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
     const { pid } = lastJsonLine<{ running: boolean; pid: number }>(status.stdout);
     expect(lastJsonLine(status.stdout)).to.include({ running: true });
     const commandLine = await readFile(`/proc/${pid}/cmdline`, "utf8");
-    expect(commandLine, "no secret on a command line").to.not.include(environment().lake.credentials!.secretAccessKey);
+    expect(commandLine, "no secret on a command line").to.not.include(
+      environment().lake.credentials!.secretAccessKey,
+    );
 
     let rows: Awaited<ReturnType<typeof readLakeTicks>> = [];
     await waitFor(
@@ -94,7 +101,11 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
         rows = await readLakeTicks(environment().lake, "remote-producer");
         return rows.length >= 3000;
       },
-      { timeoutMs: 120_000, intervalMs: 1_000, describe: () => `only ${rows.length} of 3000 ticks reached the lake` },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 1_000,
+        describe: () => `only ${rows.length} of 3000 ticks reached the lake`,
+      },
     );
     expect(countDuplicatesAndGaps(rows, 3000)).to.deep.equal({ unique: 3000, duplicates: 0, missing: 0 });
     const logs = await cli("app", "logs", "consumer", "--lines", "200");
@@ -114,6 +125,8 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
     await rm(path.join(hostRoot, "var/lib/tickstream/apps/producer.service.json"));
     const result = await cli("app", "start", "producer");
     expect(result.exitCode).to.equal(1);
-    expect(result.stderr.trim()).to.match(/^tickstream: producer is not deployed on .*: run tickstream app deploy producer$/);
+    expect(result.stderr.trim()).to.match(
+      /^tickstream: producer is not deployed on .*: run tickstream app deploy producer$/,
+    );
   });
 });

@@ -12,7 +12,8 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
   let sshd: SshServer;
   let broker: BootstrappedBroker;
   let outputsFile: string;
-  const cli = (...args: string[]) => runCli([...args, "--outputs", outputsFile, "--identity", sshd.clientKeyFile], process.env);
+  const cli = (...args: string[]) =>
+    runCli([...args, "--outputs", outputsFile, "--identity", sshd.clientKeyFile], process.env);
 
   before(async function () {
     this.timeout(300_000);
@@ -47,9 +48,15 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
   it("shows the broker's state, pid, advertised listeners, controller and under-replicated partitions", async function () {
     const result = await cli("broker", "status", "--json");
     expect(result.exitCode, result.stderr).to.equal(0);
-    const status = lastJsonLine<{ brokers: Record<string, unknown>[]; cluster: Record<string, unknown> }>(result.stdout);
+    const status = lastJsonLine<{ brokers: Record<string, unknown>[]; cluster: Record<string, unknown> }>(
+      result.stdout,
+    );
     expect(status.brokers[0]).to.include({ nodeId: 1, address: HOST_IP, running: true });
-    expect(status.brokers[0]!.advertisedListeners).to.match(new RegExp(`^EXTERNAL://${HOST_IP.replaceAll(".", "\\.")}:${broker.externalPort},INTERNAL://127\\.0\\.0\\.3:\\d+$`));
+    expect(status.brokers[0]!.advertisedListeners).to.match(
+      new RegExp(
+        `^EXTERNAL://${HOST_IP.replaceAll(".", "\\.")}:${broker.externalPort},INTERNAL://127\\.0\\.0\\.3:\\d+$`,
+      ),
+    );
     expect(status.cluster).to.include({ controller: 1, underReplicatedPartitions: 0 });
     const human = await cli("broker", "status");
     expect(human.stdout).to.match(/^broker 1 \(127\.0\.0\.2\)\s+running \(pid \d+, up \d+ s\)/m);
@@ -63,11 +70,15 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
   });
 
   it("restarts it and waits until it answers again", async function () {
-    const before = lastJsonLine<{ brokers: { pid: number }[] }>((await cli("broker", "status", "--json")).stdout).brokers[0]!.pid;
+    const before = lastJsonLine<{ brokers: { pid: number }[] }>(
+      (await cli("broker", "status", "--json")).stdout,
+    ).brokers[0]!.pid;
     const result = await cli("broker", "restart", "--json");
     expect(result.exitCode, result.stderr).to.equal(0);
     expect(result.stderr).to.include("the cluster answers and nothing is under-replicated");
-    const after = lastJsonLine<{ brokers: { pid: number; running: boolean }[] }>((await cli("broker", "status", "--json")).stdout).brokers[0]!;
+    const after = lastJsonLine<{ brokers: { pid: number; running: boolean }[] }>(
+      (await cli("broker", "status", "--json")).stdout,
+    ).brokers[0]!;
     expect(after.running).to.equal(true);
     expect(after.pid).to.not.equal(before);
   });
@@ -76,10 +87,26 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
     const result = await cli("broker", "logs", "--lines", "500");
     expect(result.exitCode, result.stderr).to.equal(0);
     expect(result.stdout).to.include("Kafka Server started");
-    const following = spawnCli(["broker", "logs", "--follow", "--lines", "5", "--outputs", outputsFile, "--identity", sshd.clientKeyFile], process.env);
+    const following = spawnCli(
+      [
+        "broker",
+        "logs",
+        "--follow",
+        "--lines",
+        "5",
+        "--outputs",
+        outputsFile,
+        "--identity",
+        sshd.clientKeyFile,
+      ],
+      process.env,
+    );
     let seen = "";
     following.stdout!.on("data", (chunk: Buffer) => (seen += chunk.toString()));
-    await waitFor(() => seen.split("\n").length > 3, { timeoutMs: 20_000, describe: () => "no log lines arrived" });
+    await waitFor(() => seen.split("\n").length > 3, {
+      timeoutMs: 20_000,
+      describe: () => "no log lines arrived",
+    });
     following.kill("SIGINT");
     expect((await following).exitCode).to.equal(0);
   });
@@ -90,7 +117,9 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
     expect(stopped.stderr).to.include("broker 1: stopped");
     const status = await cli("broker", "status", "--json");
     expect(status.exitCode).to.equal(3);
-    expect(lastJsonLine<{ brokers: { running: boolean }[] }>(status.stdout).brokers[0]!.running).to.equal(false);
+    expect(lastJsonLine<{ brokers: { running: boolean }[] }>(status.stdout).brokers[0]!.running).to.equal(
+      false,
+    );
     const started = await cli("broker", "start");
     expect(started.exitCode, started.stderr).to.equal(0);
     expect(started.stderr).to.match(/broker 1: started \(pid \d+\)/);
@@ -99,13 +128,21 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
   it("refuses a host whose key does not match the outputs, running nothing", async function () {
     const wrongOutputs = path.join(broker.root, "wrong-outputs.json");
     const outputs = JSON.parse((await import("node:fs")).readFileSync(outputsFile, "utf8"));
-    await writeFile(wrongOutputs, JSON.stringify({ ...outputs, brokerHostKeys: ["SHA256:" + "B".repeat(43)] }));
-    const result = await runCli(["broker", "stop", "--outputs", wrongOutputs, "--identity", sshd.clientKeyFile], process.env);
+    await writeFile(
+      wrongOutputs,
+      JSON.stringify({ ...outputs, brokerHostKeys: ["SHA256:" + "B".repeat(43)] }),
+    );
+    const result = await runCli(
+      ["broker", "stop", "--outputs", wrongOutputs, "--identity", sshd.clientKeyFile],
+      process.env,
+    );
     expect(result.exitCode).to.equal(1);
     expect(result.stderr.trim()).to.equal(
       `tickstream: host key mismatch for ${sshd.username}@${HOST_IP}:${sshd.port}: it offered ${sshd.hostKeyFingerprint}, expected SHA256:${"B".repeat(43)}; nothing was run`,
     );
-    const status = lastJsonLine<{ brokers: { running: boolean }[] }>((await cli("broker", "status", "--json")).stdout);
+    const status = lastJsonLine<{ brokers: { running: boolean }[] }>(
+      (await cli("broker", "status", "--json")).stdout,
+    );
     expect(status.brokers[0]!.running, "the broker was not stopped").to.equal(true);
   });
 
@@ -116,7 +153,10 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
     const noKeys = path.join(broker.root, "no-keys.json");
     await writeFile(noKeys, JSON.stringify(outputs));
     const knownHosts = path.join(broker.root, "known_hosts");
-    const publicKey = readFileSync(path.join(sshd.dir, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    const publicKey = readFileSync(path.join(sshd.dir, "host_key.pub"), "utf8")
+      .split(" ")
+      .slice(0, 2)
+      .join(" ");
     await writeFile(knownHosts, `[${HOST_IP}]:${sshd.port} ${publicKey}\n`);
     const args = ["broker", "status", "--json", "--outputs", noKeys, "--identity", sshd.clientKeyFile];
     const missing = await runCli([...args, "--known-hosts", path.join(broker.root, "empty")], process.env);

@@ -10,7 +10,11 @@ import { LocalHost } from "../../ops/hosts/local-host.ts";
 import { clusterHealth } from "../../ops/kafka/cluster-health.ts";
 import { rollingRestart } from "../../ops/kafka/rolling-restart.ts";
 import { PlainSupervisor, type SupervisedService } from "../../ops/services/plain-supervisor.ts";
-import { freeBrokerPorts, prepareBootstrappedBroker, type BootstrappedBroker } from "../helpers/bootstrapped-broker.ts";
+import {
+  freeBrokerPorts,
+  prepareBootstrappedBroker,
+  type BootstrappedBroker,
+} from "../helpers/bootstrapped-broker.ts";
 
 describe("rolling restart of a three-broker KRaft cluster @integration", function () {
   const brokers: BootstrappedBroker[] = [];
@@ -24,12 +28,21 @@ describe("rolling restart of a three-broker KRaft cluster @integration", functio
     const voters = privateIps.map((host, index) => ({ nodeId: index + 1, host }));
     for (let index = 0; index < 3; index++) {
       brokers.push(
-        await prepareBootstrappedBroker({ nodeId: index + 1, publicIp: publicIps[index]!, privateIp: privateIps[index]!, voters, ports, replicationFactor: 3 }),
+        await prepareBootstrappedBroker({
+          nodeId: index + 1,
+          publicIp: publicIps[index]!,
+          privateIp: privateIps[index]!,
+          voters,
+          ports,
+          replicationFactor: 3,
+        }),
       );
     }
     // The three bootstraps run at once, as three instances boot: each waits for the quorum to create the topic.
     const results = await Promise.all(brokers.map((broker) => broker.run()));
-    results.forEach((result, index) => expect(result.exitCode, `broker ${index + 1}: ${result.all}`).to.equal(0));
+    results.forEach((result, index) =>
+      expect(result.exitCode, `broker ${index + 1}: ${result.all}`).to.equal(0),
+    );
     bootstrapServers = publicIps.map((ip) => `${ip}:${ports.external}`);
   });
   after(async function () {
@@ -56,15 +69,34 @@ describe("rolling restart of a three-broker KRaft cluster @integration", functio
     const restartable = await Promise.all(
       brokers.map(async (broker, index) => ({
         nodeId: index + 1,
-        service: new PlainSupervisor(host, JSON.parse(await readFile(path.join(broker.root, "var/lib/tickstream/kafka.service.json"), "utf8")) as SupervisedService),
+        service: new PlainSupervisor(
+          host,
+          JSON.parse(
+            await readFile(path.join(broker.root, "var/lib/tickstream/kafka.service.json"), "utf8"),
+          ) as SupervisedService,
+        ),
       })),
     );
-    const pidsBefore = await Promise.all(restartable.map(async (broker) => (await broker.service.status()).pid));
+    const pidsBefore = await Promise.all(
+      restartable.map(async (broker) => (await broker.service.status()).pid),
+    );
     const progress: string[] = [];
-    await rollingRestart(restartable, { bootstrapServers, healTimeoutMs: 180_000, onProgress: (message) => progress.push(message) });
-    const pidsAfter = await Promise.all(restartable.map(async (broker) => (await broker.service.status()).pid));
-    pidsAfter.forEach((pid, index) => expect(pid, `broker ${index + 1} is a new process`).to.not.equal(pidsBefore[index]));
-    expect(progress.filter((message) => / is back$/.test(message))).to.deep.equal(["broker 1 is back", "broker 2 is back", "broker 3 is back"]);
+    await rollingRestart(restartable, {
+      bootstrapServers,
+      healTimeoutMs: 180_000,
+      onProgress: (message) => progress.push(message),
+    });
+    const pidsAfter = await Promise.all(
+      restartable.map(async (broker) => (await broker.service.status()).pid),
+    );
+    pidsAfter.forEach((pid, index) =>
+      expect(pid, `broker ${index + 1} is a new process`).to.not.equal(pidsBefore[index]),
+    );
+    expect(progress.filter((message) => / is back$/.test(message))).to.deep.equal([
+      "broker 1 is back",
+      "broker 2 is back",
+      "broker 3 is back",
+    ]);
 
     stop.abort();
     const summary = await producing;
@@ -73,13 +105,18 @@ describe("rolling restart of a three-broker KRaft cluster @integration", functio
     const offsets = await admin.fetchTopicOffsets("stock-ticks");
     await admin.disconnect();
     // Regression: kafkajs dropped a partition's messages when its leader moved during a retried send (see producer.ts).
-    expect(offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0), "records in the topic").to.equal(summary.produced);
+    expect(
+      offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0),
+      "records in the topic",
+    ).to.equal(summary.produced);
     expect(summary.produced, "the producer wrote throughout").to.be.greaterThan(1_000);
 
     // Every acknowledged tick is in the topic: read it all back.
     const seen = new Set<number>();
 
-    const consumer = createKafka(bootstrapServers, "rolling-check").consumer({ groupId: `rolling-check-${Date.now()}` });
+    const consumer = createKafka(bootstrapServers, "rolling-check").consumer({
+      groupId: `rolling-check-${Date.now()}`,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: "stock-ticks", fromBeginning: true });
     await consumer.run({
@@ -89,7 +126,10 @@ describe("rolling restart of a three-broker KRaft cluster @integration", functio
       },
     });
     try {
-      await waitFor(() => seen.size >= summary.produced, { timeoutMs: 90_000, describe: () => `read ${seen.size} of ${summary.produced} ticks back` });
+      await waitFor(() => seen.size >= summary.produced, {
+        timeoutMs: 90_000,
+        describe: () => `read ${seen.size} of ${summary.produced} ticks back`,
+      });
     } finally {
       await consumer.disconnect();
     }

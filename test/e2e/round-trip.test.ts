@@ -38,7 +38,10 @@ describe("produce -> broker -> lake round trip @integration", function () {
   }
 
   it("lands every synthetic tick, field by field", async function () {
-    const source = new SyntheticSource({ seed: "round-trip", clock: { startMs: Date.UTC(2026, 10, 24, 23, 59, 0), stepMs: 37 } });
+    const source = new SyntheticSource({
+      seed: "round-trip",
+      clock: { startMs: Date.UTC(2026, 10, 24, 23, 59, 0), stepMs: 37 },
+    });
     const { sent, producerId } = await roundTrip(source, 3_000);
     expect(new Set(sent.map((tick) => tick.ts.slice(0, 10))).size, "the stream crosses midnight").to.equal(2);
     expectLakeToEqual(await readLakeTicks(environment().lake, producerId), sent);
@@ -49,7 +52,12 @@ describe("produce -> broker -> lake round trip @integration", function () {
     expect(sent).to.have.length(560);
     const times = sent.map((tick) => Date.parse(tick.ts));
     expect(times).to.deep.equal([...times].sort((a, b) => a - b));
-    expect(sent[0]).to.include({ symbol: "MSFT", ts: "2000-01-01T00:00:00.000Z", price: 39.81, source: "csv:stocks.csv" });
+    expect(sent[0]).to.include({
+      symbol: "MSFT",
+      ts: "2000-01-01T00:00:00.000Z",
+      price: 39.81,
+      source: "csv:stocks.csv",
+    });
     expectLakeToEqual(await readLakeTicks(environment().lake, producerId), sent);
   });
 

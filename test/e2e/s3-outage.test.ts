@@ -37,13 +37,19 @@ describe("lake sink during an S3 outage @integration", function () {
         ratePerSecond: 1_500,
         batchSize: 100,
       });
-      await waitFor(() => ticksWritten > 1_000, { timeoutMs: 60_000, describe: () => "nothing reached the lake" });
+      await waitFor(() => ticksWritten > 1_000, {
+        timeoutMs: 60_000,
+        describe: () => "nothing reached the lake",
+      });
       const stopped = await env.s3.stop();
       expect(stopped.stopped).to.equal(true);
       const writtenWhenStopped = ticksWritten;
       await sleep(5_000);
       expect(ticksWritten, "nothing is reported written while S3 is down").to.equal(writtenWhenStopped);
-      expect(warnings.some((warning) => /retry \d+ in \d+ ms, nothing committed/.test(warning)), warnings.join("\n")).to.equal(true);
+      expect(
+        warnings.some((warning) => /retry \d+ in \d+ ms, nothing committed/.test(warning)),
+        warnings.join("\n"),
+      ).to.equal(true);
       await env.s3.start();
 
       const { producerId } = await producing;

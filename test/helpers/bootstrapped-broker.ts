@@ -39,7 +39,12 @@ export interface BootstrapOptions {
 
 export async function kafkaLibsForTests(): Promise<string> {
   const paths = localPaths(path.resolve(".tickstream"), { kafkaVersion: DEFAULT_KAFKA_VERSION });
-  return (await ensureKafkaDistribution(new LocalHost(), { version: DEFAULT_KAFKA_VERSION, libsDir: paths.kafkaLibs })).libsDir;
+  return (
+    await ensureKafkaDistribution(new LocalHost(), {
+      version: DEFAULT_KAFKA_VERSION,
+      libsDir: paths.kafkaLibs,
+    })
+  ).libsDir;
 }
 
 export async function freeBrokerPorts() {
@@ -50,7 +55,11 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
   const root = await mkdtemp(path.join(tmpdir(), "tickstream-host-"));
   const libs = await kafkaLibsForTests();
   const ports = options.ports ?? (await freeBrokerPorts());
-  const imds = await startImdsStub({ publicIp: options.publicIp, privateIp: options.privateIp, publicIpLaterAfter: options.publicIpLaterAfter });
+  const imds = await startImdsStub({
+    publicIp: options.publicIp,
+    privateIp: options.privateIp,
+    publicIpLaterAfter: options.publicIpLaterAfter,
+  });
   const script = path.join(root, "user-data.sh");
   await writeFile(
     script,
@@ -94,7 +103,9 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
       return { exitCode: result.exitCode ?? -1, all: result.all ?? "" };
     },
     async destroy() {
-      const pid = Number(await readFile(path.join(root, "var/lib/tickstream/kafka.pid"), "utf8").catch(() => "0"));
+      const pid = Number(
+        await readFile(path.join(root, "var/lib/tickstream/kafka.pid"), "utf8").catch(() => "0"),
+      );
       if (pid > 0) {
         try {
           process.kill(pid, "SIGTERM");

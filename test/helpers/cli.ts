@@ -10,17 +10,33 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
-  const result = await execa(process.execPath, [TICKSTREAM_BIN, ...args], { env, reject: false, timeout: timeoutMs });
+export async function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  const result = await execa(process.execPath, [TICKSTREAM_BIN, ...args], {
+    env,
+    reject: false,
+    timeout: timeoutMs,
+  });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 const spawned = new Set<ResultPromise>();
 
 /** Starts a long-running command (consume, produce); the caller signals and awaits it. */
-export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): ResultPromise<{ reject: false; all: true }> {
+export function spawnCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): ResultPromise<{ reject: false; all: true }> {
   // A consumer flushes and leaves its group on SIGTERM: give it time before execa's SIGKILL.
-  const child = execa(process.execPath, [TICKSTREAM_BIN, ...args], { env, reject: false, all: true, forceKillAfterDelay: 30_000 });
+  const child = execa(process.execPath, [TICKSTREAM_BIN, ...args], {
+    env,
+    reject: false,
+    all: true,
+    forceKillAfterDelay: 30_000,
+  });
   spawned.add(child);
   void child.finally(() => spawned.delete(child));
   return child;

@@ -2,7 +2,11 @@
 import { createTopic, groupLag } from "../../ops/kafka/topics.ts";
 import { waitFor } from "../../apps/shared/retry.ts";
 
-export async function createTestTopic(bootstrapServers: readonly string[], topic: string, partitions = 3): Promise<void> {
+export async function createTestTopic(
+  bootstrapServers: readonly string[],
+  topic: string,
+  partitions = 3,
+): Promise<void> {
   await createTopic(bootstrapServers, { topic, partitions, replicationFactor: 1 });
 }
 
@@ -19,6 +23,10 @@ export async function waitForGroupCaughtUp(
       lastLag = (await groupLag(bootstrapServers, groupId, topic)).total;
       return lastLag === 0;
     },
-    { timeoutMs, intervalMs: 250, describe: () => `group ${groupId} still lags ${lastLag} records on ${topic}` },
+    {
+      timeoutMs,
+      intervalMs: 250,
+      describe: () => `group ${groupId} still lags ${lastLag} records on ${topic}`,
+    },
   );
 }

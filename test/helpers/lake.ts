@@ -67,14 +67,17 @@ export async function readLakeTicks(lake: LakeLocation, producerId: string): Pro
 }
 
 /** Every quarantined record (each line of every quarantine object). */
-export async function readQuarantine(lake: LakeLocation): Promise<{ key: string; record: Record<string, unknown> }[]> {
+export async function readQuarantine(
+  lake: LakeLocation,
+): Promise<{ key: string; record: Record<string, unknown> }[]> {
   const s3 = createS3Client(lake);
   try {
     const records: { key: string; record: Record<string, unknown> }[] = [];
     for (const object of await listObjects(s3, lake.bucket, QUARANTINE_PREFIX)) {
       const response = await s3.send(new GetObjectCommand({ Bucket: lake.bucket, Key: object.key }));
       const text = await response.Body!.transformToString();
-      for (const line of text.split("\n").filter(Boolean)) records.push({ key: object.key, record: JSON.parse(line) });
+      for (const line of text.split("\n").filter(Boolean))
+        records.push({ key: object.key, record: JSON.parse(line) });
     }
     return records;
   } finally {

@@ -20,7 +20,9 @@ export async function createTestHome(extraSettings: Record<string, unknown> = {}
   return home;
 }
 
-export async function createTestEnvironment(extraSettings: Record<string, unknown> = {}): Promise<LocalEnvironment> {
+export async function createTestEnvironment(
+  extraSettings: Record<string, unknown> = {},
+): Promise<LocalEnvironment> {
   const home = await createTestHome(extraSettings);
   return new LocalEnvironment(loadLocalSettings(home), home, new LocalHost());
 }

@@ -15,7 +15,9 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 /** Ticks in time order, ties broken as the SQL does: ts, then producerId, then seq. */
 function chronological(ticks: readonly Tick[]): Tick[] {
-  return [...ticks].sort((a, b) => a.ts.localeCompare(b.ts) || a.producerId.localeCompare(b.producerId) || a.seq - b.seq);
+  return [...ticks].sort(
+    (a, b) => a.ts.localeCompare(b.ts) || a.producerId.localeCompare(b.producerId) || a.seq - b.seq,
+  );
 }
 
 export function latestPrice(ticks: readonly Tick[]) {
@@ -51,7 +53,12 @@ export const minuteOf = (tick: Tick) => `${tick.ts.slice(0, 16)}:00.000Z`;
 export const dayOf = (tick: Tick) => tick.ts.slice(0, 10);
 
 export function vwapDaily(ticks: readonly Tick[]) {
-  return [...groupBy(ticks.filter((tick) => tick.volume > 0), (tick) => `${tick.symbol}|${dayOf(tick)}`)]
+  return [
+    ...groupBy(
+      ticks.filter((tick) => tick.volume > 0),
+      (tick) => `${tick.symbol}|${dayOf(tick)}`,
+    ),
+  ]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, group]) => {
       const [symbol, day] = key.split("|");

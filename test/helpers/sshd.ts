@@ -37,7 +37,9 @@ export async function startSshServer(options: { listenAddress?: string } = {}): 
   const port = await freePort();
   await keygen(path.join(dir, "host_key"));
   await keygen(path.join(dir, "client_key"));
-  await writeFile(path.join(dir, "authorized_keys"), await readFile(path.join(dir, "client_key.pub")), { mode: 0o600 });
+  await writeFile(path.join(dir, "authorized_keys"), await readFile(path.join(dir, "client_key.pub")), {
+    mode: 0o600,
+  });
   await writeFile(
     path.join(dir, "sshd_config"),
     [
@@ -59,10 +61,14 @@ export async function startSshServer(options: { listenAddress?: string } = {}): 
   );
   // sshd's privilege separation directory, which a machine without a running sshd may lack.
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
-  const server: ResultPromise = execa("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { reject: false, all: true });
+  const server: ResultPromise = execa("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], {
+    reject: false,
+    all: true,
+  });
   await waitFor(
     async () => {
-      if (server.exitCode !== null && server.exitCode !== undefined) throw new Error(`sshd exited: ${(await server).all}`);
+      if (server.exitCode !== null && server.exitCode !== undefined)
+        throw new Error(`sshd exited: ${(await server).all}`);
       return new Promise<boolean>((resolve) => {
         const socket = connect(port, listenAddress, () => {
           socket.destroy();
@@ -70,7 +76,11 @@ export async function startSshServer(options: { listenAddress?: string } = {}): 
         }).on("error", () => resolve(false));
       });
     },
-    { timeoutMs: 20_000, intervalMs: 100, describe: () => `sshd did not listen on ${listenAddress}:${port} (is openssh-server installed?)` },
+    {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      describe: () => `sshd did not listen on ${listenAddress}:${port} (is openssh-server installed?)`,
+    },
   );
   return {
     host: listenAddress,

@@ -15,7 +15,11 @@ describe("broker bootstrap, run for real in a sandbox @integration", function ()
   before(async function () {
     this.timeout(300_000);
     // IMDS reports another public IP twice first, as before the Elastic IP is associated.
-    broker = await prepareBootstrappedBroker({ publicIp: PUBLIC_IP, privateIp: PRIVATE_IP, publicIpLaterAfter: 2 });
+    broker = await prepareBootstrappedBroker({
+      publicIp: PUBLIC_IP,
+      privateIp: PRIVATE_IP,
+      publicIpLaterAfter: 2,
+    });
   });
   after(async () => broker?.destroy());
 
@@ -32,7 +36,9 @@ describe("broker bootstrap, run for real in a sandbox @integration", function ()
     expect(broker.imds.requests.filter((line) => line.endsWith(" 401"))).to.deep.equal([]);
 
     const properties = await readFile(path.join(broker.root, "etc/kafka/server.properties"), "utf8");
-    expect(properties).to.include(`advertised.listeners=EXTERNAL://${PUBLIC_IP}:${broker.externalPort},INTERNAL://${PRIVATE_IP}:`);
+    expect(properties).to.include(
+      `advertised.listeners=EXTERNAL://${PUBLIC_IP}:${broker.externalPort},INTERNAL://${PRIVATE_IP}:`,
+    );
     expect(properties).to.include(`controller.quorum.voters=1@${PRIVATE_IP}:`);
 
     const kafka = createKafka([`${PUBLIC_IP}:${broker.externalPort}`], "bootstrap-test");
@@ -48,7 +54,11 @@ describe("broker bootstrap, run for real in a sandbox @integration", function ()
     }
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    const [sent] = await producer.send({ topic: "stock-ticks", acks: -1, messages: [{ key: "AAPL", value: "{}" }] });
+    const [sent] = await producer.send({
+      topic: "stock-ticks",
+      acks: -1,
+      messages: [{ key: "AAPL", value: "{}" }],
+    });
     await producer.disconnect();
     expect(sent!.errorCode).to.equal(0);
   });
@@ -61,7 +71,14 @@ describe("broker bootstrap, run for real in a sandbox @integration", function ()
       "var/lib/tickstream/kafka.pid",
       "var/lib/tickstream/kafka.service.json",
     ];
-    const snapshot = () => Promise.all(watched.map(async (file) => [file, (await readFile(path.join(broker.root, file), "utf8")), (await stat(path.join(broker.root, file))).mtimeMs]));
+    const snapshot = () =>
+      Promise.all(
+        watched.map(async (file) => [
+          file,
+          await readFile(path.join(broker.root, file), "utf8"),
+          (await stat(path.join(broker.root, file))).mtimeMs,
+        ]),
+      );
     const before = await snapshot();
     const result = await broker.run();
     expect(result.exitCode, result.all).to.equal(0);

@@ -27,7 +27,10 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     case "aws:ec2/eip:Eip":
       return { publicIp: `198.51.100.${addressCounter++}`, allocationId: `eipalloc-${name}` };
     case "aws:ec2/instance:Instance":
-      return { privateIp: inputs.privateIp ?? `10.42.1.${addressCounter++}`, arn: `arn:aws:ec2:us-east-1:123456789012:instance/${name}` };
+      return {
+        privateIp: inputs.privateIp ?? `10.42.1.${addressCounter++}`,
+        arn: `arn:aws:ec2:us-east-1:123456789012:instance/${name}`,
+      };
     case "aws:iam/role:Role":
       return { arn: `arn:aws:iam::123456789012:role/${name}`, name };
     case "aws:iam/instanceProfile:InstanceProfile":
@@ -54,9 +57,16 @@ export function setTickstreamMocks(stack: string): void {
       call(args) {
         switch (args.token) {
           case "aws:ec2/getAmi:getAmi":
-            return { id: "ami-0123456789abcdef0", architecture: "x86_64", name: "ubuntu-noble-24.04-amd64-server-20261101" };
+            return {
+              id: "ami-0123456789abcdef0",
+              architecture: "x86_64",
+              name: "ubuntu-noble-24.04-amd64-server-20261101",
+            };
           case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az4"] };
+            return {
+              names: ["us-east-1a", "us-east-1b", "us-east-1c"],
+              zoneIds: ["use1-az1", "use1-az2", "use1-az4"],
+            };
           default:
             throw new Error(`unmocked invoke ${args.token}`);
         }
@@ -119,7 +129,8 @@ export function asPolicyResources(resources: readonly RecordedResource[] = recor
   });
   resources.forEach((resource, index) => {
     for (const [key, value] of Object.entries(resource.inputs)) {
-      if (typeof value === "string" && byId.has(value)) policyResources[index]!.propertyDependencies[key] = [byId.get(value)!];
+      if (typeof value === "string" && byId.has(value))
+        policyResources[index]!.propertyDependencies[key] = [byId.get(value)!];
     }
   });
   return policyResources;

@@ -1,4 +1,12 @@
-import { recorded, setTickstreamMocks, stackFileConfig, valueOf, settle, ofType, asPolicyResources } from "./pulumi-mocks.ts";
+import {
+  recorded,
+  setTickstreamMocks,
+  stackFileConfig,
+  valueOf,
+  settle,
+  ofType,
+  asPolicyResources,
+} from "./pulumi-mocks.ts";
 import { expect } from "chai";
 import { validateStackConfig } from "../../infra/config.ts";
 import { RESOURCE_POLICIES, STACK_POLICIES, RESOURCE_TYPES as T } from "../../infra/policy/rules.ts";
@@ -28,7 +36,9 @@ for (const stack of ["dev", "prod"] as const) {
       recorded.length = 0;
       setTickstreamMocks(stack);
       outputs = createTickstreamStack(config, stack);
-      resolved = Object.fromEntries(await Promise.all(Object.entries(outputs).map(async ([key, value]) => [key, await valueOf(value)])));
+      resolved = Object.fromEntries(
+        await Promise.all(Object.entries(outputs).map(async ([key, value]) => [key, await valueOf(value)])),
+      );
       await settle();
     });
 
@@ -38,7 +48,12 @@ for (const stack of ["dev", "prod"] as const) {
       expect(publicIps).to.have.length(config.brokerCount);
       expect(resolved.brokerInstanceIds).to.deep.equal(ofType(T.instance).map((instance) => instance.id));
       expect(resolved.bootstrapServers).to.equal(publicIps.map((ip) => `${ip}:9092`).join(","));
-      expect(resolved).to.include({ sshUser: "ubuntu", sshPort: 22, region: "us-east-1", glueDatabase: `tickstream_${stack}` });
+      expect(resolved).to.include({
+        sshUser: "ubuntu",
+        sshPort: 22,
+        region: "us-east-1",
+        glueDatabase: `tickstream_${stack}`,
+      });
     });
 
     it("must not open SSH or Kafka to anything but allowedCidrs", function () {
@@ -50,7 +65,10 @@ for (const stack of ["dev", "prod"] as const) {
         expect(rules[0]!.cidrBlocks).to.deep.equal(config.allowedCidrs);
       }
       const internal = ingress.filter((rule) => rule.fromPort === 9093 || rule.fromPort === 9094);
-      expect(internal.every((rule) => rule.self === true && rule.cidrBlocks === undefined), "broker-to-broker only within the group").to.equal(true);
+      expect(
+        internal.every((rule) => rule.self === true && rule.cidrBlocks === undefined),
+        "broker-to-broker only within the group",
+      ).to.equal(true);
     });
 
     it("must require IMDSv2 and encrypt root and data volumes on every broker", function () {
@@ -60,7 +78,13 @@ for (const stack of ["dev", "prod"] as const) {
         expect(instance.inputs.metadataOptions).to.include({ httpTokens: "required" });
         expect(instance.inputs.rootBlockDevice).to.include({ encrypted: true });
         expect(instance.inputs.ebsBlockDevices).to.deep.equal([
-          { deviceName: "/dev/sdf", encrypted: true, volumeType: "gp3", volumeSize: config.dataVolumeGb, deleteOnTermination: true },
+          {
+            deviceName: "/dev/sdf",
+            encrypted: true,
+            volumeType: "gp3",
+            volumeSize: config.dataVolumeGb,
+            deleteOnTermination: true,
+          },
         ]);
         expect(instance.inputs.iamInstanceProfile).to.be.a("string").and.not.empty;
       }
@@ -72,28 +96,44 @@ for (const stack of ["dev", "prod"] as const) {
       expect(eips).to.have.length(config.brokerCount);
       expect(associations).to.have.length(config.brokerCount);
       ofType(T.instance).forEach((instance, index) => {
-        expect(instance.inputs.userData).to.include(`readonly EXPECTED_PUBLIC_IP='${eips[index]!.state.publicIp}'`);
+        expect(instance.inputs.userData).to.include(
+          `readonly EXPECTED_PUBLIC_IP='${eips[index]!.state.publicIp}'`,
+        );
         expect(instance.inputs).to.not.have.property("associatePublicIpAddress");
-        expect(associations[index]!.inputs).to.deep.equal({ allocationId: eips[index]!.state.allocationId, instanceId: instance.id });
+        expect(associations[index]!.inputs).to.deep.equal({
+          allocationId: eips[index]!.state.allocationId,
+          instanceId: instance.id,
+        });
       });
     });
 
-    it(config.brokerCount > 1 ? "must place a quorum on fixed private IPs in distinct subnets and zones" : "must run one broker that votes for itself", function () {
-      const instances = ofType(T.instance);
-      const subnets = ofType("aws:ec2/subnet:Subnet");
-      if (config.brokerCount === 1) {
-        expect(instances[0]!.inputs.privateIp).to.equal(undefined);
-        expect(instances[0]!.inputs.userData).to.include("readonly QUORUM_VOTERS=''");
-        return;
-      }
-      const ips = instances.map((instance) => instance.inputs.privateIp as string);
-      expect(ips).to.deep.equal(["10.42.1.10", "10.42.2.10", "10.42.3.10"]);
-      const voters = "1@10.42.1.10:9093,2@10.42.2.10:9093,3@10.42.3.10:9093";
-      for (const instance of instances) expect(instance.inputs.userData).to.include(`readonly QUORUM_VOTERS='${voters}'`);
-      const zones = instances.map((instance) => subnets.find((subnet) => subnet.id === instance.inputs.subnetId)!.inputs.availabilityZone);
-      expect(new Set(zones).size).to.equal(3);
-      expect(instances.map((instance) => instance.inputs.userData).join()).to.include("readonly REPLICATION_FACTOR='3'");
-    });
+    it(
+      config.brokerCount > 1
+        ? "must place a quorum on fixed private IPs in distinct subnets and zones"
+        : "must run one broker that votes for itself",
+      function () {
+        const instances = ofType(T.instance);
+        const subnets = ofType("aws:ec2/subnet:Subnet");
+        if (config.brokerCount === 1) {
+          expect(instances[0]!.inputs.privateIp).to.equal(undefined);
+          expect(instances[0]!.inputs.userData).to.include("readonly QUORUM_VOTERS=''");
+          return;
+        }
+        const ips = instances.map((instance) => instance.inputs.privateIp as string);
+        expect(ips).to.deep.equal(["10.42.1.10", "10.42.2.10", "10.42.3.10"]);
+        const voters = "1@10.42.1.10:9093,2@10.42.2.10:9093,3@10.42.3.10:9093";
+        for (const instance of instances)
+          expect(instance.inputs.userData).to.include(`readonly QUORUM_VOTERS='${voters}'`);
+        const zones = instances.map(
+          (instance) =>
+            subnets.find((subnet) => subnet.id === instance.inputs.subnetId)!.inputs.availabilityZone,
+        );
+        expect(new Set(zones).size).to.equal(3);
+        expect(instances.map((instance) => instance.inputs.userData).join()).to.include(
+          "readonly REPLICATION_FACTOR='3'",
+        );
+      },
+    );
 
     it("must build public subnets in distinct zones behind an internet gateway", function () {
       const subnets = ofType("aws:ec2/subnet:Subnet");
@@ -101,21 +141,38 @@ for (const stack of ["dev", "prod"] as const) {
       expect(new Set(subnets.map((subnet) => subnet.inputs.availabilityZone)).size).to.equal(subnets.length);
       expect(subnets.every((subnet) => subnet.inputs.mapPublicIpOnLaunch === false)).to.equal(true);
       const [routes] = ofType("aws:ec2/routeTable:RouteTable");
-      expect(routes!.inputs.routes).to.deep.equal([{ cidrBlock: "0.0.0.0/0", gatewayId: ofType("aws:ec2/internetGateway:InternetGateway")[0]!.id }]);
+      expect(routes!.inputs.routes).to.deep.equal([
+        { cidrBlock: "0.0.0.0/0", gatewayId: ofType("aws:ec2/internetGateway:InternetGateway")[0]!.id },
+      ]);
       expect(ofType("aws:ec2/routeTableAssociation:RouteTableAssociation")).to.have.length(subnets.length);
     });
 
     it("must block public access to, encrypt and version the lake", function () {
       const lake = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!;
       expect(lake.inputs.forceDestroy).to.equal(config.forceDestroy);
-      const attached = (type: string) => ofType(type).filter((resource) => resource.inputs.bucket === lake.id);
-      expect(attached(T.publicAccessBlock)[0]!.inputs).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-      expect(attached(T.encryption)[0]!.inputs.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
+      const attached = (type: string) =>
+        ofType(type).filter((resource) => resource.inputs.bucket === lake.id);
+      expect(attached(T.publicAccessBlock)[0]!.inputs).to.include({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(attached(T.encryption)[0]!.inputs.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({
+        sseAlgorithm: "AES256",
+      });
       expect(attached(T.versioning)[0]!.inputs.versioningConfiguration).to.deep.equal({ status: "Enabled" });
-      const rules = attached("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0]!.inputs.rules as { id: string }[];
-      expect(rules.map((rule) => rule.id)).to.include.members(["expire-noncurrent", "abort-incomplete-uploads"]);
+      const rules = attached("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0]!.inputs
+        .rules as { id: string }[];
+      expect(rules.map((rule) => rule.id)).to.include.members([
+        "expire-noncurrent",
+        "abort-incomplete-uploads",
+      ]);
       const policy = JSON.parse(attached("aws:s3/bucketPolicy:BucketPolicy")[0]!.inputs.policy);
-      expect(policy.Statement[0]).to.deep.include({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+      expect(policy.Statement[0]).to.deep.include({
+        Effect: "Deny",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      });
     });
 
     it("must let the broker role touch only the lake's prefixes", function () {
@@ -131,24 +188,42 @@ for (const stack of ["dev", "prod"] as const) {
     it("must give the crawler the Glue service policy and read access to the lake prefixes only", function () {
       const attachment = ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")[0]!;
       expect(attachment.inputs.policyArn).to.equal("arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole");
-      const crawlerPolicy = JSON.parse(ofType(T.rolePolicy).find((policy) => policy.name.endsWith("-crawler-lake"))!.inputs.policy);
-      expect(crawlerPolicy.Statement.flatMap((statement: { Action: string | string[] }) => [statement.Action].flat())).to.deep.equal(["s3:GetObject", "s3:ListBucket"]);
+      const crawlerPolicy = JSON.parse(
+        ofType(T.rolePolicy).find((policy) => policy.name.endsWith("-crawler-lake"))!.inputs.policy,
+      );
+      expect(
+        crawlerPolicy.Statement.flatMap((statement: { Action: string | string[] }) =>
+          [statement.Action].flat(),
+        ),
+      ).to.deep.equal(["s3:GetObject", "s3:ListBucket"]);
     });
 
     it("must crawl the ticks and quarantine prefixes into the stack's Glue database", function () {
       const lakeName = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.bucket;
       const [crawler] = ofType("aws:glue/crawler:Crawler");
-      expect(crawler!.inputs.s3Targets).to.deep.equal([{ path: `s3://${lakeName}/ticks/` }, { path: `s3://${lakeName}/quarantine/` }]);
+      expect(crawler!.inputs.s3Targets).to.deep.equal([
+        { path: `s3://${lakeName}/ticks/` },
+        { path: `s3://${lakeName}/quarantine/` },
+      ]);
       expect(crawler!.inputs.schedule).to.equal(config.crawlerSchedule);
-      expect(ofType("aws:glue/catalogDatabase:CatalogDatabase")[0]!.inputs.name).to.equal(`tickstream_${stack}`);
+      expect(ofType("aws:glue/catalogDatabase:CatalogDatabase")[0]!.inputs.name).to.equal(
+        `tickstream_${stack}`,
+      );
     });
 
     it("must make the Athena workgroup enforce encrypted results and a scan cutoff", function () {
       const [workgroup] = ofType(T.workgroup);
       const configuration = workgroup!.inputs.configuration;
-      expect(configuration).to.include({ enforceWorkgroupConfiguration: true, bytesScannedCutoffPerQuery: 10 * 1024 ** 3 });
-      expect(configuration.resultConfiguration.encryptionConfiguration).to.deep.equal({ encryptionOption: "SSE_S3" });
-      expect(configuration.resultConfiguration.outputLocation).to.match(/^s3:\/\/tickstream-.*-athena-results-4f2a\/results\/$/);
+      expect(configuration).to.include({
+        enforceWorkgroupConfiguration: true,
+        bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+      });
+      expect(configuration.resultConfiguration.encryptionConfiguration).to.deep.equal({
+        encryptionOption: "SSE_S3",
+      });
+      expect(configuration.resultConfiguration.outputLocation).to.match(
+        /^s3:\/\/tickstream-.*-athena-results-4f2a\/results\/$/,
+      );
     });
 
     it("violates no rule of the policy pack", async function () {
@@ -158,15 +233,17 @@ for (const stack of ["dev", "prod"] as const) {
         for (const policy of RESOURCE_POLICIES) {
           const validations = [policy.validateResource ?? []].flat();
           for (const validate of validations) {
-            await validate({ ...resource, getConfig: () => ({}) as never, notApplicable: () => undefined } as never, (message: string) =>
-              violations.push(`${policy.name} on ${resource.name}: ${message}`),
+            await validate(
+              { ...resource, getConfig: () => ({}) as never, notApplicable: () => undefined } as never,
+              (message: string) => violations.push(`${policy.name} on ${resource.name}: ${message}`),
             );
           }
         }
       }
       for (const policy of STACK_POLICIES) {
-        await policy.validateStack({ resources, getConfig: () => ({}) as never, stackTags: new Map() } as never, (message: string) =>
-          violations.push(`${policy.name}: ${message}`),
+        await policy.validateStack(
+          { resources, getConfig: () => ({}) as never, stackTags: new Map() } as never,
+          (message: string) => violations.push(`${policy.name}: ${message}`),
         );
       }
       expect(violations).to.deep.equal([]);

@@ -14,7 +14,9 @@ describe("broker lifecycle through the CLI @integration", function () {
     env = { ...process.env, TICKSTREAM_HOME: home };
   });
   after(async function () {
-    await LocalEnvironment.fromEnvironment().down().catch(() => {});
+    await LocalEnvironment.fromEnvironment()
+      .down()
+      .catch(() => {});
     await cli("local", "down");
     await rm(home, { recursive: true, force: true });
   });
@@ -28,7 +30,11 @@ describe("broker lifecycle through the CLI @integration", function () {
   it("reports it running and answering", async function () {
     const result = await cli("broker", "status", "--json");
     expect(result.exitCode, result.stderr).to.equal(0);
-    const status = lastJsonLine<{ running: boolean; pid: number; cluster: { controller: number; brokers: number } }>(result.stdout);
+    const status = lastJsonLine<{
+      running: boolean;
+      pid: number;
+      cluster: { controller: number; brokers: number };
+    }>(result.stdout);
     expect(status.running).to.equal(true);
     expect(status.cluster).to.include({ controller: 1, brokers: 1 });
   });

@@ -42,8 +42,18 @@ describe("SSH host against a real OpenSSH server @integration", function () {
 
   it("is not fooled by values containing ;, $() or quotes", async function () {
     const marker = path.join(scratch, "injected");
-    const values = [`a; touch ${marker}`, `$(touch ${marker})`, `\`touch ${marker}\``, `it's "quoted" && touch ${marker}`, "| touch x", "*"];
-    const result = await host.exec("printf", ["%s\\n", ...values], { env: { VALUE: `$(touch ${marker})` }, cwd: scratch });
+    const values = [
+      `a; touch ${marker}`,
+      `$(touch ${marker})`,
+      `\`touch ${marker}\``,
+      `it's "quoted" && touch ${marker}`,
+      "| touch x",
+      "*",
+    ];
+    const result = await host.exec("printf", ["%s\\n", ...values], {
+      env: { VALUE: `$(touch ${marker})` },
+      cwd: scratch,
+    });
     expect(result.stdout.split("\n").slice(0, -1)).to.deep.equal(values);
     expect(existsSync(marker), "nothing was injected").to.equal(false);
     const written = path.join(scratch, "a file; with $(odd) 'name'");
@@ -110,19 +120,31 @@ describe("SSH host against a real OpenSSH server @integration", function () {
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const { port } = silent.address() as { port: number };
     const startedAt = Date.now();
-    const error = await SshHost.connect(target({ port, connectTimeoutMs: 1_500 })).catch((caught: Error) => caught);
+    const error = await SshHost.connect(target({ port, connectTimeoutMs: 1_500 })).catch(
+      (caught: Error) => caught,
+    );
     const elapsed = Date.now() - startedAt;
     silent.close();
-    expect((error as Error).message).to.equal(`${sshd.username}@127.0.0.1:${port} did not answer within 1500 ms`);
+    expect((error as Error).message).to.equal(
+      `${sshd.username}@127.0.0.1:${port} did not answer within 1500 ms`,
+    );
     expect(elapsed).to.be.lessThan(10_000);
   });
 
   it("refuses a key the server does not authorize", async function () {
     const strangerFile = path.join(scratch, "stranger");
     await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", strangerFile]);
-    const error = await SshHost.connect(target({ privateKey: await readFile(strangerFile, "utf8") })).catch((caught: Error) => caught);
-    expect((error as Error).message).to.equal(`${sshd.username}@127.0.0.1:${sshd.port} refused our SSH key (user ${sshd.username})`);
-    const garbage = await SshHost.connect(target({ privateKey: "not a key" })).catch((caught: Error) => caught);
-    expect((garbage as Error).message).to.match(/^the SSH key for .* cannot be used: Cannot parse privateKey/);
+    const error = await SshHost.connect(target({ privateKey: await readFile(strangerFile, "utf8") })).catch(
+      (caught: Error) => caught,
+    );
+    expect((error as Error).message).to.equal(
+      `${sshd.username}@127.0.0.1:${sshd.port} refused our SSH key (user ${sshd.username})`,
+    );
+    const garbage = await SshHost.connect(target({ privateKey: "not a key" })).catch(
+      (caught: Error) => caught,
+    );
+    expect((garbage as Error).message).to.match(
+      /^the SSH key for .* cannot be used: Cannot parse privateKey/,
+    );
   });
 });

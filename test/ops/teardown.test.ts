@@ -29,8 +29,12 @@ describe("teardown", function () {
   it("says what it deletes, and that the lake's data goes when forceDestroy is true", function () {
     const plan = describeTeardown("dev", OUTPUTS, true);
     expect(plan).to.include("1 broker instance(s) (198.51.100.10)");
-    expect(plan).to.include("the lake bucket s3://tickstream-dev-lake-4f2a AND ALL ITS DATA (forceDestroy is true)");
-    expect(describeTeardown("dev", OUTPUTS, false)).to.include("its data is kept and destroy stops at a non-empty lake");
+    expect(plan).to.include(
+      "the lake bucket s3://tickstream-dev-lake-4f2a AND ALL ITS DATA (forceDestroy is true)",
+    );
+    expect(describeTeardown("dev", OUTPUTS, false)).to.include(
+      "its data is kept and destroy stops at a non-empty lake",
+    );
   });
 
   it("stops the apps, then destroys the stack, then removes it", async function () {
@@ -42,8 +46,20 @@ describe("teardown", function () {
       stopApps: async () => (calls.push("stopApps"), ["consumer on broker 1"]),
       onProgress: (message) => progress.push(message),
     });
-    expect(calls).to.deep.equal(["outputs", "config tickstream:forceDestroy", "stopApps", "destroy", "removeStack"]);
-    expect(result).to.deep.equal({ stack: "dev", appsStopped: ["consumer on broker 1"], lakeDataDeleted: true, destroyed: true, removed: true });
+    expect(calls).to.deep.equal([
+      "outputs",
+      "config tickstream:forceDestroy",
+      "stopApps",
+      "destroy",
+      "removeStack",
+    ]);
+    expect(result).to.deep.equal({
+      stack: "dev",
+      appsStopped: ["consumer on broker 1"],
+      lakeDataDeleted: true,
+      destroyed: true,
+      removed: true,
+    });
     expect(progress).to.include("Resources: 42 deleted");
   });
 
@@ -76,8 +92,14 @@ describe("teardown", function () {
 
   it("refuses without a terminal to ask on and without --yes", async function () {
     const calls: string[] = [];
-    const error = await teardown({ workspace: recordingWorkspace(calls, "true"), yes: false, stopApps: async () => [] }).catch((caught) => caught);
-    expect(error.message).to.equal("refusing to tear down without a confirmation: run it in a terminal, or pass --yes");
+    const error = await teardown({
+      workspace: recordingWorkspace(calls, "true"),
+      yes: false,
+      stopApps: async () => [],
+    }).catch((caught) => caught);
+    expect(error.message).to.equal(
+      "refusing to tear down without a confirmation: run it in a terminal, or pass --yes",
+    );
     expect(calls).to.not.include("destroy");
   });
 
@@ -92,13 +114,20 @@ describe("teardown", function () {
       },
       onProgress: (message) => progress.push(message),
     });
-    expect(progress).to.include("could not stop the apps (cannot reach ubuntu@198.51.100.10:22: ETIMEDOUT); destroying anyway");
+    expect(progress).to.include(
+      "could not stop the apps (cannot reach ubuntu@198.51.100.10:22: ETIMEDOUT); destroying anyway",
+    );
     expect(calls.slice(-2)).to.deep.equal(["destroy", "removeStack"]);
   });
 
   it("says clearly that it needs the Pulumi CLI when it is absent", async function () {
-    const result = await runCli(["teardown", "--stack", "dev", "--yes"], { ...process.env, PATH: "/usr/bin:/bin" });
+    const result = await runCli(["teardown", "--stack", "dev", "--yes"], {
+      ...process.env,
+      PATH: "/usr/bin:/bin",
+    });
     expect(result.exitCode).to.equal(1);
-    expect(result.stderr.trim()).to.match(/^tickstream: the Pulumi CLI is needed to read or destroy a stack and was not found on PATH/);
+    expect(result.stderr.trim()).to.match(
+      /^tickstream: the Pulumi CLI is needed to read or destroy a stack and was not found on PATH/,
+    );
   });
 });

@@ -56,7 +56,8 @@ const MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split(" ");
 /** Parses a date or timestamp as UTC: 2020-01-31, 2020-01-31T10:00:00[.123][Z|+01:00], 2020-01-31 10:00, Jan 1 2000. */
 export function parseTimestamp(text: string): number | undefined {
   const value = text.trim();
-  let match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value);
+  let match =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value);
   if (match) {
     const [, y, mo, d, h = "00", mi = "00", s = "00", fraction = "", zone = "Z"] = match;
     const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}${fraction.slice(0, 4)}${zone}`);
@@ -119,15 +120,26 @@ export class CsvSource implements TickSource {
   async load(onRowError: (error: SourceRowError) => void): Promise<SourceTick[]> {
     const info = await stat(this.file).catch(() => undefined);
     if (!info?.isFile()) throw new SourceError(`${this.file}: no such file`);
-    if (info.size === 0) throw new SourceError(`${this.file}: the file is empty; expected a header such as symbol,date,price`);
+    if (info.size === 0)
+      throw new SourceError(`${this.file}: the file is empty; expected a header such as symbol,date,price`);
     const parser = createReadStream(this.file).pipe(
-      parse({ bom: true, info: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true }),
+      parse({
+        bom: true,
+        info: true,
+        relax_column_count: true,
+        relax_quotes: true,
+        skip_empty_lines: true,
+        trim: true,
+      }),
     );
     const ticks: SourceTick[] = [];
     let columns: ColumnMap | undefined;
     let width = 0;
     try {
-      for await (const { record, info: rowInfo } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      for await (const { record, info: rowInfo } of parser as AsyncIterable<{
+        record: string[];
+        info: { lines: number };
+      }>) {
         if (!columns) {
           columns = mapColumns(record, this.file);
           width = record.length;
@@ -139,9 +151,12 @@ export class CsvSource implements TickSource {
       }
     } catch (error) {
       if (error instanceof SourceError) throw error;
-      throw new SourceError(`${this.file}: cannot be read as CSV: ${(error as Error).message}`, { cause: error });
+      throw new SourceError(`${this.file}: cannot be read as CSV: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
-    if (!columns) throw new SourceError(`${this.file}: the file is empty; expected a header such as symbol,date,price`);
+    if (!columns)
+      throw new SourceError(`${this.file}: the file is empty; expected a header such as symbol,date,price`);
     const order = ticks.map((tick, index) => ({ ms: Date.parse(tick.ts), index }));
     order.sort((a, b) => a.ms - b.ms || a.index - b.index);
     return order.map(({ index }) => ticks[index]!);

@@ -20,7 +20,8 @@ interface AppOptions {
 }
 
 function appName(value: string): AppName {
-  if (!(APP_NAMES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected producer or consumer, got "${value}"`);
+  if (!(APP_NAMES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected producer or consumer, got "${value}"`);
   return value as AppName;
 }
 
@@ -33,8 +34,14 @@ function appCommand(parent: Command, verb: string, description: string): Command
     .option("--broker <n>", "which broker host (default 1)", positiveInteger, 1);
 }
 
-async function onHost<T>(options: AppOptions, task: (cluster: RemoteCluster, host: Awaited<ReturnType<RemoteCluster["connect"]>>) => Promise<T>) {
-  const cluster = new RemoteCluster(await loadStackOutputs(options), { identityFile: options.identity, knownHostsFile: options.knownHosts });
+async function onHost<T>(
+  options: AppOptions,
+  task: (cluster: RemoteCluster, host: Awaited<ReturnType<RemoteCluster["connect"]>>) => Promise<T>,
+) {
+  const cluster = new RemoteCluster(await loadStackOutputs(options), {
+    identityFile: options.identity,
+    knownHostsFile: options.knownHosts,
+  });
   try {
     const [broker] = cluster.select({ broker: options.broker });
     return await task(cluster, await cluster.connect(broker!));
@@ -43,17 +50,27 @@ async function onHost<T>(options: AppOptions, task: (cluster: RemoteCluster, hos
   }
 }
 
-async function serviceOf(cluster: RemoteCluster, host: Awaited<ReturnType<RemoteCluster["connect"]>>, app: AppName) {
+async function serviceOf(
+  cluster: RemoteCluster,
+  host: Awaited<ReturnType<RemoteCluster["connect"]>>,
+  app: AppName,
+) {
   const service = await cluster.appService(host, app);
-  if (!service) throw new ServiceError(`${app} is not deployed on ${host.description}: run tickstream app deploy ${app}`);
+  if (!service)
+    throw new ServiceError(`${app} is not deployed on ${host.description}: run tickstream app deploy ${app}`);
   return service;
 }
 
 export function registerAppCommands(program: Command): void {
-  const app = program.command("app").description("deploy and run the producer and consumer on a stack's broker hosts");
+  const app = program
+    .command("app")
+    .description("deploy and run the producer and consumer on a stack's broker hosts");
 
   appCommand(app, "deploy", "bundle the app, upload it by SFTP, write its environment file and service")
-    .option("--env-file <file>", "extra KEY=VALUE settings for the app's environment file (e.g. TICKSTREAM_RATE)")
+    .option(
+      "--env-file <file>",
+      "extra KEY=VALUE settings for the app's environment file (e.g. TICKSTREAM_RATE)",
+    )
     .action(
       commandAction(async (output: Output, options: AppOptions, name: string) => {
         const which = appName(name);
@@ -62,7 +79,10 @@ export function registerAppCommands(program: Command): void {
           output.progress(`bundling ${which} and uploading it to ${host.description}...`);
           return deployApp(cluster, host, which, extra);
         });
-        output.result(result, `${which} deployed to ${result.host} (${Math.round(result.bundleBytes / 1024)} KiB, ${result.service}); start it with: tickstream app start ${which}`);
+        output.result(
+          result,
+          `${which} deployed to ${result.host} (${Math.round(result.bundleBytes / 1024)} KiB, ${result.service}); start it with: tickstream app start ${which}`,
+        );
       }),
     );
   for (const verb of ["start", "stop", "restart"] as const) {
@@ -90,8 +110,18 @@ export function registerAppCommands(program: Command): void {
   appCommand(app, "status", "is the app's service running").action(
     commandAction(async (output: Output, options: AppOptions, name: string) => {
       const which = appName(name);
-      const status = await onHost(options, async (cluster, host) => (await serviceOf(cluster, host, which)).status());
-      output.result(status, formatPairs([[which, status.running ? `running (pid ${status.pid}, up ${status.uptimeSeconds ?? "?"} s)` : "stopped"]]));
+      const status = await onHost(options, async (cluster, host) =>
+        (await serviceOf(cluster, host, which)).status(),
+      );
+      output.result(
+        status,
+        formatPairs([
+          [
+            which,
+            status.running ? `running (pid ${status.pid}, up ${status.uptimeSeconds ?? "?"} s)` : "stopped",
+          ],
+        ]),
+      );
       return status.running ? 0 : 3;
     }),
   );
@@ -100,7 +130,9 @@ export function registerAppCommands(program: Command): void {
     .action(
       commandAction(async (output: Output, options: AppOptions, name: string) => {
         const which = appName(name);
-        const text = await onHost(options, async (cluster, host) => (await serviceOf(cluster, host, which)).logs(options.lines ?? 50));
+        const text = await onHost(options, async (cluster, host) =>
+          (await serviceOf(cluster, host, which)).logs(options.lines ?? 50),
+        );
         output.result({ lines: text.split("\n") }, text);
       }),
     );

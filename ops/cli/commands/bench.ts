@@ -9,11 +9,16 @@ export function registerBenchCommand(program: Command): void {
   withCommonOptions(
     program
       .command("bench")
-      .description("measure the local pipeline on fresh services: throughput, freshness, lake bytes per tick, memory")
+      .description(
+        "measure the local pipeline on fresh services: throughput, freshness, lake bytes per tick, memory",
+      )
       .option("--count <n>", "how many ticks", positiveInteger, 500_000),
   ).action(
     commandAction(async (output: Output, options: { count: number }) => {
-      const result = await runBench({ count: options.count, onProgress: (message) => output.progress(message) });
+      const result = await runBench({
+        count: options.count,
+        onProgress: (message) => output.progress(message),
+      });
       output.result(
         result,
         formatPairs([

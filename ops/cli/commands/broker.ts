@@ -25,16 +25,25 @@ interface RemoteOptions {
 
 function withRemoteOptions(command: Command): Command {
   return withCommonOptions(command)
-    .option("--stack <name>", "act on this Pulumi stack's brokers over SSH (reads its outputs; needs the Pulumi CLI)")
+    .option(
+      "--stack <name>",
+      "act on this Pulumi stack's brokers over SSH (reads its outputs; needs the Pulumi CLI)",
+    )
     .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): act on its brokers over SSH")
     .option("--identity <file>", "SSH private key (default: the SSH agent)")
-    .option("--known-hosts <file>", "pinned host keys, when the outputs have no brokerHostKeys (default: ~/.ssh/known_hosts)")
+    .option(
+      "--known-hosts <file>",
+      "pinned host keys, when the outputs have no brokerHostKeys (default: ~/.ssh/known_hosts)",
+    )
     .option("--broker <n>", "which broker of the stack (1-based)", positiveInteger)
     .option("--all", "every broker of the stack");
 }
 
 /** Runs `task` against the stack's cluster, closing every SSH connection after. */
-async function withCluster<T>(options: RemoteOptions, task: (cluster: RemoteCluster) => Promise<T>): Promise<T> {
+async function withCluster<T>(
+  options: RemoteOptions,
+  task: (cluster: RemoteCluster) => Promise<T>,
+): Promise<T> {
   const cluster = new RemoteCluster(await loadStackOutputs(options), {
     identityFile: options.identity,
     knownHostsFile: options.knownHosts,
@@ -46,15 +55,28 @@ async function withCluster<T>(options: RemoteOptions, task: (cluster: RemoteClus
   }
 }
 
-async function remoteLifecycle(output: Output, options: RemoteOptions, verb: "start" | "stop" | "restart"): Promise<void> {
+async function remoteLifecycle(
+  output: Output,
+  options: RemoteOptions,
+  verb: "start" | "stop" | "restart",
+): Promise<void> {
   await withCluster(options, async (cluster) => {
     const brokers = cluster.select(options);
     if (verb === "restart" && brokers.length > 1) {
       const restartable = await Promise.all(
-        brokers.map(async (broker) => ({ nodeId: broker.nodeId, service: await cluster.brokerService(await cluster.connect(broker)) })),
+        brokers.map(async (broker) => ({
+          nodeId: broker.nodeId,
+          service: await cluster.brokerService(await cluster.connect(broker)),
+        })),
       );
-      await rollingRestart(restartable, { bootstrapServers: cluster.bootstrapServers, onProgress: (message) => output.progress(message) });
-      output.result({ restarted: brokers.map((broker) => broker.nodeId) }, `rolling restart of brokers ${brokers.map((broker) => broker.nodeId).join(", ")} done`);
+      await rollingRestart(restartable, {
+        bootstrapServers: cluster.bootstrapServers,
+        onProgress: (message) => output.progress(message),
+      });
+      output.result(
+        { restarted: brokers.map((broker) => broker.nodeId) },
+        `rolling restart of brokers ${brokers.map((broker) => broker.nodeId).join(", ")} done`,
+      );
       return;
     }
     const results = [];
@@ -67,7 +89,9 @@ async function remoteLifecycle(output: Output, options: RemoteOptions, verb: "st
       } else {
         if (verb === "restart") await service.stop();
         const started = await service.start();
-        output.progress(`broker ${broker.nodeId}: ${started.started ? `started (pid ${started.pid})` : `already running (pid ${started.pid}); nothing started`}`);
+        output.progress(
+          `broker ${broker.nodeId}: ${started.started ? `started (pid ${started.pid})` : `already running (pid ${started.pid}); nothing started`}`,
+        );
         results.push({ nodeId: broker.nodeId, ...started });
       }
     }
@@ -96,33 +120,52 @@ async function remoteStatus(output: Output, options: RemoteOptions): Promise<num
       try {
         const host = await cluster.connect(broker);
         const status = await (await cluster.brokerService(host)).status();
-        statuses.push({ nodeId: broker.nodeId, address: broker.address, ...status, advertisedListeners: await cluster.advertisedListeners(host) });
+        statuses.push({
+          nodeId: broker.nodeId,
+          address: broker.address,
+          ...status,
+          advertisedListeners: await cluster.advertisedListeners(host),
+        });
       } catch (error) {
         // A host that cannot be reached is part of the answer; a setting the user must fix is not.
         if (error instanceof ConfigError) throw error;
-        statuses.push({ nodeId: broker.nodeId, address: broker.address, running: false, error: errorMessage(error) });
+        statuses.push({
+          nodeId: broker.nodeId,
+          address: broker.address,
+          running: false,
+          error: errorMessage(error),
+        });
       }
     }
-    const cluster_ = await clusterHealth(cluster.bootstrapServers).catch((error) => ({ error: errorMessage(error) }));
+    const health = await clusterHealth(cluster.bootstrapServers).catch((error) => ({
+      error: errorMessage(error),
+    }));
     const lines = statuses.map((status) => {
-      const state = status.error ? `unreachable: ${status.error}` : status.running ? `running (pid ${status.pid}, up ${status.uptimeSeconds ?? "?"} s)` : "stopped";
+      const state = status.error
+        ? `unreachable: ${status.error}`
+        : status.running
+          ? `running (pid ${status.pid}, up ${status.uptimeSeconds ?? "?"} s)`
+          : "stopped";
       const listeners = status.advertisedListeners ? `  ${status.advertisedListeners}` : "";
       return [`broker ${status.nodeId} (${status.address})`, `${state}${listeners}`] as const;
     });
     const clusterLines: [string, unknown][] =
-      "error" in cluster_
-        ? [["cluster", `not answering: ${cluster_.error}`]]
+      "error" in health
+        ? [["cluster", `not answering: ${health.error}`]]
         : [
-            ["controller", cluster_.controller ?? "none"],
-            ["brokers in cluster", cluster_.brokers.map((broker) => broker.nodeId).join(", ")],
-            ["under-replicated", cluster_.underReplicatedPartitions],
+            ["controller", health.controller ?? "none"],
+            ["brokers in cluster", health.brokers.map((broker) => broker.nodeId).join(", ")],
+            ["under-replicated", health.underReplicatedPartitions],
           ];
-    output.result({ brokers: statuses, cluster: cluster_ }, formatPairs([...lines, ...clusterLines]));
+    output.result({ brokers: statuses, cluster: health }, formatPairs([...lines, ...clusterLines]));
     return statuses.every((status) => status.running) ? 0 : 3;
   });
 }
 
-async function remoteLogs(output: Output, options: RemoteOptions & { lines: number; follow?: boolean }): Promise<void> {
+async function remoteLogs(
+  output: Output,
+  options: RemoteOptions & { lines: number; follow?: boolean },
+): Promise<void> {
   await withCluster(options, async (cluster) => {
     const [broker] = cluster.select(options);
     const host = await cluster.connect(broker!);
@@ -134,7 +177,12 @@ async function remoteLogs(output: Output, options: RemoteOptions & { lines: numb
     }
     const signals = onShutdownSignals();
     try {
-      await host.stream("tail", ["-n", String(options.lines), "-F", logFile], (chunk) => process.stdout.write(chunk), signals.stop);
+      await host.stream(
+        "tail",
+        ["-n", String(options.lines), "-F", logFile],
+        (chunk) => process.stdout.write(chunk),
+        signals.stop,
+      );
     } finally {
       signals.dispose();
     }
@@ -142,7 +190,9 @@ async function remoteLogs(output: Output, options: RemoteOptions & { lines: numb
 }
 
 export function registerBrokerCommands(program: Command): void {
-  const broker = program.command("broker").description("manage the Kafka broker (local, or a stack's over SSH)");
+  const broker = program
+    .command("broker")
+    .description("manage the Kafka broker (local, or a stack's over SSH)");
   const local = (output: Output) => LocalEnvironment.fromEnvironment((message) => output.progress(message));
 
   withRemoteOptions(broker.command("start").description("start the broker and wait until it answers")).action(
@@ -151,29 +201,48 @@ export function registerBrokerCommands(program: Command): void {
       const result = await local(output).broker.start();
       output.result(
         { ...result, alreadyRunning: !result.started },
-        result.started ? `broker started (pid ${result.pid})` : `broker is already running (pid ${result.pid}); nothing started`,
+        result.started
+          ? `broker started (pid ${result.pid})`
+          : `broker is already running (pid ${result.pid}); nothing started`,
       );
     }),
   );
-  withRemoteOptions(broker.command("stop").description("stop the broker (SIGTERM, then SIGKILL after 30 s)")).action(
+  withRemoteOptions(
+    broker.command("stop").description("stop the broker (SIGTERM, then SIGKILL after 30 s)"),
+  ).action(
     commandAction(async (output: Output, options: RemoteOptions) => {
       if (options.outputs || options.stack) return remoteLifecycle(output, options, "stop");
       const result = await local(output).broker.stop();
-      output.result(result, result.stopped ? `broker stopped${result.killed ? " (killed after the grace period)" : ""}` : "broker was not running");
+      output.result(
+        result,
+        result.stopped
+          ? `broker stopped${result.killed ? " (killed after the grace period)" : ""}`
+          : "broker was not running",
+      );
     }),
   );
-  withRemoteOptions(broker.command("restart").description("stop, then start the broker; with --all, a rolling restart")).action(
+  withRemoteOptions(
+    broker.command("restart").description("stop, then start the broker; with --all, a rolling restart"),
+  ).action(
     commandAction(async (output: Output, options: RemoteOptions) => {
       if (options.outputs || options.stack) return remoteLifecycle(output, options, "restart");
       const result = await local(output).broker.restart();
       output.result(result, `broker restarted (pid ${result.pid})`);
     }),
   );
-  withRemoteOptions(broker.command("status").description("is the broker running and answering; a stack's controller and under-replicated partitions")).action(
+  withRemoteOptions(
+    broker
+      .command("status")
+      .description(
+        "is the broker running and answering; a stack's controller and under-replicated partitions",
+      ),
+  ).action(
     commandAction(async (output: Output, options: RemoteOptions) => {
       if (options.outputs || options.stack) return remoteStatus(output, options);
       const status = await local(output).broker.status();
-      const answering = status.cluster ? `yes (cluster ${status.cluster.clusterId}, controller ${status.cluster.controller})` : "no";
+      const answering = status.cluster
+        ? `yes (cluster ${status.cluster.clusterId}, controller ${status.cluster.controller})`
+        : "no";
       output.result(
         status,
         formatPairs([

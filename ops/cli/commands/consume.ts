@@ -23,10 +23,30 @@ export function registerConsumeCommand(program: Command): void {
       .description("write ticks from Kafka to the S3 lake as Parquet, exactly once (runs until Ctrl-C)")
       .option("--group <id>", "consumer group (default: the `consumerGroup` setting)")
       .option("--topic <name>", "topic (default: the `topic` setting)")
-      .option("--flush-records <n>", "flush a partition at this many records", positiveInteger, DEFAULT_FLUSH_POLICY.maxRecords)
-      .option("--flush-bytes <n>", "... or at this many bytes", positiveInteger, DEFAULT_FLUSH_POLICY.maxBytes)
-      .option("--flush-interval-ms <ms>", "... or when its oldest record has waited this long", positiveInteger, DEFAULT_FLUSH_POLICY.intervalMs)
-      .option("--session-timeout-ms <ms>", "how long the group waits for a silent member (6000 to 300000)", positiveInteger, 30_000),
+      .option(
+        "--flush-records <n>",
+        "flush a partition at this many records",
+        positiveInteger,
+        DEFAULT_FLUSH_POLICY.maxRecords,
+      )
+      .option(
+        "--flush-bytes <n>",
+        "... or at this many bytes",
+        positiveInteger,
+        DEFAULT_FLUSH_POLICY.maxBytes,
+      )
+      .option(
+        "--flush-interval-ms <ms>",
+        "... or when its oldest record has waited this long",
+        positiveInteger,
+        DEFAULT_FLUSH_POLICY.intervalMs,
+      )
+      .option(
+        "--session-timeout-ms <ms>",
+        "how long the group waits for a silent member (6000 to 300000)",
+        positiveInteger,
+        30_000,
+      ),
   ).action(
     commandAction(async (output: Output, options: ConsumeOptions) => {
       const environment = LocalEnvironment.fromEnvironment();
@@ -35,7 +55,11 @@ export function registerConsumeCommand(program: Command): void {
         topic: options.topic ?? environment.settings.topic,
         groupId: options.group ?? environment.settings.consumerGroup,
         lake: environment.lake,
-        flush: { maxRecords: options.flushRecords, maxBytes: options.flushBytes, intervalMs: options.flushIntervalMs },
+        flush: {
+          maxRecords: options.flushRecords,
+          maxBytes: options.flushBytes,
+          intervalMs: options.flushIntervalMs,
+        },
         sessionTimeoutMs: options.sessionTimeoutMs,
         onWarning: (message) => output.warn(message),
         onFlush: (event) => {
@@ -48,13 +72,19 @@ export function registerConsumeCommand(program: Command): void {
         },
       });
       const signals = onShutdownSignals(() =>
-        output.progress("flushing what is buffered, then exiting (Ctrl-C again to give up on pending writes)"),
+        output.progress(
+          "flushing what is buffered, then exiting (Ctrl-C again to give up on pending writes)",
+        ),
       );
       signals.force.addEventListener("abort", () => sink.abandonPendingWrites());
       try {
         await sink.start();
-        output.progress(`lake sink consuming ${options.topic ?? environment.settings.topic} into s3://${environment.lake.bucket}/ticks/`);
-        await new Promise<void>((resolve) => signals.stop.addEventListener("abort", () => resolve(), { once: true }));
+        output.progress(
+          `lake sink consuming ${options.topic ?? environment.settings.topic} into s3://${environment.lake.bucket}/ticks/`,
+        );
+        await new Promise<void>((resolve) =>
+          signals.stop.addEventListener("abort", () => resolve(), { once: true }),
+        );
       } finally {
         await sink.stop();
         signals.dispose();

@@ -18,7 +18,8 @@ function describeReport(report: CrawlReport): string {
     ["tables updated", list(report.tablesUpdated)],
     ["partitions added", list(report.partitionsAdded)],
   ];
-  if (report.newObjects !== undefined) pairs.push(["new objects", `${report.newObjects} (of ${report.objectsSeen} in the lake)`]);
+  if (report.newObjects !== undefined)
+    pairs.push(["new objects", `${report.newObjects} (of ${report.objectsSeen} in the lake)`]);
   return formatPairs(pairs);
 }
 
@@ -27,7 +28,10 @@ export function registerCrawlCommand(program: Command): void {
     program
       .command("crawl")
       .description("catalog the lake: the stack's Glue crawler, or the local crawler")
-      .option("--stack <name>", "crawl in AWS for this Pulumi stack (reads its outputs; needs the Pulumi CLI)")
+      .option(
+        "--stack <name>",
+        "crawl in AWS for this Pulumi stack (reads its outputs; needs the Pulumi CLI)",
+      )
       .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): crawl in AWS"),
   ).action(
     commandAction(async (output: Output, options: { outputs?: string; stack?: string }) => {
@@ -52,7 +56,9 @@ export function registerCrawlCommand(program: Command): void {
       }
       const environment = LocalEnvironment.fromEnvironment();
       if (!(await environment.s3.isAnswering())) {
-        throw new ServiceError(`the local S3 server does not answer at ${environment.s3.endpoint}: start it with: tickstream local up`);
+        throw new ServiceError(
+          `the local S3 server does not answer at ${environment.s3.endpoint}: start it with: tickstream local up`,
+        );
       }
       const s3 = createS3Client(environment.lake);
       try {

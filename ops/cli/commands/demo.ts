@@ -17,7 +17,9 @@ interface DemoCommandOptions {
 export function registerDemoCommand(program: Command): void {
   withCommonOptions(
     addSourceOptions(
-      program.command("demo").description("run the whole pipeline locally (broker, S3, producer, lake sink) and audit the lake"),
+      program
+        .command("demo")
+        .description("run the whole pipeline locally (broker, S3, producer, lake sink) and audit the lake"),
     ).option("--count <n>", "how many ticks", positiveInteger, 100_000),
   ).action(
     commandAction(async (output: Output, options: DemoCommandOptions) => {

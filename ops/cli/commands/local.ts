@@ -15,28 +15,44 @@ export function describeLocal(status: LocalStatus): string {
 
 export function registerLocalCommands(program: Command): void {
   const local = program.command("local").description("run the pipeline's services on this machine");
-  withCommonOptions(local.command("up").description("start the local Kafka broker and S3 server (kept up until `local down`)")).action(
+  withCommonOptions(
+    local
+      .command("up")
+      .description("start the local Kafka broker and S3 server (kept up until `local down`)"),
+  ).action(
     commandAction(async (output: Output) => {
       const environment = LocalEnvironment.fromEnvironment((message) => output.progress(message));
       const status = await environment.up();
       output.result(status, `${describeLocal(status)}\nUp; stop with: tickstream local down`);
     }),
   );
-  withCommonOptions(local.command("fetch").description("fetch the Kafka jars from Maven Central now (otherwise done at the first start)")).action(
+  withCommonOptions(
+    local
+      .command("fetch")
+      .description("fetch the Kafka jars from Maven Central now (otherwise done at the first start)"),
+  ).action(
     commandAction(async (output: Output) => {
       const environment = LocalEnvironment.fromEnvironment((message) => output.progress(message));
       const { distribution } = await environment.broker.fetchDistribution();
-      output.result(distribution, `Apache Kafka ${distribution.version} jars ready in ${distribution.libsDir}`);
+      output.result(
+        distribution,
+        `Apache Kafka ${distribution.version} jars ready in ${distribution.libsDir}`,
+      );
     }),
   );
   withCommonOptions(local.command("down").description("stop the local broker and S3 server")).action(
     commandAction(async (output: Output) => {
       const environment = LocalEnvironment.fromEnvironment();
       const stopped = await environment.down();
-      output.result(stopped, `broker ${stopped.broker ? "stopped" : "was not running"}, s3 ${stopped.s3 ? "stopped" : "was not running"}`);
+      output.result(
+        stopped,
+        `broker ${stopped.broker ? "stopped" : "was not running"}, s3 ${stopped.s3 ? "stopped" : "was not running"}`,
+      );
     }),
   );
-  withCommonOptions(local.command("status").description("show the local services and how to reach them")).action(
+  withCommonOptions(
+    local.command("status").description("show the local services and how to reach them"),
+  ).action(
     commandAction(async (output: Output) => {
       const status = await LocalEnvironment.fromEnvironment().status();
       output.result(status, describeLocal(status));

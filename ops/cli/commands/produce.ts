@@ -20,14 +20,20 @@ export interface ProduceOptions {
 
 export function addSourceOptions(command: Command): Command {
   return command
-    .option("--source <source>", "synthetic, or csv:PATH to replay a CSV file in timestamp order", "synthetic")
+    .option(
+      "--source <source>",
+      "synthetic, or csv:PATH to replay a CSV file in timestamp order",
+      "synthetic",
+    )
     .option("--rate <ticks/s>", "send at most this many ticks per second", positiveNumber)
     .option("--seed <seed>", "seed of the synthetic random walk", "tickstream");
 }
 
 export function registerProduceCommand(program: Command): void {
   withCommonOptions(
-    addSourceOptions(program.command("produce").description("stream ticks into Kafka (key = symbol, acks = all)"))
+    addSourceOptions(
+      program.command("produce").description("stream ticks into Kafka (key = symbol, acks = all)"),
+    )
       .option("--speed <x>", "replay a CSV at x times its original spacing", positiveNumber)
       .option("--count <n>", "stop after n ticks (synthetic runs until Ctrl-C otherwise)", positiveInteger)
       .option("--topic <name>", "topic (default: the `topic` setting)")
@@ -48,10 +54,13 @@ export function registerProduceCommand(program: Command): void {
           ratePerSecond: options.rate,
           speed: options.speed,
           signal: signals.stop,
-          onRowError: (error) => output.warn(`${source.name} line ${error.line}: ${error.reason}; row skipped`),
+          onRowError: (error) =>
+            output.warn(`${source.name} line ${error.line}: ${error.reason}; row skipped`),
           onProgress: (produced) => {
             const seconds = (Date.now() - startedAt) / 1000;
-            output.status(`produced ${formatCount(produced)} ticks (${formatCount(Math.round(produced / Math.max(seconds, 0.001)))}/s)`);
+            output.status(
+              `produced ${formatCount(produced)} ticks (${formatCount(Math.round(produced / Math.max(seconds, 0.001)))}/s)`,
+            );
           },
         });
         output.result(

@@ -51,7 +51,9 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
         onProgress: (message) => output.progress(message),
       });
       const scanned = result.bytesScanned ?? 0;
-      output.progress(`data scanned: ${formatBytes(scanned)}, cost $${athenaCostUsd(scanned).toFixed(6)} at $5/TB (10 MB minimum)`);
+      output.progress(
+        `data scanned: ${formatBytes(scanned)}, cost $${athenaCostUsd(scanned).toFixed(6)} at $5/TB (10 MB minimum)`,
+      );
       return result;
     } finally {
       signals.dispose();
@@ -60,7 +62,9 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
   }
   const environment = LocalEnvironment.fromEnvironment();
   if (!(await environment.s3.isAnswering())) {
-    throw new ServiceError(`the local S3 server does not answer at ${environment.s3.endpoint}: start it with: tickstream local up`);
+    throw new ServiceError(
+      `the local S3 server does not answer at ${environment.s3.endpoint}: start it with: tickstream local up`,
+    );
   }
   const s3 = createS3Client(environment.lake);
   try {
@@ -76,7 +80,8 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
 }
 
 function date(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError(`expected a date like 2026-11-25, got "${value}"`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value))
+    throw new InvalidArgumentError(`expected a date like 2026-11-25, got "${value}"`);
   return value;
 }
 
@@ -92,7 +97,10 @@ export function registerQueryCommand(program: Command): void {
       .option("--to <date>", "named analyses: to this UTC date (inclusive)", date)
       .option("--list", "list the named analyses")
       .option("--csv", "print CSV")
-      .option("--stack <name>", "query with Athena for this Pulumi stack (reads its outputs; needs the Pulumi CLI)")
+      .option(
+        "--stack <name>",
+        "query with Athena for this Pulumi stack (reads its outputs; needs the Pulumi CLI)",
+      )
       .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): query with Athena"),
   ).action(
     commandAction(async (output: Output, options: QueryOptions, sqlArgument?: string) => {
@@ -105,7 +113,8 @@ export function registerQueryCommand(program: Command): void {
         return;
       }
       if (sqlArgument && options.named) throw new ConfigError("give either SQL or --named, not both");
-      if (!sqlArgument && !options.named) throw new ConfigError('give the SQL to run, or --named NAME (see: tickstream query --list)');
+      if (!sqlArgument && !options.named)
+        throw new ConfigError("give the SQL to run, or --named NAME (see: tickstream query --list)");
       if (sqlArgument && (options.symbol || options.from || options.to)) {
         throw new ConfigError("--symbol, --from and --to go with --named; put filters in your SQL");
       }
@@ -115,7 +124,10 @@ export function registerQueryCommand(program: Command): void {
         process.stdout.write(`${formatCsv(result)}\n`);
         return;
       }
-      output.result(result, `${formatTable(result)}\n(${result.rows.length} row${result.rows.length === 1 ? "" : "s"}, ${result.engine})`);
+      output.result(
+        result,
+        `${formatTable(result)}\n(${result.rows.length} row${result.rows.length === 1 ? "" : "s"}, ${result.engine})`,
+      );
     }),
   );
 }

@@ -53,7 +53,10 @@ export function registerTeardownCommand(program: Command): void {
           }
         },
       });
-      output.result(result, `stack ${result.stack} destroyed and removed${result.lakeDataDeleted ? ", with the lake's data" : "; the lake's data was kept"}`);
+      output.result(
+        result,
+        `stack ${result.stack} destroyed and removed${result.lakeDataDeleted ? ", with the lake's data" : "; the lake's data was kept"}`,
+      );
     }),
   );
 }

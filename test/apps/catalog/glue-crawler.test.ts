@@ -44,7 +44,13 @@ describe("Glue crawl against a local AWS API emulator (moto) @integration", func
         TableInput: {
           Name: "ticks",
           PartitionKeys: [{ Name: "dt", Type: "string" }],
-          StorageDescriptor: { Columns: [{ Name: "symbol", Type: "string" }, { Name: "price", Type: "double" }], Location: "s3://lake/ticks/" },
+          StorageDescriptor: {
+            Columns: [
+              { Name: "symbol", Type: "string" },
+              { Name: "price", Type: "double" },
+            ],
+            Location: "s3://lake/ticks/",
+          },
         },
       }),
     );
@@ -52,7 +58,10 @@ describe("Glue crawl against a local AWS API emulator (moto) @integration", func
       new CreatePartitionCommand({
         DatabaseName: "tickstream",
         TableName: "ticks",
-        PartitionInput: { Values: ["2026-11-25"], StorageDescriptor: { Location: "s3://lake/ticks/dt=2026-11-25/" } },
+        PartitionInput: {
+          Values: ["2026-11-25"],
+          StorageDescriptor: { Location: "s3://lake/ticks/dt=2026-11-25/" },
+        },
       }),
     );
     // moto completes a crawl when its crawls are listed.
@@ -75,8 +84,15 @@ describe("Glue crawl against a local AWS API emulator (moto) @integration", func
         }
       },
     });
-    expect(progress).to.include.members(["crawler tickstream-dev-crawler started", "crawler tickstream-dev-crawler: running"]);
-    expect(report).to.deep.equal({ tablesCreated: ["ticks"], tablesUpdated: [], partitionsAdded: ["ticks/dt=2026-11-25"] });
+    expect(progress).to.include.members([
+      "crawler tickstream-dev-crawler started",
+      "crawler tickstream-dev-crawler: running",
+    ]);
+    expect(report).to.deep.equal({
+      tablesCreated: ["ticks"],
+      tablesUpdated: [],
+      partitionsAdded: ["ticks/dt=2026-11-25"],
+    });
   });
 
   it("waits for a crawler that is already running instead of failing, then runs it", async function () {
@@ -98,12 +114,19 @@ describe("Glue crawl against a local AWS API emulator (moto) @integration", func
         }
       },
     });
-    expect(progress[0]).to.equal("crawler tickstream-dev-crawler is already running; waiting for it to finish first");
+    expect(progress[0]).to.equal(
+      "crawler tickstream-dev-crawler is already running; waiting for it to finish first",
+    );
     expect(report.tablesCreated).to.deep.equal(["ticks"]);
   });
 
   it("says which crawler does not exist", async function () {
-    const error = await runGlueCrawler({ glue, crawlerName: "nope", database: "tickstream", pollIntervalMs: 50 }).catch((caught) => caught);
+    const error = await runGlueCrawler({
+      glue,
+      crawlerName: "nope",
+      database: "tickstream",
+      pollIntervalMs: 50,
+    }).catch((caught) => caught);
     expect(error.name).to.equal("EntityNotFoundException");
   });
 });

@@ -26,7 +26,16 @@ describe("CSV source", function () {
     );
     expect(errors).to.deep.equal([]);
     expect(ticks).to.deep.equal([
-      { symbol: "NYA", ts: "1965-12-31T00:00:00.000Z", price: 528.5, volume: 1200, open: 528.69, high: 529.1, low: 527.9, close: 528.5 },
+      {
+        symbol: "NYA",
+        ts: "1965-12-31T00:00:00.000Z",
+        price: 528.5,
+        volume: 1200,
+        open: 528.69,
+        high: 529.1,
+        low: 527.9,
+        close: 528.5,
+      },
     ]);
   });
 
@@ -75,7 +84,12 @@ describe("CSV source", function () {
   it("refuses an empty file with a clear error", async function () {
     const file = path.join(dir, "empty.csv");
     await writeFile(file, "");
-    const error = await new CsvSource(file).load(() => {}).then(() => undefined, (caught) => caught);
+    const error = await new CsvSource(file)
+      .load(() => {})
+      .then(
+        () => undefined,
+        (caught) => caught,
+      );
     expect(error).to.be.instanceOf(SourceError);
     expect(error.message).to.equal(`${file}: the file is empty; expected a header such as symbol,date,price`);
   });
@@ -89,7 +103,12 @@ describe("CSV source", function () {
   it("names the missing columns and shows the header it found", async function () {
     const file = path.join(dir, "missing.csv");
     await writeFile(file, "ticker,when,amount\nAAPL,2026-01-01,1\n");
-    const error = await new CsvSource(file).load(() => {}).then(() => undefined, (caught) => caught);
+    const error = await new CsvSource(file)
+      .load(() => {})
+      .then(
+        () => undefined,
+        (caught) => caught,
+      );
     expect(error).to.be.instanceOf(SourceError);
     expect(error.message).to.equal(
       `${file}: missing column date (ts|timestamp|datetime|date|time), price (price|close|last); the header is: ticker,when,amount`,
@@ -97,7 +116,12 @@ describe("CSV source", function () {
   });
 
   it("refuses a file that does not exist", async function () {
-    const error = await new CsvSource(path.join(dir, "nope.csv")).load(() => {}).then(() => undefined, (caught) => caught);
+    const error = await new CsvSource(path.join(dir, "nope.csv"))
+      .load(() => {})
+      .then(
+        () => undefined,
+        (caught) => caught,
+      );
     expect(error.message).to.match(/nope\.csv: no such file$/);
   });
 

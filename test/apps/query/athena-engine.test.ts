@@ -1,5 +1,10 @@
 import { expect } from "chai";
-import { AthenaClient, CreateWorkGroupCommand, GetQueryExecutionCommand, ListQueryExecutionsCommand } from "@aws-sdk/client-athena";
+import {
+  AthenaClient,
+  CreateWorkGroupCommand,
+  GetQueryExecutionCommand,
+  ListQueryExecutionsCommand,
+} from "@aws-sdk/client-athena";
 import { QueryFailedError, runAthenaQuery } from "../../../apps/query/athena-engine.ts";
 import { athenaCostUsd } from "../../../apps/query/query-result.ts";
 import { startMoto, type MotoServer } from "../../helpers/moto.ts";
@@ -8,7 +13,9 @@ import { startMoto, type MotoServer } from "../../helpers/moto.ts";
 async function queueResults(moto: MotoServer, columns: [string, string][], rows: string[][]) {
   const column_info = columns.map(([Name, Type]) => ({ Name, Label: Name, Type, Nullable: "NULLABLE" }));
   const header = { Data: columns.map(([name]) => ({ VarCharValue: name })) };
-  const data = rows.map((row) => ({ Data: row.map((value) => (value === "\u0000" ? {} : { VarCharValue: value })) }));
+  const data = rows.map((row) => ({
+    Data: row.map((value) => (value === "\u0000" ? {} : { VarCharValue: value })),
+  }));
   const response = await fetch(`${moto.endpoint}/moto-api/static/athena/query-results`, {
     method: "POST",
     body: JSON.stringify({ region: "us-east-1", results: [{ rows: [header, ...data], column_info }] }),
@@ -37,7 +44,13 @@ describe("Athena queries against a local AWS API emulator (moto) @integration", 
     await moto.setTransition("athena::execution", { progression: "manual", times: 3 });
     await queueResults(
       moto,
-      [["symbol", "varchar"], ["price", "double"], ["volume", "bigint"], ["ts", "timestamp"], ["open", "double"]],
+      [
+        ["symbol", "varchar"],
+        ["price", "double"],
+        ["volume", "bigint"],
+        ["ts", "timestamp"],
+        ["open", "double"],
+      ],
       [
         ["AAPL", "189.12", "120", "2026-11-25 14:30:00.123", "\u0000"],
         ["MSFT", "415.5", "9007199254740993", "2026-11-25 14:31:00.000", "414"],
@@ -73,13 +86,17 @@ describe("Athena queries against a local AWS API emulator (moto) @integration", 
     const error = await running.catch((caught) => caught);
     expect(error).to.be.instanceOf(QueryFailedError);
     expect(error.message).to.match(/cancelled: StopQueryExecution sent$/);
-    const { QueryExecutionIds } = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: "tickstream-dev" }));
-    const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: QueryExecutionIds![0]! }));
+    const { QueryExecutionIds } = await athena.send(
+      new ListQueryExecutionsCommand({ WorkGroup: "tickstream-dev" }),
+    );
+    const { QueryExecution } = await athena.send(
+      new GetQueryExecutionCommand({ QueryExecutionId: QueryExecutionIds![0]! }),
+    );
     expect(QueryExecution?.Status?.State).to.equal("CANCELLED");
   });
 
   it("prices scanned data at $5/TB with Athena's 10 MB minimum", function () {
-    expect(athenaCostUsd(0)).to.be.closeTo((10 * 1024 ** 2 / 1024 ** 4) * 5, 1e-12);
+    expect(athenaCostUsd(0)).to.be.closeTo(((10 * 1024 ** 2) / 1024 ** 4) * 5, 1e-12);
     expect(athenaCostUsd(1024 ** 4)).to.equal(5);
   });
 });

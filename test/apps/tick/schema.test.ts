@@ -1,7 +1,15 @@
 import { expect } from "chai";
 import { decodeTick, encodeTick, eventDate, timestampMicros, type Tick } from "../../../apps/tick/schema.ts";
 
-const tick: Tick = { symbol: "AAPL", ts: "2026-11-25T14:30:00.123Z", price: 189.12, volume: 120, source: "synthetic", producerId: "p1", seq: 42 };
+const tick: Tick = {
+  symbol: "AAPL",
+  ts: "2026-11-25T14:30:00.123Z",
+  price: 189.12,
+  volume: 120,
+  source: "synthetic",
+  producerId: "p1",
+  seq: 42,
+};
 
 describe("tick message contract", function () {
   it("round-trips a valid tick through JSON", function () {

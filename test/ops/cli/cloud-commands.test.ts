@@ -1,6 +1,16 @@
 import { expect } from "chai";
-import { AthenaClient, CreateWorkGroupCommand, GetQueryExecutionCommand, ListQueryExecutionsCommand } from "@aws-sdk/client-athena";
-import { CreateCrawlerCommand, CreateDatabaseCommand, GlueClient, ListCrawlsCommand } from "@aws-sdk/client-glue";
+import {
+  AthenaClient,
+  CreateWorkGroupCommand,
+  GetQueryExecutionCommand,
+  ListQueryExecutionsCommand,
+} from "@aws-sdk/client-athena";
+import {
+  CreateCrawlerCommand,
+  CreateDatabaseCommand,
+  GlueClient,
+  ListCrawlsCommand,
+} from "@aws-sdk/client-glue";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -60,7 +70,9 @@ describe("crawl and query against a stack's outputs, through the CLI @integratio
       // Let the emulator finish the crawl once it has started, as Glue would.
       await waitFor(
         async () => {
-          const crawls = await glue.send(new ListCrawlsCommand({ CrawlerName: OUTPUTS.crawlerName })).catch(() => undefined);
+          const crawls = await glue
+            .send(new ListCrawlsCommand({ CrawlerName: OUTPUTS.crawlerName }))
+            .catch(() => undefined);
           return (crawls?.Crawls ?? []).some((crawl) => crawl.State === "COMPLETED");
         },
         { timeoutMs: 30_000, describe: () => "the crawl never started" },
@@ -71,7 +83,11 @@ describe("crawl and query against a stack's outputs, through the CLI @integratio
     const result = await crawling;
     expect(result.exitCode, result.all).to.equal(0);
     expect(result.all).to.include("crawler tickstream-dev-crawler started");
-    expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!)).to.deep.equal({ tablesCreated: [], tablesUpdated: [], partitionsAdded: [] });
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!)).to.deep.equal({
+      tablesCreated: [],
+      tablesUpdated: [],
+      partitionsAdded: [],
+    });
   });
 
   it("query --outputs runs in the stack's Athena workgroup and prints what it scanned and cost", async function () {
@@ -90,7 +106,9 @@ describe("crawl and query against a stack's outputs, through the CLI @integratio
       // The query of the test before is in the list already: wait for this one.
       await waitFor(
         async () => {
-          const { QueryExecutionIds } = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: OUTPUTS.athenaWorkgroup }));
+          const { QueryExecutionIds } = await athena.send(
+            new ListQueryExecutionsCommand({ WorkGroup: OUTPUTS.athenaWorkgroup }),
+          );
           return (QueryExecutionIds?.length ?? 0) >= 2;
         },
         { timeoutMs: 30_000, describe: () => "the query never started" },
@@ -99,9 +117,15 @@ describe("crawl and query against a stack's outputs, through the CLI @integratio
       const result = await querying;
       expect(result.exitCode).to.equal(1);
       expect(result.all).to.match(/tickstream: query .* cancelled: StopQueryExecution sent/);
-      const { QueryExecutionIds } = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: OUTPUTS.athenaWorkgroup }));
+      const { QueryExecutionIds } = await athena.send(
+        new ListQueryExecutionsCommand({ WorkGroup: OUTPUTS.athenaWorkgroup }),
+      );
       const states = await Promise.all(
-        QueryExecutionIds!.map(async (queryId) => (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }))).QueryExecution?.Status?.State),
+        QueryExecutionIds!.map(
+          async (queryId) =>
+            (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }))).QueryExecution
+              ?.Status?.State,
+        ),
       );
       expect(states).to.include("CANCELLED");
     } finally {
@@ -116,6 +140,8 @@ describe("crawl and query against a stack's outputs, through the CLI @integratio
     await writeFile(broken, JSON.stringify(rest));
     const result = await runCli(["crawl", "--outputs", broken], env);
     expect(result.exitCode).to.equal(1);
-    expect(result.stderr.trim()).to.equal(`tickstream: ${broken}: stack output "crawlerName": Invalid input: expected string, received undefined`);
+    expect(result.stderr.trim()).to.equal(
+      `tickstream: ${broken}: stack output "crawlerName": Invalid input: expected string, received undefined`,
+    );
   });
 });

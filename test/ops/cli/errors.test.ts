@@ -16,7 +16,8 @@ describe("CLI usage and errors", function () {
   it("lists every command in --help", async function () {
     const result = await runCli(["--help"], env);
     expect(result.exitCode).to.equal(0);
-    for (const command of ["demo", "local", "broker", "topic", "produce", "consume"]) expect(result.stdout).to.include(command);
+    for (const command of ["demo", "local", "broker", "topic", "produce", "consume"])
+      expect(result.stdout).to.include(command);
   });
 
   it("refuses a non-numeric --count with a one-line reason", async function () {
@@ -39,7 +40,9 @@ describe("CLI usage and errors", function () {
       const result = await runCli(["local", "status"], env);
       expect(result.exitCode).to.equal(1);
       expect(result.stderr.trim().split("\n")).to.have.length(1);
-      expect(result.stderr).to.match(/^tickstream: .*settings\.json: unknown setting "brokerPrt"; known settings: /);
+      expect(result.stderr).to.match(
+        /^tickstream: .*settings\.json: unknown setting "brokerPrt"; known settings: /,
+      );
     } finally {
       await rm(path.join(home, "settings.json"));
     }
@@ -51,7 +54,9 @@ describe("CLI usage and errors", function () {
       const result = await runCli(["topic", "describe"], env, 60_000);
       expect(result.exitCode).to.equal(1);
       expect(result.stderr.trim().split("\n")).to.have.length(1);
-      expect(result.stderr.trim()).to.match(/^tickstream: cannot reach the Kafka broker at 127\.0\.0\.1:1 \(.*ECONNREFUSED.*\); is it running\?/);
+      expect(result.stderr.trim()).to.match(
+        /^tickstream: cannot reach the Kafka broker at 127\.0\.0\.1:1 \(.*ECONNREFUSED.*\); is it running\?/,
+      );
     } finally {
       await rm(path.join(home, "settings.json"));
     }

@@ -3,7 +3,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ConfigError } from "../../../apps/shared/errors.ts";
-import { DEFAULT_LOCAL_SETTINGS, loadLocalSettings, parseLocalSettings } from "../../../ops/config/settings.ts";
+import {
+  DEFAULT_LOCAL_SETTINGS,
+  loadLocalSettings,
+  parseLocalSettings,
+} from "../../../ops/config/settings.ts";
 
 describe("local settings", function () {
   it("defaults every setting", function () {
@@ -18,10 +22,22 @@ describe("local settings", function () {
   });
 
   it("names the setting whose value is wrong", function () {
-    expect(() => parseLocalSettings({ brokerPort: 70_000 }, "f")).to.throw(ConfigError, /^f: setting "brokerPort" /);
-    expect(() => parseLocalSettings({ host: "10.0.0.1" }, "f")).to.throw(ConfigError, 'setting "host" must be a loopback address');
-    expect(() => parseLocalSettings({ kafkaVersion: "latest" }, "f")).to.throw(ConfigError, 'setting "kafkaVersion" must look like 4.4.0');
-    expect(() => parseLocalSettings({ brokerPort: 9000, controllerPort: 9000 }, "f")).to.throw(ConfigError, "must differ");
+    expect(() => parseLocalSettings({ brokerPort: 70_000 }, "f")).to.throw(
+      ConfigError,
+      /^f: setting "brokerPort" /,
+    );
+    expect(() => parseLocalSettings({ host: "10.0.0.1" }, "f")).to.throw(
+      ConfigError,
+      'setting "host" must be a loopback address',
+    );
+    expect(() => parseLocalSettings({ kafkaVersion: "latest" }, "f")).to.throw(
+      ConfigError,
+      'setting "kafkaVersion" must look like 4.4.0',
+    );
+    expect(() => parseLocalSettings({ brokerPort: 9000, controllerPort: 9000 }, "f")).to.throw(
+      ConfigError,
+      "must differ",
+    );
   });
 
   it("reads settings.json from the home and lets TICKSTREAM_KAFKA_VERSION choose the Kafka version", async function () {

@@ -20,10 +20,30 @@ describe("KRaft cluster ids", function () {
       const properties = path.join(dir, "server.properties");
       await writeFile(
         properties,
-        renderServerProperties({ nodeId: 1, listenHost: "127.0.0.1", advertisedHost: "127.0.0.1", brokerPort: 1, controllerPort: 2, logDir: path.join(dir, "data"), defaultPartitions: 1 }),
+        renderServerProperties({
+          nodeId: 1,
+          listenHost: "127.0.0.1",
+          advertisedHost: "127.0.0.1",
+          brokerPort: 1,
+          controllerPort: 2,
+          logDir: path.join(dir, "data"),
+          defaultPartitions: 1,
+        }),
       );
       const libs = await kafkaLibsForTests();
-      const result = await execa("java", ["-cp", path.join(libs, "*"), "kafka.tools.StorageTool", "format", "--cluster-id=-AAAAAAAAAAAAAAAAAAAAA", "-c", properties], { reject: false, all: true });
+      const result = await execa(
+        "java",
+        [
+          "-cp",
+          path.join(libs, "*"),
+          "kafka.tools.StorageTool",
+          "format",
+          "--cluster-id=-AAAAAAAAAAAAAAAAAAAAA",
+          "-c",
+          properties,
+        ],
+        { reject: false, all: true },
+      );
       expect(result.exitCode, result.all).to.equal(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
