@@ -4,6 +4,7 @@ import { errorMessage } from "../../apps/shared/errors.ts";
 import { lastResult } from "./command.ts";
 import { registerAppCommands } from "./commands/app.ts";
 import { registerBenchCommand } from "./commands/bench.ts";
+import { registerHostsCommands } from "./commands/hosts.ts";
 import { registerTeardownCommand } from "./commands/teardown.ts";
 import { registerBrokerCommands } from "./commands/broker.ts";
 import { registerCrawlCommand } from "./commands/crawl.ts";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerConsumeCommand(program);
   registerCrawlCommand(program);
   registerQueryCommand(program);
+  registerHostsCommands(program);
   registerAppCommands(program);
   registerTeardownCommand(program);
   registerBenchCommand(program);
