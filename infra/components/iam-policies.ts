@@ -23,6 +23,17 @@ export function assumeRolePolicy(service: "ec2.amazonaws.com" | "glue.amazonaws.
   });
 }
 
+/** Listing the bucket, limited to the lake's prefixes. */
+function lakeListing(lakeArn: string): PolicyDocument["Statement"][number] {
+  return {
+    Sid: "LakeListing",
+    Effect: "Allow",
+    Action: "s3:ListBucket",
+    Resource: lakeArn,
+    Condition: { StringLike: { "s3:prefix": LAKE_PREFIXES.map((prefix) => `${prefix}*`) } },
+  };
+}
+
 /** The broker host runs the lake sink: it writes and reads objects under the lake prefixes, and lists them. */
 export function brokerLakePolicy(lakeArn: string): PolicyDocument {
   return {
@@ -34,13 +45,7 @@ export function brokerLakePolicy(lakeArn: string): PolicyDocument {
         Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
         Resource: LAKE_PREFIXES.map((prefix) => `${lakeArn}/${prefix}*`),
       },
-      {
-        Sid: "LakeListing",
-        Effect: "Allow",
-        Action: "s3:ListBucket",
-        Resource: lakeArn,
-        Condition: { StringLike: { "s3:prefix": LAKE_PREFIXES.map((prefix) => `${prefix}*`) } },
-      },
+      lakeListing(lakeArn),
     ],
   };
 }
@@ -56,13 +61,7 @@ export function crawlerLakePolicy(lakeArn: string): PolicyDocument {
         Action: "s3:GetObject",
         Resource: LAKE_PREFIXES.map((prefix) => `${lakeArn}/${prefix}*`),
       },
-      {
-        Sid: "LakeListing",
-        Effect: "Allow",
-        Action: "s3:ListBucket",
-        Resource: lakeArn,
-        Condition: { StringLike: { "s3:prefix": LAKE_PREFIXES.map((prefix) => `${prefix}*`) } },
-      },
+      lakeListing(lakeArn),
     ],
   };
 }

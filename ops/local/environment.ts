@@ -1,5 +1,7 @@
 /** The local environment: a Kafka broker and an S3 server on loopback, state under the tickstream home. */
-import type { LakeLocation } from "../../apps/lake/s3-client.ts";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { createS3Client, type LakeLocation } from "../../apps/lake/s3-client.ts";
+import { ServiceError } from "../../apps/shared/errors.ts";
 import {
   LOCAL_S3_CREDENTIALS,
   loadLocalSettings,
@@ -83,6 +85,16 @@ export class LocalEnvironment {
       endpoint: `http://${this.settings.host}:${this.settings.s3Port}`,
       credentials: LOCAL_S3_CREDENTIALS,
     };
+  }
+
+  /** An S3 client on the local lake, once the local S3 server answers (the caller destroys it). */
+  async lakeClient(): Promise<S3Client> {
+    if (!(await this.s3.isAnswering())) {
+      throw new ServiceError(
+        `the local S3 server does not answer at ${this.s3.endpoint}: start it with: tickstream local up`,
+      );
+    }
+    return createS3Client(this.lake);
   }
 
   async up(): Promise<LocalStatus> {

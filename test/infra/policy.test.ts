@@ -13,6 +13,7 @@ import {
   volumesEncrypted,
   RESOURCE_TYPES as T,
 } from "../../infra/policy/rules.ts";
+import { USER_DATA_WITH_ACCESS_KEY, USER_DATA_WITH_PRIVATE_KEY } from "../fixtures/leaky-user-data.ts";
 
 async function violationsOf(
   policy: ResourceValidationPolicy,
@@ -206,11 +207,11 @@ describe("policy pack rules", function () {
 
   it("user data must hold no credentials", async function () {
     expect(await violationsOf(noCredentialsInUserData, T.instance, instance)).to.deep.equal([]);
-    const leaked = { ...instance, userData: "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n" };
+    const leaked = { ...instance, userData: USER_DATA_WITH_ACCESS_KEY };
     expect(await violationsOf(noCredentialsInUserData, T.instance, leaked)).to.deep.equal([
       "user data contains an AWS access key id",
     ]);
-    const key = { ...instance, userData: "cat > /root/key <<EOF\n-----BEGIN OPENSSH PRIVATE KEY-----\n" };
+    const key = { ...instance, userData: USER_DATA_WITH_PRIVATE_KEY };
     expect(await violationsOf(noCredentialsInUserData, T.instance, key)).to.deep.equal([
       "user data contains a private key",
     ]);

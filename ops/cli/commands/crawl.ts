@@ -3,8 +3,6 @@ import { GlueClient } from "@aws-sdk/client-glue";
 import type { Command } from "commander";
 import { runGlueCrawler } from "../../../apps/catalog/glue-crawler.ts";
 import { crawlLocalLake, type CrawlReport } from "../../../apps/catalog/local-crawler.ts";
-import { createS3Client } from "../../../apps/lake/s3-client.ts";
-import { ServiceError } from "../../../apps/shared/errors.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
@@ -55,12 +53,7 @@ export function registerCrawlCommand(program: Command): void {
         return;
       }
       const environment = LocalEnvironment.fromEnvironment();
-      if (!(await environment.s3.isAnswering())) {
-        throw new ServiceError(
-          `the local S3 server does not answer at ${environment.s3.endpoint}: start it with: tickstream local up`,
-        );
-      }
-      const s3 = createS3Client(environment.lake);
+      const s3 = await environment.lakeClient();
       try {
         const { report } = await crawlLocalLake({
           s3,

@@ -5,8 +5,7 @@ import { runAthenaQuery } from "../../../apps/query/athena-engine.ts";
 import { runLocalQuery } from "../../../apps/query/duckdb-engine.ts";
 import { NAMED_QUERIES, renderNamedQuery } from "../../../apps/query/named-queries.ts";
 import { athenaCostUsd, type QueryResult } from "../../../apps/query/query-result.ts";
-import { createS3Client } from "../../../apps/lake/s3-client.ts";
-import { ConfigError, ServiceError } from "../../../apps/shared/errors.ts";
+import { ConfigError } from "../../../apps/shared/errors.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
@@ -61,12 +60,7 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
     }
   }
   const environment = LocalEnvironment.fromEnvironment();
-  if (!(await environment.s3.isAnswering())) {
-    throw new ServiceError(
-      `the local S3 server does not answer at ${environment.s3.endpoint}: start it with: tickstream local up`,
-    );
-  }
-  const s3 = createS3Client(environment.lake);
+  const s3 = await environment.lakeClient();
   try {
     return await runLocalQuery(sql, {
       s3,
