@@ -3,28 +3,18 @@
  * and S3 data), reporting throughput, freshness, lake size per tick and this process's peak memory.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadLocalSettings } from "../config/settings.ts";
 import { runDemo, type DemoSummary } from "../demo/run-demo.ts";
 import { LocalHost } from "../hosts/local-host.ts";
 import { LocalEnvironment } from "../local/environment.ts";
+import { freePort } from "../local/free-port.ts";
 
 export interface BenchResult extends DemoSummary {
   readonly lakeBytesPerTick: number;
   readonly peakRssMb: number;
   readonly elapsedMs: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function runBench(options: {

@@ -68,9 +68,9 @@ describe("Glue crawl against a local AWS API emulator (moto) @integration", func
     await glue.send(new ListCrawlsCommand({ CrawlerName: "tickstream-dev-crawler" }));
   }
 
-  it("starts the crawler, waits while it runs, and reports the tables and partitions it added", async function () {
+  /** Runs the crawler as the CLI would, letting the test act on each progress message; returns them. */
+  async function crawl(onProgress: (message: string) => void) {
     const progress: string[] = [];
-    let crawlerRan = false;
     const report = await runGlueCrawler({
       glue,
       crawlerName: "tickstream-dev-crawler",
@@ -78,11 +78,19 @@ describe("Glue crawl against a local AWS API emulator (moto) @integration", func
       pollIntervalMs: 50,
       onProgress: (message) => {
         progress.push(message);
-        if (message.endsWith("running") && !crawlerRan) {
-          crawlerRan = true;
-          void crawlerWritesTable();
-        }
+        onProgress(message);
       },
+    });
+    return { report, progress };
+  }
+
+  it("starts the crawler, waits while it runs, and reports the tables and partitions it added", async function () {
+    let crawlerRan = false;
+    const { report, progress } = await crawl((message) => {
+      if (message.endsWith("running") && !crawlerRan) {
+        crawlerRan = true;
+        void crawlerWritesTable();
+      }
     });
     expect(progress).to.include.members([
       "crawler tickstream-dev-crawler started",
@@ -97,22 +105,14 @@ describe("Glue crawl against a local AWS API emulator (moto) @integration", func
 
   it("waits for a crawler that is already running instead of failing, then runs it", async function () {
     await glue.send(new StartCrawlerCommand({ Name: "tickstream-dev-crawler" }));
-    const progress: string[] = [];
     let finishedOthers = false;
-    const report = await runGlueCrawler({
-      glue,
-      crawlerName: "tickstream-dev-crawler",
-      database: "tickstream",
-      pollIntervalMs: 50,
-      onProgress: (message) => {
-        progress.push(message);
-        if (!finishedOthers && message.includes("already running")) {
-          finishedOthers = true;
-          void glue.send(new ListCrawlsCommand({ CrawlerName: "tickstream-dev-crawler" }));
-        } else if (message === "crawler tickstream-dev-crawler started") {
-          void crawlerWritesTable();
-        }
-      },
+    const { report, progress } = await crawl((message) => {
+      if (!finishedOthers && message.includes("already running")) {
+        finishedOthers = true;
+        void glue.send(new ListCrawlsCommand({ CrawlerName: "tickstream-dev-crawler" }));
+      } else if (message === "crawler tickstream-dev-crawler started") {
+        void crawlerWritesTable();
+      }
     });
     expect(progress[0]).to.equal(
       "crawler tickstream-dev-crawler is already running; waiting for it to finish first",

@@ -11,6 +11,18 @@ describe("CSV source", function () {
   before(async () => (dir = await mkdtemp(path.join(tmpdir(), "tickstream-csv-"))));
   after(() => rm(dir, { recursive: true, force: true }));
 
+  /** The error a load of `file` fails with. */
+  function loadError(file: string): Promise<Error & { message: string }> {
+    return new CsvSource(file)
+      .load(() => {})
+      .then(
+        () => {
+          throw new Error(`${file} loaded, but should not have`);
+        },
+        (caught) => caught,
+      );
+  }
+
   async function load(name: string, text: string) {
     const file = path.join(dir, name);
     await writeFile(file, text);
@@ -84,12 +96,7 @@ describe("CSV source", function () {
   it("refuses an empty file with a clear error", async function () {
     const file = path.join(dir, "empty.csv");
     await writeFile(file, "");
-    const error = await new CsvSource(file)
-      .load(() => {})
-      .then(
-        () => undefined,
-        (caught) => caught,
-      );
+    const error = await loadError(file);
     expect(error).to.be.instanceOf(SourceError);
     expect(error.message).to.equal(`${file}: the file is empty; expected a header such as symbol,date,price`);
   });
@@ -103,12 +110,7 @@ describe("CSV source", function () {
   it("names the missing columns and shows the header it found", async function () {
     const file = path.join(dir, "missing.csv");
     await writeFile(file, "ticker,when,amount\nAAPL,2026-01-01,1\n");
-    const error = await new CsvSource(file)
-      .load(() => {})
-      .then(
-        () => undefined,
-        (caught) => caught,
-      );
+    const error = await loadError(file);
     expect(error).to.be.instanceOf(SourceError);
     expect(error.message).to.equal(
       `${file}: missing column date (ts|timestamp|datetime|date|time), price (price|close|last); the header is: ticker,when,amount`,
@@ -116,12 +118,7 @@ describe("CSV source", function () {
   });
 
   it("refuses a file that does not exist", async function () {
-    const error = await new CsvSource(path.join(dir, "nope.csv"))
-      .load(() => {})
-      .then(
-        () => undefined,
-        (caught) => caught,
-      );
+    const error = await loadError(path.join(dir, "nope.csv"));
     expect(error.message).to.match(/nope\.csv: no such file$/);
   });
 
