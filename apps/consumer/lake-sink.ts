@@ -1,37 +1,64 @@
 /**
- * The lake sink: a Kafka consumer group member that writes ticks to the S3 lake as Parquet, exactly once.
+ * The lake sink: a Kafka consumer group member that writes ticks to the S3 lake as Parquet, exactly once, even
+ * when a member is frozen, partitioned from the broker, or killed at any step.
  *
- * Why the lake is exactly-once (the Kafka Connect S3 sink's argument, adapted):
- *  1. Offsets are committed only after every object of a flush is durably written (PutObject returned).
- *     A crash therefore never loses a tick: the next owner of the partition re-reads from the committed offset.
- *  2. An object's name is `<dt>/<topic>+<partition>+<first offset of that dt in the flush>`. A flush always
- *     covers one contiguous range of a partition starting at the committed offset C, and writes every buffered
- *     date of that range together before committing. So a leftover object from a flush that crashed before its
- *     commit is named by "the first offset >= C whose tick has date dt". When the range is consumed again, from
- *     the same C, the flush that reaches that offset starts the object for dt at that very offset (nothing of dt
- *     lies between C and it), writes the same name, and replaces the leftover before it commits past it.
- *     No leftover can survive a commit, so the lake never holds a tick twice once the consumer has caught up.
- *  3. This holds whatever triggers a flush (rows, bytes, or the wall-clock interval), because the argument only
- *     needs flushes to start at the committed offset, not to end at the same place twice. It would break if a
- *     partition's dates were flushed separately with separate commits (Connect's per-encoded-partition rotation
- *     with `rotate.schedule.interval.ms`), or if a flush could start anywhere but the committed offset: hence a
- *     rebalance drops every buffer (kafkajs then resumes each partition from its committed offset), and so does
- *     a redelivered offset.
- * Records that fail validation go to `quarantine/` in the same flush, named the same way, so they are
- * exactly-once too; their date is the Kafka record's CreateTime, which is as deterministic as the offset.
+ * The protocol (one flush of partition p, which covers the records from p's committed offset C up to N):
+ *  0. Claim p (once per group join that assigns p, before reading any of its records): open p's transactional
+ *     producer, whose InitProducerId fences every earlier holder of p (partition-fence.ts), then read C and its
+ *     metadata. If the metadata names a flush, that flush was committed and may not be published yet: publish it
+ *     (step 3). Records below C are already in the lake and are skipped.
+ *  1. Stage: PUT every object of the flush under `_staging/<group>/<topic>/<p>/<flushId>/`, where flushId is
+ *     random. Nothing outside ticks/, bars_1m/ and quarantine/ is ever read as data.
+ *  2. Commit: in one Kafka transaction of p's producer, commit offset N with metadata naming the flush (its
+ *     objects' final keys, sizes and MD5s; or a manifest object in its staging folder when that list is over
+ *     the metadata limit). This is the flush's single commit point.
+ *  3. Publish: COPY each staged object to its final name `<table>/dt=<date>/<topic>+<p>+<first offset of that
+ *     date in the flush>`, then DELETE the staged copies.
+ *
+ * Why the lake is exact whatever happens:
+ *  - Committed flushes tile p's log: each committer read C after raising its fence, and the coordinator accepts
+ *    its commit only if nobody raised a fence since (else its epoch is stale), so the commit that follows C
+ *    starts at C. Ranges are disjoint and each object's name offset lies in its range: final names are unique.
+ *  - Only committed flushes are published; a flush is published by the member that committed it or by the next
+ *    claimer of p (step 0), and both copy identical bytes to identical names, so publishing twice or at once is
+ *    harmless. Step 0 publishes before the claimer can commit again, so no committed flush is skipped.
+ *  - A crash between any two steps: after 1, the staged objects are orphans (C is unchanged, the records are
+ *    read again under a new flushId); after 2, the next claimer publishes; during 3, the next claimer copies
+ *    again (a staged object that is gone was deleted after every copy of its flush had finished, which is
+ *    checked against the final object's MD5).
+ *  - A zombie (frozen past its session, cut off from the broker, stuck in S3 retries) at any step: its stage
+ *    writes only its own flushId's folder; its commit is refused once another member has claimed p; so it can
+ *    never publish anything that is not committed. A zombie that commits before anyone claims p is simply the
+ *    last holder: the next claimer reads and publishes its flush.
+ *  - A rebalance mid-flush: the flush finishes and commits under its claim (valid by the argument above);
+ *    buffers of partitions no longer assigned are dropped; after any join, each partition is claimed again.
+ * Cost: per flush, one Kafka transaction (AddOffsetsToTxn, TxnOffsetCommit, EndTxn) instead of one OffsetCommit,
+ * and per object one COPY and one DELETE besides the PUT; `npm run bench` measures the latency it adds.
+ * Records that fail validation go to `quarantine/` in the same flush, staged and published the same way; their
+ * date is the Kafka record's CreateTime, which is as deterministic as the offset.
  */
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import { randomUUID } from "node:crypto";
 import { LakeWriteError, errorMessage } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
-import { retry } from "../shared/retry.ts";
 import { decodeTick, eventDate, timestampMicros } from "../tick/schema.ts";
-import { quarantineObjectKey, tickObjectKey } from "../lake/layout.ts";
+import { quarantineObjectKey, stagingFlushPrefix, tickObjectKey } from "../lake/layout.ts";
 import type { LakeRow } from "../lake/lake-row.ts";
 import { ParquetEncoder } from "../lake/parquet-encoder.ts";
 import { createS3Client, type LakeLocation } from "../lake/s3-client.ts";
+import { faultPoint } from "./fault-points.ts";
+import {
+  createManifest,
+  inlineMetadata,
+  parseCommitMetadata,
+  pointerMetadata,
+  type FlushManifest,
+  type StagedObject,
+} from "./flush-manifest.ts";
+import { FlushPublisher } from "./flush-publisher.ts";
 import { PartitionBuffer } from "./partition-buffer.ts";
+import { PartitionFence, PartitionFencedError, type PartitionClaim } from "./partition-fence.ts";
 
 export interface FlushPolicy {
   /** Flush a partition once it buffers this many records. */
@@ -60,6 +87,8 @@ export interface LakeSinkOptions {
   readonly sessionTimeoutMs?: number;
   readonly onFlush?: (event: FlushEvent) => void;
   readonly onWarning?: (message: string) => void;
+  /** Staged flushes that no commit names are deleted at start once this old (default one day). */
+  readonly stagingRetentionMs?: number;
 }
 
 export interface WrittenObject {
@@ -87,50 +116,79 @@ export interface LakeSinkTotals {
   flushes: number;
 }
 
-const COMMIT_RETRIES = 5;
+/** Staged flushes that no commit names are swept once their newest object is this old (default one day). */
+export const DEFAULT_STAGING_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+const PARQUET = "application/vnd.apache.parquet";
+const NDJSON = "application/x-ndjson";
 
 export class LakeSink {
   readonly totals: LakeSinkTotals = { ticks: 0, quarantined: 0, objects: 0, bytes: 0, flushes: 0 };
   private readonly flushPolicy: FlushPolicy;
   private readonly buffers = new Map<number, PartitionBuffer>();
+  /** The partitions this member has fenced and may commit, with what was committed when it claimed them. */
+  private readonly claims = new Map<number, PartitionClaim>();
+  /** Partitions another member claimed since this one did: not touched again until this member rejoins. */
+  private readonly fenced = new Set<number>();
+  /** Counts group joins; a claim made before the latest join is claimed again before its next records. */
+  private joinEpoch = 0;
+  private assigned = new Set<number>();
+  private rebalancing = false;
   private readonly lock = new Mutex();
   private readonly abandon = new AbortController();
-  private readonly s3: S3Client;
+  private readonly publisher: FlushPublisher;
+  private readonly s3;
+  private kafka?: Kafka;
+  private admin?: Admin;
+  private fence?: PartitionFence;
   private consumer?: Consumer;
   private encoder?: ParquetEncoder;
   private timer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
-  /** A failure outside eachBatch (a commit from the interval timer) that must restart the consumer. */
-  private pendingFailure?: Error;
 
   constructor(private readonly options: LakeSinkOptions) {
     this.flushPolicy = { ...DEFAULT_FLUSH_POLICY, ...options.flush };
     // One attempt per call: the sink's own backoff loop decides how long to keep trying.
     this.s3 = createS3Client(options.lake, { maxAttempts: 1 });
+    this.publisher = new FlushPublisher({
+      s3: this.s3,
+      bucket: options.lake.bucket,
+      signal: this.abandon.signal,
+      onWarning: (message) => this.warn(message),
+    });
   }
 
   async start(): Promise<void> {
     this.encoder = await ParquetEncoder.create();
-    const consumer = createKafka(this.options.bootstrapServers, "tickstream-lake-sink").consumer({
-      groupId: this.options.groupId,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
+    const { bootstrapServers, topic, groupId } = this.options;
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
+    this.kafka = createKafka(bootstrapServers, "tickstream-lake-sink");
+    const consumer = this.kafka.consumer({
+      groupId,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
       // A fetch long-polls this long for data; it bounds how long stop() waits for the fetch in flight.
       maxWaitTimeInMs: 500,
     });
     this.consumer = consumer;
-    // After any (re)join, kafkajs resumes every assigned partition from its committed offset: drop what was
-    // buffered so that the next flush of each partition starts exactly there.
-    consumer.on(consumer.events.GROUP_JOIN, () => this.buffers.clear());
+    consumer.on(consumer.events.REBALANCING, () => (this.rebalancing = true));
+    // kafkajs joins only between batches, and after a join resumes every partition from its committed offset.
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.joinEpoch++;
+      this.rebalancing = false;
+      this.assigned = new Set(event.payload.memberAssignment[topic] ?? []);
+      this.fenced.clear();
+    });
     consumer.on(consumer.events.CRASH, (event) => {
       this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`);
     });
-    await connectToBroker(consumer, this.options.bootstrapServers);
-    await consumer.subscribe({
-      topic: this.options.topic,
-      fromBeginning: this.options.fromBeginning ?? true,
-    });
+    this.admin = this.kafka.admin();
+    await connectToBroker(this.admin, bootstrapServers);
+    this.fence = new PartitionFence(this.kafka, this.admin, groupId, topic);
+    await connectToBroker(consumer, bootstrapServers);
+    await consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
+    void this.sweepStaging();
     await consumer.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
     const tickMs = Math.max(50, Math.min(1_000, Math.floor(this.flushPolicy.intervalMs / 4)));
     this.timer = setInterval(() => void this.flushDueByTime(), tickMs);
@@ -149,12 +207,15 @@ export class LakeSink {
       clearInterval(keepAlive);
     }
     try {
-      if (this.pendingFailure) {
-        const failure = this.pendingFailure;
-        this.pendingFailure = undefined;
-        throw failure;
+      if (this.fenced.has(batch.partition)) {
+        // Not retriable, so kafkajs restarts the consumer: it rejoins and learns what it owns now.
+        throw new LakeWriteError(`partition ${batch.partition} belongs to another member now; rejoining`);
       }
-      for (const message of batch.messages) this.accept(batch.topic, batch.partition, message);
+      const claim = await this.claimed(batch.partition, heartbeat);
+      for (const message of batch.messages) {
+        if (BigInt(message.offset) < claim.committedOffset) continue; // in the lake already
+        this.accept(batch.topic, batch.partition, message);
+      }
       const buffer = this.buffers.get(batch.partition);
       if (buffer && this.isDue(buffer, Date.now())) await this.flushPartition(buffer, heartbeat);
     } finally {
@@ -162,11 +223,44 @@ export class LakeSink {
     }
   }
 
+  /** The current claim on a partition, claiming it (and publishing its last committed flush) when needed. */
+  private async claimed(partition: number, heartbeat?: () => Promise<void>): Promise<PartitionClaim> {
+    const existing = this.claims.get(partition);
+    if (existing && existing.joinEpoch === this.joinEpoch) return existing;
+    if (existing) await this.unclaim(existing);
+    const claim = await this.fence!.claim(partition, this.joinEpoch);
+    try {
+      await this.publishCommitted(claim, heartbeat);
+    } catch (error) {
+      await this.fence!.release(claim);
+      throw error;
+    }
+    this.claims.set(partition, claim);
+    return claim;
+  }
+
+  private async unclaim(claim: PartitionClaim): Promise<void> {
+    if (this.claims.get(claim.partition) === claim) this.claims.delete(claim.partition);
+    this.buffers.delete(claim.partition);
+    await this.fence!.release(claim);
+  }
+
+  /** Finishes the flush the partition's committed offset names, if any (a no-op when it was published). */
+  private async publishCommitted(claim: PartitionClaim, heartbeat?: () => Promise<void>): Promise<void> {
+    const committed = parseCommitMetadata(claim.committedMetadata);
+    if (committed.kind === "none") return;
+    const manifest =
+      committed.kind === "inline"
+        ? committed.manifest
+        : await this.publisher.readManifest(committed.manifestKey);
+    await this.publisher.publish(manifest, heartbeat);
+  }
+
   private accept(topic: string, partition: number, message: KafkaMessage): void {
     const offset = BigInt(message.offset);
     let buffer = this.buffers.get(partition);
     if (buffer && offset < buffer.nextOffset) {
-      // Redelivery from the committed offset (a seek or a rebalance): start over from here.
+      // Redelivery (a seek): start over from here, which is still at or after the committed offset.
       this.buffers.delete(partition);
       buffer = undefined;
     }
@@ -223,65 +317,61 @@ export class LakeSink {
   }
 
   private async flushDueByTime(): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || this.rebalancing) return;
     await this.lock
       .runExclusive(async () => {
         const now = Date.now();
         for (const buffer of [...this.buffers.values()]) {
-          if (this.stopping === undefined && this.isDue(buffer, now)) await this.flushPartition(buffer);
+          if (this.stopping !== undefined || this.rebalancing) return;
+          // Not correctness (a lost partition's commit is refused or harmless), but no work for nothing.
+          if (!this.assigned.has(buffer.partition)) this.buffers.delete(buffer.partition);
+          else if (this.isDue(buffer, now)) await this.flushPartition(buffer);
         }
       })
       .catch((error) => this.warn(`flush failed: ${errorMessage(error)}`));
   }
 
-  /** Writes every object of the buffer, then commits; the caller holds the lock. */
+  /** Stages every object of the buffer, commits, publishes; the caller holds the lock. */
   private async flushPartition(buffer: PartitionBuffer, heartbeat?: () => Promise<void>): Promise<void> {
-    const { topic } = this.options;
+    const { topic, groupId } = this.options;
+    const { partition } = buffer;
+    const claim = this.claims.get(partition);
+    if (!claim || this.buffers.get(partition) !== buffer) return;
+    const flushId = randomUUID();
+    const stagingPrefix = stagingFlushPrefix(groupId, topic, partition, flushId);
     const ingestedAtMs = Date.now();
+    const staged: StagedObject[] = [];
     const objects: WrittenObject[] = [];
     let ticks = 0;
     let quarantined = 0;
     for (const [dt, group] of buffer.rowsByDate) {
       const body = await this.encoder!.encode(group.items, ingestedAtMs);
-      const key = tickObjectKey(dt, topic, buffer.partition, group.startOffset);
-      await this.putObject(key, body, "application/vnd.apache.parquet", heartbeat);
+      const key = tickObjectKey(dt, topic, partition, group.startOffset);
+      staged.push(await this.publisher.stage(stagingPrefix, staged.length, key, body, PARQUET, heartbeat));
       objects.push({ key, records: group.items.length, bytes: body.length });
       ticks += group.items.length;
     }
     for (const [dt, group] of buffer.quarantineByDate) {
       const body = Buffer.from(group.items.map((record) => JSON.stringify(record)).join("\n") + "\n");
-      const key = quarantineObjectKey(dt, topic, buffer.partition, group.startOffset);
-      await this.putObject(key, body, "application/x-ndjson", heartbeat);
+      const key = quarantineObjectKey(dt, topic, partition, group.startOffset);
+      staged.push(await this.publisher.stage(stagingPrefix, staged.length, key, body, NDJSON, heartbeat));
       objects.push({ key, records: group.items.length, bytes: body.length });
       quarantined += group.items.length;
     }
+    const manifest = createManifest(groupId, topic, partition, flushId, staged);
+    faultPoint("staged");
+    if (!(await this.commitFlush(claim, buffer, manifest, heartbeat))) return;
+    faultPoint("committed");
+    await this.publisher.publish(manifest, heartbeat);
     const durableAtMs = Date.now();
-    if (this.buffers.get(buffer.partition) !== buffer) return; // dropped by a rebalance meanwhile: do not commit
-    try {
-      await retry(
-        () =>
-          this.consumer!.commitOffsets([
-            { topic, partition: buffer.partition, offset: buffer.nextOffset.toString() },
-          ]),
-        { retries: COMMIT_RETRIES, signal: this.abandon.signal },
-      );
-    } catch (error) {
-      // The objects stay; they are overwritten when the range is consumed again (see the header).
-      this.buffers.clear();
-      this.pendingFailure = new Error(
-        `offset commit failed for partition ${buffer.partition}: ${errorMessage(error)}`,
-      );
-      this.warn(this.pendingFailure.message);
-      return;
-    }
-    this.buffers.delete(buffer.partition);
+    if (this.buffers.get(partition) === buffer) this.buffers.delete(partition);
     this.totals.ticks += ticks;
     this.totals.quarantined += quarantined;
     this.totals.objects += objects.length;
     this.totals.bytes += objects.reduce((sum, object) => sum + object.bytes, 0);
     this.totals.flushes++;
     this.options.onFlush?.({
-      partition: buffer.partition,
+      partition,
       startOffset: buffer.startOffset.toString(),
       committedOffset: buffer.nextOffset.toString(),
       ticks,
@@ -291,38 +381,81 @@ export class LakeSink {
     });
   }
 
-  /** PUTs an object, retrying with backoff for as long as it takes (or until the sink is abandoned). */
-  private async putObject(key: string, body: Buffer, contentType: string, heartbeat?: () => Promise<void>) {
-    await retry(
-      async () => {
-        try {
-          await this.s3.send(
-            new PutObjectCommand({
-              Bucket: this.options.lake.bucket,
-              Key: key,
-              Body: body,
-              ContentType: contentType,
-            }),
-          );
-        } catch (error) {
-          throw new LakeWriteError(
-            `writing s3://${this.options.lake.bucket}/${key} failed: ${errorMessage(error) || (error as Error).name}`,
-            {
-              retriable: true,
-              cause: error,
-            },
-          );
-        }
-      },
-      {
-        retries: Infinity,
-        signal: this.abandon.signal,
-        onRetry: (error, attempt, delayMs) => {
-          this.warn(`${errorMessage(error)}; retry ${attempt} in ${delayMs} ms, nothing committed`);
-          heartbeat?.().catch(() => {});
-        },
-      },
-    );
+  /**
+   * Commits the flush; false when it was not committed (or may not have been), after making sure the records
+   * are read again from whatever is committed now.
+   */
+  private async commitFlush(
+    claim: PartitionClaim,
+    buffer: PartitionBuffer,
+    manifest: FlushManifest,
+    heartbeat?: () => Promise<void>,
+  ): Promise<boolean> {
+    const { partition } = buffer;
+    try {
+      let metadata = inlineMetadata(manifest);
+      if (metadata === undefined) {
+        await this.publisher.writeManifest(manifest, heartbeat);
+        metadata = pointerMetadata(manifest);
+      }
+      await this.fence!.commit(claim, buffer.nextOffset, metadata);
+      return true;
+    } catch (error) {
+      await this.unclaim(claim);
+      void this.publisher.discard(manifest);
+      if (error instanceof PartitionFencedError) {
+        this.fenced.add(partition);
+        this.warn(
+          `${error.message}; its ${buffer.records} buffered records are left to it, nothing committed`,
+        );
+        return false;
+      }
+      this.warn(
+        `offset commit failed for partition ${partition}: ${errorMessage(error)}; reading again from the committed offset`,
+      );
+      await this.rewind(partition);
+      return false;
+    }
+  }
+
+  /** After a commit whose outcome is unknown: claim again (which settles it) and read from what is committed. */
+  private async rewind(partition: number): Promise<void> {
+    try {
+      const claim = await this.claimed(partition);
+      const offset = claim.committedOffset >= 0n ? claim.committedOffset : await this.logStart(partition);
+      this.consumer!.seek({ topic: this.options.topic, partition, offset: offset.toString() });
+    } catch (error) {
+      // Without a fresh claim nothing more is committed for the partition; rejoining re-reads it.
+      this.fenced.add(partition);
+      this.warn(`partition ${partition}: cannot claim it again (${errorMessage(error)}); rejoining`);
+    }
+  }
+
+  private async logStart(partition: number): Promise<bigint> {
+    const offsets = await this.admin!.fetchTopicOffsets(this.options.topic);
+    return BigInt(offsets.find((entry) => entry.partition === partition)?.low ?? "0");
+  }
+
+  /** Deletes staged flushes that crashes and zombies left behind, keeping those that a commit names. */
+  private async sweepStaging(): Promise<void> {
+    const { groupId, topic } = this.options;
+    try {
+      const [committed] = await this.admin!.fetchOffsets({ groupId, topics: [topic] });
+      const keep = new Set<string>();
+      for (const entry of committed?.partitions ?? []) {
+        const flush = parseCommitMetadata(entry.metadata);
+        if (flush.kind === "inline") keep.add(flush.manifest.stagingPrefix);
+        if (flush.kind === "pointer") keep.add(flush.manifestKey.replace(/manifest\.json$/, ""));
+      }
+      const swept = await this.publisher.sweep(
+        groupId,
+        this.options.stagingRetentionMs ?? DEFAULT_STAGING_RETENTION_MS,
+        keep,
+      );
+      if (swept > 0) this.warn(`swept ${swept} staged flushes left by crashed or fenced members`);
+    } catch (error) {
+      this.warn(`staging sweep failed (harmless; retried at the next start): ${errorMessage(error)}`);
+    }
   }
 
   /** Number of records buffered and not yet durable. */
@@ -346,6 +479,9 @@ export class LakeSink {
         }
       } finally {
         await consumer?.disconnect();
+        for (const claim of [...this.claims.values()]) await this.fence?.release(claim);
+        this.claims.clear();
+        await this.admin?.disconnect();
         await this.encoder?.close();
         this.s3.destroy();
       }

@@ -1,0 +1,99 @@
+/**
+ * What a committed flush holds, as the lake sink writes it into the Kafka offset commit's metadata.
+ *
+ * The metadata names the flush (a random id, so only the member that staged it can have written its objects)
+ * and lists each object's final key, size and MD5. When the list does not fit in the broker's offset metadata
+ * limit (`offset.metadata.max.bytes`, 4,096 by default; a CSV replay can put thousands of dates in one flush),
+ * the list goes to a manifest object inside the flush's own staging folder and the metadata names that.
+ */
+import { stagingFlushPrefix } from "../lake/layout.ts";
+
+export interface StagedObject {
+  /** Where the object is published: the deterministic name of DESIGN.md's lake layout. */
+  readonly finalKey: string;
+  readonly bytes: number;
+  /** Hex MD5 of the body: the ETag S3 reports for a single-part PUT or COPY of it. */
+  readonly md5: string;
+}
+
+export interface FlushManifest {
+  readonly flushId: string;
+  /** The staging folder, `_staging/<group>/<topic>+<partition>/<flushId>/`. */
+  readonly stagingPrefix: string;
+  readonly objects: readonly StagedObject[];
+}
+
+const METADATA_TAG = "tickstream-flush/1 ";
+/** Below the broker's default 4,096-byte limit, with room to spare. */
+export const MAX_INLINE_METADATA_BYTES = 3_500;
+
+export function createManifest(
+  groupId: string,
+  topic: string,
+  partition: number,
+  flushId: string,
+  objects: readonly StagedObject[],
+): FlushManifest {
+  return { flushId, stagingPrefix: stagingFlushPrefix(groupId, topic, partition, flushId), objects };
+}
+
+/**
+ * The staged key of the flush's object number `index`: `<staging folder><index>.<extension of the final key>`.
+ * Final keys hold `+` and `=`, which a COPY source would have to encode, so staged keys do not reuse them.
+ */
+export function stagedKey(stagingPrefix: string, index: number, finalKey: string): string {
+  return `${stagingPrefix}${index}${/\.[a-z]+$/.exec(finalKey)?.[0] ?? ""}`;
+}
+
+export function manifestObjectKey(manifest: Pick<FlushManifest, "stagingPrefix">): string {
+  return `${manifest.stagingPrefix}manifest.json`;
+}
+
+/** The manifest's JSON, as a manifest object holds it. */
+export function manifestBody(manifest: FlushManifest): string {
+  return JSON.stringify({
+    flushId: manifest.flushId,
+    stagingPrefix: manifest.stagingPrefix,
+    objects: manifest.objects.map((object) => [object.finalKey, object.bytes, object.md5]),
+  });
+}
+
+/** The offset metadata for the manifest: the whole manifest inline, or `undefined` when it needs an object. */
+export function inlineMetadata(manifest: FlushManifest): string | undefined {
+  const metadata = METADATA_TAG + manifestBody(manifest);
+  return Buffer.byteLength(metadata) <= MAX_INLINE_METADATA_BYTES ? metadata : undefined;
+}
+
+/** The offset metadata that points at a manifest object. */
+export function pointerMetadata(manifest: FlushManifest): string {
+  return METADATA_TAG + JSON.stringify({ manifestKey: manifestObjectKey(manifest) });
+}
+
+export type CommittedFlush =
+  | { readonly kind: "none" }
+  | { readonly kind: "inline"; readonly manifest: FlushManifest }
+  | { readonly kind: "pointer"; readonly manifestKey: string };
+
+/** Reads a committed offset's metadata: none (an older sink, or no flush yet), a manifest, or a pointer to one. */
+export function parseCommitMetadata(metadata: string | null | undefined): CommittedFlush {
+  if (!metadata || !metadata.startsWith(METADATA_TAG)) return { kind: "none" };
+  const parsed = JSON.parse(metadata.slice(METADATA_TAG.length)) as Record<string, unknown>;
+  if (typeof parsed.manifestKey === "string") return { kind: "pointer", manifestKey: parsed.manifestKey };
+  return { kind: "inline", manifest: parseManifestBody(JSON.stringify(parsed)) };
+}
+
+export function parseManifestBody(body: string): FlushManifest {
+  const parsed = JSON.parse(body) as {
+    flushId: string;
+    stagingPrefix: string;
+    objects: [string, number, string][];
+  };
+  if (typeof parsed.flushId !== "string" || typeof parsed.stagingPrefix !== "string") {
+    throw new Error("not a tickstream flush manifest");
+  }
+  return {
+    flushId: parsed.flushId,
+    stagingPrefix: parsed.stagingPrefix,
+    objects: parsed.objects.map(([finalKey, bytes, md5]) => ({ finalKey, bytes, md5 })),
+  };
+}
