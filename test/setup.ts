@@ -8,6 +8,10 @@ process.env.TICKSTREAM_KAFKA_CACHE ??= path.resolve(".tickstream", "kafka");
 
 /** Root hooks: nothing a test started may outlive the suite. */
 export const mochaHooks = {
+  async afterAll() {
+    const { printFaultTable } = await import("./helpers/fault-table.ts");
+    printFaultTable();
+  },
   async afterEach() {
     const { killSpawnedCommands } = await import("./helpers/cli.ts");
     await killSpawnedCommands();

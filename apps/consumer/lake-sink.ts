@@ -179,6 +179,8 @@ export class LakeSink {
       this.rebalancing = false;
       this.assigned = new Set(event.payload.memberAssignment[topic] ?? []);
       this.fenced.clear();
+      // Once per start, when the group coordinator is known to answer.
+      if (this.joinEpoch === 1) void this.sweepStaging();
     });
     consumer.on(consumer.events.CRASH, (event) => {
       this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`);
@@ -188,7 +190,6 @@ export class LakeSink {
     this.fence = new PartitionFence(this.kafka, this.admin, groupId, topic);
     await connectToBroker(consumer, bootstrapServers);
     await consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
-    void this.sweepStaging();
     await consumer.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
     const tickMs = Math.max(50, Math.min(1_000, Math.floor(this.flushPolicy.intervalMs / 4)));
     this.timer = setInterval(() => void this.flushDueByTime(), tickMs);
@@ -423,6 +424,7 @@ export class LakeSink {
     try {
       const claim = await this.claimed(partition);
       const offset = claim.committedOffset >= 0n ? claim.committedOffset : await this.logStart(partition);
+      // Throws while kafkajs restarts the consumer, which then resumes from the committed offsets anyway.
       this.consumer!.seek({ topic: this.options.topic, partition, offset: offset.toString() });
     } catch (error) {
       // Without a fresh claim nothing more is committed for the partition; rejoining re-reads it.
@@ -472,7 +474,7 @@ export class LakeSink {
       const consumer = this.consumer;
       try {
         if (consumer) {
-          consumer.pause([{ topic: this.options.topic }]);
+          pauseIfRunning(consumer, this.options.topic);
           await this.lock.runExclusive(async () => {
             for (const buffer of [...this.buffers.values()]) await this.flushPartition(buffer);
           });
@@ -492,5 +494,14 @@ export class LakeSink {
   /** Gives up on writes still being retried (a second Ctrl-C): nothing more is committed, nothing is lost. */
   abandonPendingWrites(): void {
     this.abandon.abort();
+  }
+}
+
+/** kafkajs refuses to pause a consumer between a crash and its restart, which fetches nothing anyway. */
+function pauseIfRunning(consumer: Consumer, topic: string): void {
+  try {
+    consumer.pause([{ topic }]);
+  } catch {
+    // not running: nothing is being fetched
   }
 }

@@ -47,7 +47,10 @@ export class PartitionFence {
       maxInFlightRequests: 1,
     });
     try {
-      await producer.connect(); // InitProducerId: the fence
+      await producer.connect();
+      // kafkajs sends the transactional InitProducerId (the fence) at the first transaction, not at connect.
+      const opening = await producer.transaction();
+      await opening.abort();
       const [committed] = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] });
       const entry = committed?.partitions.find((candidate) => candidate.partition === partition);
       return {

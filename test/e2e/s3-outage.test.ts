@@ -41,6 +41,7 @@ describe("lake sink during an S3 outage @integration", function () {
         timeoutMs: 60_000,
         describe: () => "nothing reached the lake",
       });
+      console.log("stopping s3", Date.now(), ticksWritten, warnings);
       const stopped = await env.s3.stop();
       expect(stopped.stopped).to.equal(true);
       const writtenWhenStopped = ticksWritten;

@@ -1,0 +1,133 @@
+/** Shared moves of the fault suite: lake sink members as real `tickstream consume` processes, and the count. */
+import { expect } from "chai";
+import type { ResultPromise } from "execa";
+import { waitFor } from "../../apps/shared/retry.ts";
+import type { LakeLocation } from "../../apps/lake/s3-client.ts";
+import { groupLag } from "../../ops/kafka/topics.ts";
+import { spawnCli } from "./cli.ts";
+import { recordFaultCase } from "./fault-table.ts";
+import { countLake } from "./lake-count.ts";
+
+export interface MemberOptions {
+  readonly topic: string;
+  readonly group: string;
+  /** TICKSTREAM_FAULT_POINT for this process, e.g. "committed:2" or "staged:3:SIGSTOP". */
+  readonly faultPoint?: string;
+  readonly sessionTimeoutMs?: number;
+  readonly flushIntervalMs?: number;
+  readonly flushRecords?: number;
+}
+
+/** One `tickstream consume` process, with its combined output kept for assertions. */
+export class SinkMember {
+  private text = "";
+  readonly child: ResultPromise<{ reject: false; all: true }>;
+
+  constructor(env: NodeJS.ProcessEnv, options: MemberOptions) {
+    const args = [
+      "consume",
+      "--topic",
+      options.topic,
+      "--group",
+      options.group,
+      "--flush-records",
+      String(options.flushRecords ?? 2_000),
+      "--flush-interval-ms",
+      String(options.flushIntervalMs ?? 500),
+      "--session-timeout-ms",
+      String(options.sessionTimeoutMs ?? 6_000),
+    ];
+    const childEnv = { ...env, TICKSTREAM_FAULT_POINT: options.faultPoint ?? "" };
+    this.child = spawnCli(args, childEnv);
+    this.child.all?.on("data", (chunk: Buffer) => (this.text += chunk.toString("utf8")));
+  }
+
+  get output(): string {
+    return this.text;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+    await waitFor(() => pattern.test(this.text), {
+      timeoutMs,
+      intervalMs: 50,
+      describe: () => `no ${pattern} in the member's output:\n${this.text.slice(-3_000)}`,
+    });
+  }
+
+  /** Resolves once the process has ended (after a SIGKILL from outside or from a fault point). */
+  async ended(): Promise<{ signal?: string; exitCode?: number }> {
+    const result = await this.child;
+    return { signal: result.signal, exitCode: result.exitCode };
+  }
+
+  /** SIGTERM: flush, commit, leave; expects a clean exit. */
+  async stop(): Promise<void> {
+    this.child.kill("SIGTERM");
+    const result = await this.child;
+    expect(result.exitCode, `member exit\n${this.text.slice(-3_000)}`).to.equal(0);
+  }
+}
+
+/** Sum of the group's committed offsets over the topic's partitions (-1, none yet, counts as 0). */
+export async function committedTotal(bootstrapServers: readonly string[], group: string, topic: string) {
+  const lag = await groupLag(bootstrapServers, group, topic);
+  return lag.partitions.reduce((sum, partition) => sum + Math.max(0, Number(partition.committed)), 0);
+}
+
+/** Per partition, the group's committed offset. */
+export async function committedOffsets(bootstrapServers: readonly string[], group: string, topic: string) {
+  const lag = await groupLag(bootstrapServers, group, topic);
+  return Object.fromEntries(lag.partitions.map((partition) => [partition.partition, partition.committed]));
+}
+
+/** Waits until the group has committed the whole topic; returns when, in ms since the epoch. */
+export async function waitForLagZero(
+  bootstrapServers: readonly string[],
+  group: string,
+  topic: string,
+  timeoutMs = 120_000,
+): Promise<number> {
+  let last = -1;
+  await waitFor(
+    async () => {
+      last = (await groupLag(bootstrapServers, group, topic)).total;
+      return last === 0;
+    },
+    { timeoutMs, intervalMs: 200, describe: () => `group ${group} still lags ${last} on ${topic}` },
+  );
+  return Date.now();
+}
+
+/**
+ * Counts the lake against what each producer acknowledged, records the case in the suite's table, and
+ * asserts nothing lost and nothing duplicated.
+ */
+export async function assertLakeExact(
+  name: string,
+  lake: LakeLocation,
+  produced: ReadonlyMap<string, number>,
+  recoveryMs: number,
+): Promise<void> {
+  const count = await countLake(lake, produced);
+  const total = [...produced.values()].reduce((sum, value) => sum + value, 0);
+  recordFaultCase({
+    name,
+    produced: total,
+    landed: count.landed,
+    lost: count.lost,
+    duplicated: count.duplicated,
+    recoveryMs,
+  });
+  expect(
+    { landed: count.landed, lost: count.lost, duplicated: count.duplicated },
+    `${name}\n${count.overlaps.slice(0, 20).join("\n")}`,
+  ).to.deep.equal({
+    landed: total,
+    lost: 0,
+    duplicated: 0,
+  });
+}
