@@ -12,6 +12,7 @@
  */
 import type { Admin, Kafka, Producer } from "kafkajs";
 import { errorMessage } from "../shared/errors.ts";
+import { retry } from "../shared/retry.ts";
 
 export interface PartitionClaim {
   readonly partition: number;
@@ -51,7 +52,11 @@ export class PartitionFence {
       // kafkajs sends the transactional InitProducerId (the fence) at the first transaction, not at connect.
       const opening = await producer.transaction();
       await opening.abort();
-      const [committed] = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] });
+      // A coordinator still loading or moving answers with a retriable error.
+      const [committed] = await retry(
+        () => this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
+        { retries: 8, isRetriable: (error) => (error as { retriable?: boolean }).retriable === true },
+      );
       const entry = committed?.partitions.find((candidate) => candidate.partition === partition);
       return {
         partition,
