@@ -1,53 +1,25 @@
 import { expect } from "chai";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { runProducer } from "../../apps/producer/producer.ts";
 import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import { createKafka } from "../../apps/shared/kafka-client.ts";
 import { waitFor } from "../../apps/shared/retry.ts";
 import { decodeTick } from "../../apps/tick/schema.ts";
-import { LocalHost } from "../../ops/hosts/local-host.ts";
 import { clusterHealth } from "../../ops/kafka/cluster-health.ts";
 import { rollingRestart } from "../../ops/kafka/rolling-restart.ts";
-import { PlainSupervisor, type SupervisedService } from "../../ops/services/plain-supervisor.ts";
-import {
-  freeBrokerPorts,
-  prepareBootstrappedBroker,
-  type BootstrappedBroker,
-} from "../helpers/bootstrapped-broker.ts";
+import { bootstrapThreeBrokerCluster, type BootstrappedCluster } from "../helpers/bootstrapped-broker.ts";
 
 describe("rolling restart of a three-broker KRaft cluster @integration", function () {
-  const brokers: BootstrappedBroker[] = [];
-  const publicIps = ["127.0.2.1", "127.0.2.2", "127.0.2.3"];
-  const privateIps = ["127.0.1.1", "127.0.1.2", "127.0.1.3"];
+  let cluster: BootstrappedCluster | undefined;
   let bootstrapServers: string[];
 
   before(async function () {
     this.timeout(400_000);
-    const ports = await freeBrokerPorts();
-    const voters = privateIps.map((host, index) => ({ nodeId: index + 1, host }));
-    for (let index = 0; index < 3; index++) {
-      brokers.push(
-        await prepareBootstrappedBroker({
-          nodeId: index + 1,
-          publicIp: publicIps[index]!,
-          privateIp: privateIps[index]!,
-          voters,
-          ports,
-          replicationFactor: 3,
-        }),
-      );
-    }
-    // The three bootstraps run at once, as three instances boot: each waits for the quorum to create the topic.
-    const results = await Promise.all(brokers.map((broker) => broker.run()));
-    results.forEach((result, index) =>
-      expect(result.exitCode, `broker ${index + 1}: ${result.all}`).to.equal(0),
-    );
-    bootstrapServers = publicIps.map((ip) => `${ip}:${ports.external}`);
+    cluster = await bootstrapThreeBrokerCluster(2, 1);
+    bootstrapServers = cluster.bootstrapServers;
   });
   after(async function () {
     this.timeout(120_000);
-    await Promise.all(brokers.map((broker) => broker.destroy()));
+    await cluster?.destroy();
   });
 
   it("restarts one broker at a time while a producer keeps writing, and loses nothing", async function () {
@@ -65,18 +37,7 @@ describe("rolling restart of a three-broker KRaft cluster @integration", functio
       batchSize: 50,
       signal: stop.signal,
     });
-    const host = new LocalHost();
-    const restartable = await Promise.all(
-      brokers.map(async (broker, index) => ({
-        nodeId: index + 1,
-        service: new PlainSupervisor(
-          host,
-          JSON.parse(
-            await readFile(path.join(broker.root, "var/lib/tickstream/kafka.service.json"), "utf8"),
-          ) as SupervisedService,
-        ),
-      })),
-    );
+    const restartable = cluster!.services;
     const pidsBefore = await Promise.all(
       restartable.map(async (broker) => (await broker.service.status()).pid),
     );

@@ -11,6 +11,7 @@ import { clusterIdFor, renderBootstrap, type BootstrapVoter } from "../../infra/
 import { DEFAULT_KAFKA_VERSION, localPaths } from "../../ops/config/settings.ts";
 import { LocalHost } from "../../ops/hosts/local-host.ts";
 import { ensureKafkaDistribution } from "../../ops/kafka/distribution.ts";
+import { PlainSupervisor, type SupervisedService } from "../../ops/services/plain-supervisor.ts";
 import { startImdsStub, type ImdsStub } from "./imds-stub.ts";
 import { freePort } from "./ports.ts";
 
@@ -122,4 +123,64 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+export interface BootstrappedCluster {
+  readonly brokers: readonly BootstrappedBroker[];
+  /** The external listeners, as a client outside the VPC sees them. */
+  readonly bootstrapServers: string[];
+  /** Each broker's supervised process, to stop, kill and start it as the fault tests do. */
+  readonly services: readonly { nodeId: number; service: PlainSupervisor }[];
+  destroy(): Promise<void>;
+}
+
+/**
+ * Three brokers bootstrapped at once, as three instances boot (each waits for the quorum to create the topic):
+ * a KRaft quorum with replication factor 3 and min.insync.replicas 2. Addresses are 127.0.<publicNet>.1-3
+ * (advertised, like Elastic IPs) and 127.0.<privateNet>.1-3 (the internal listener and the controllers).
+ */
+export async function bootstrapThreeBrokerCluster(
+  publicNet: number,
+  privateNet: number,
+): Promise<BootstrappedCluster> {
+  const publicIps = [1, 2, 3].map((host) => `127.0.${publicNet}.${host}`);
+  const privateIps = [1, 2, 3].map((host) => `127.0.${privateNet}.${host}`);
+  const ports = await freeBrokerPorts();
+  const voters = privateIps.map((host, index) => ({ nodeId: index + 1, host }));
+  const brokers: BootstrappedBroker[] = [];
+  const destroy = async () => void (await Promise.all(brokers.map((broker) => broker.destroy())));
+  try {
+    for (let index = 0; index < 3; index++) {
+      brokers.push(
+        await prepareBootstrappedBroker({
+          nodeId: index + 1,
+          publicIp: publicIps[index]!,
+          privateIp: privateIps[index]!,
+          voters,
+          ports,
+          replicationFactor: 3,
+        }),
+      );
+    }
+    const results = await Promise.all(brokers.map((broker) => broker.run()));
+    results.forEach((result, index) => {
+      if (result.exitCode !== 0) throw new Error(`broker ${index + 1} bootstrap failed:\n${result.all}`);
+    });
+    const host = new LocalHost();
+    const services = await Promise.all(
+      brokers.map(async (broker, index) => ({
+        nodeId: index + 1,
+        service: new PlainSupervisor(
+          host,
+          JSON.parse(
+            await readFile(path.join(broker.root, "var/lib/tickstream/kafka.service.json"), "utf8"),
+          ) as SupervisedService,
+        ),
+      })),
+    );
+    return { brokers, bootstrapServers: publicIps.map((ip) => `${ip}:${ports.external}`), services, destroy };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
 }
