@@ -3,6 +3,8 @@
  * read exactly what is granted. Least privilege: object access only under the lake's own prefixes.
  */
 export const LAKE_PREFIXES = ["ticks/", "quarantine/"] as const;
+/** Where the lake sink stages a flush before committing it (apps/lake/layout.ts); never a crawler's. */
+export const STAGING_PREFIX = "_staging/";
 
 export interface PolicyDocument {
   readonly Version: "2012-10-17";
@@ -23,18 +25,24 @@ export function assumeRolePolicy(service: "ec2.amazonaws.com" | "glue.amazonaws.
   });
 }
 
-/** Listing the bucket, limited to the lake's prefixes. */
-function lakeListing(lakeArn: string): PolicyDocument["Statement"][number] {
+/** Listing the bucket, limited to the given prefixes. */
+function lakeListing(
+  lakeArn: string,
+  prefixes: readonly string[] = LAKE_PREFIXES,
+): PolicyDocument["Statement"][number] {
   return {
     Sid: "LakeListing",
     Effect: "Allow",
     Action: "s3:ListBucket",
     Resource: lakeArn,
-    Condition: { StringLike: { "s3:prefix": LAKE_PREFIXES.map((prefix) => `${prefix}*`) } },
+    Condition: { StringLike: { "s3:prefix": prefixes.map((prefix) => `${prefix}*`) } },
   };
 }
 
-/** The broker host runs the lake sink: it writes and reads objects under the lake prefixes, and lists them. */
+/**
+ * The broker host runs the lake sink: it writes and reads objects under the lake prefixes (a COPY needs GetObject
+ * on its source and PutObject on its target), and stages, reads and deletes under the staging prefix only.
+ */
 export function brokerLakePolicy(lakeArn: string): PolicyDocument {
   return {
     Version: "2012-10-17",
@@ -45,7 +53,13 @@ export function brokerLakePolicy(lakeArn: string): PolicyDocument {
         Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
         Resource: LAKE_PREFIXES.map((prefix) => `${lakeArn}/${prefix}*`),
       },
-      lakeListing(lakeArn),
+      {
+        Sid: "LakeStaging",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        Resource: `${lakeArn}/${STAGING_PREFIX}*`,
+      },
+      lakeListing(lakeArn, [...LAKE_PREFIXES, STAGING_PREFIX]),
     ],
   };
 }

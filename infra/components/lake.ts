@@ -36,6 +36,14 @@ export class Lake extends pulumi.ComponentResource {
             noncurrentVersionExpiration: { noncurrentDays: 7 },
           },
           {
+            // What crashed and fenced lake sink members staged and never committed. A committed flush is
+            // published within seconds; the sink's own sweep keeps any flush a commit still names.
+            id: "expire-staging",
+            status: "Enabled",
+            filter: { prefix: "_staging/" },
+            expiration: { days: 7 },
+          },
+          {
             id: "abort-incomplete-uploads",
             status: "Enabled",
             filter: {},

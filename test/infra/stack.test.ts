@@ -175,14 +175,57 @@ for (const stack of ["dev", "prod"] as const) {
       });
     });
 
-    it("must let the broker role touch only the lake's prefixes", function () {
+    // IAM: an object ARN is arn:aws:s3:::bucket/key, a prefix is granted with a trailing * (S3 User Guide,
+    // "Policy resources for Amazon S3"); CopyObject needs s3:GetObject on the source and s3:PutObject on the
+    // target, and DeleteObjects needs s3:DeleteObject on each key (S3 API Reference, CopyObject, DeleteObjects).
+    it("must let the broker role write the lake's prefixes, and delete only under _staging/ (no s3:DeleteObject on ticks/ or quarantine/)", function () {
       const lakeArn = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.arn;
       const brokerPolicy = ofType(T.rolePolicy).find((policy) => policy.name.endsWith("-broker-lake"))!;
-      const statements = JSON.parse(brokerPolicy.inputs.policy).Statement;
-      expect(statements[0].Resource).to.deep.equal([`${lakeArn}/ticks/*`, `${lakeArn}/quarantine/*`]);
-      expect(statements[0].Action).to.not.include("s3:DeleteObject");
-      expect(statements[1]).to.deep.include({ Action: "s3:ListBucket", Resource: lakeArn });
-      expect(statements[1].Condition.StringLike["s3:prefix"]).to.deep.equal(["ticks/*", "quarantine/*"]);
+      const statements = JSON.parse(brokerPolicy.inputs.policy).Statement as {
+        Action: string | string[];
+        Resource: string | string[];
+        Condition?: { StringLike: Record<string, string[]> };
+      }[];
+      const grants = statements.flatMap((statement) =>
+        [statement.Action]
+          .flat()
+          .flatMap((action) => [statement.Resource].flat().map((resource) => `${action} ${resource}`)),
+      );
+      expect(grants.sort()).to.deep.equal(
+        [
+          `s3:AbortMultipartUpload ${lakeArn}/_staging/*`,
+          `s3:AbortMultipartUpload ${lakeArn}/quarantine/*`,
+          `s3:AbortMultipartUpload ${lakeArn}/ticks/*`,
+          `s3:DeleteObject ${lakeArn}/_staging/*`,
+          `s3:GetObject ${lakeArn}/_staging/*`,
+          `s3:GetObject ${lakeArn}/quarantine/*`,
+          `s3:GetObject ${lakeArn}/ticks/*`,
+          `s3:ListBucket ${lakeArn}`,
+          `s3:PutObject ${lakeArn}/_staging/*`,
+          `s3:PutObject ${lakeArn}/quarantine/*`,
+          `s3:PutObject ${lakeArn}/ticks/*`,
+        ].sort(),
+      );
+      const listing = statements.find((statement) => statement.Action === "s3:ListBucket")!;
+      expect(listing.Condition!.StringLike["s3:prefix"]).to.deep.equal([
+        "ticks/*",
+        "quarantine/*",
+        "_staging/*",
+      ]);
+    });
+
+    // S3 lifecycle: a rule's Filter.Prefix scopes it, and Expiration.Days must be a positive integer
+    // (S3 API Reference, LifecycleExpiration and LifecycleRuleFilter).
+    it("must expire what crashed and fenced sink members left under _staging/ after a positive number of days", function () {
+      const lake = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!;
+      const lifecycle = ofType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find(
+        (resource) => resource.inputs.bucket === lake.id,
+      )!;
+      const staging = (
+        lifecycle.inputs.rules as { id: string; filter: { prefix?: string }; expiration?: { days: number } }[]
+      ).find((rule) => rule.id === "expire-staging")!;
+      expect(staging.filter).to.deep.equal({ prefix: "_staging/" });
+      expect(Number.isInteger(staging.expiration!.days) && staging.expiration!.days > 0).to.equal(true);
     });
 
     it("must give the crawler the Glue service policy and read access to the lake prefixes only", function () {
@@ -196,6 +239,8 @@ for (const stack of ["dev", "prod"] as const) {
           [statement.Action].flat(),
         ),
       ).to.deep.equal(["s3:GetObject", "s3:ListBucket"]);
+      // Staged flushes are not data: the crawler may neither read nor list them.
+      expect(JSON.stringify(crawlerPolicy)).to.not.include("_staging");
     });
 
     it("must crawl the ticks and quarantine prefixes into the stack's Glue database", function () {
