@@ -104,8 +104,10 @@ export interface FlushEvent {
   readonly ticks: number;
   readonly quarantined: number;
   readonly objects: readonly WrittenObject[];
-  /** Per record: object durable minus Kafka CreateTime, in ms. */
+  /** Per record: object published minus Kafka CreateTime, in ms. */
   readonly freshnessMs: readonly number[];
+  /** How long each step of the flush took, in ms: what the fence costs is commit + publish. */
+  readonly stepMs: { readonly stage: number; readonly commit: number; readonly publish: number };
 }
 
 export interface LakeSinkTotals {
@@ -339,6 +341,7 @@ export class LakeSink {
     const claim = this.claims.get(partition);
     if (!claim || this.buffers.get(partition) !== buffer) return;
     const flushId = randomUUID();
+    const stagingStartedAt = performance.now();
     const stagingPrefix = stagingFlushPrefix(groupId, topic, partition, flushId);
     const ingestedAtMs = Date.now();
     const staged: StagedObject[] = [];
@@ -361,9 +364,12 @@ export class LakeSink {
     }
     const manifest = createManifest(groupId, topic, partition, flushId, staged);
     faultPoint("staged");
+    const commitStartedAt = performance.now();
     if (!(await this.commitFlush(claim, buffer, manifest, heartbeat))) return;
     faultPoint("committed");
+    const publishStartedAt = performance.now();
     await this.publisher.publish(manifest, heartbeat);
+    const publishedAt = performance.now();
     const durableAtMs = Date.now();
     if (this.buffers.get(partition) === buffer) this.buffers.delete(partition);
     this.totals.ticks += ticks;
@@ -379,6 +385,11 @@ export class LakeSink {
       quarantined,
       objects,
       freshnessMs: buffer.producedAtMs.map((producedAt) => durableAtMs - producedAt),
+      stepMs: {
+        stage: commitStartedAt - stagingStartedAt,
+        commit: publishStartedAt - commitStartedAt,
+        publish: publishedAt - publishStartedAt,
+      },
     });
   }
 

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadLocalSettings } from "../config/settings.ts";
-import { runDemo, type DemoSummary } from "../demo/run-demo.ts";
+import { percentile, runDemo, type DemoSummary } from "../demo/run-demo.ts";
 import { LocalHost } from "../hosts/local-host.ts";
 import { LocalEnvironment } from "../local/environment.ts";
 import { freePort } from "../local/free-port.ts";
@@ -15,6 +15,8 @@ export interface BenchResult extends DemoSummary {
   readonly lakeBytesPerTick: number;
   readonly peakRssMb: number;
   readonly elapsedMs: number;
+  /** Per flush, p50 and p99 of each step (ms): stage (PUTs), commit (the Kafka transaction), publish (COPY + DELETE). */
+  readonly flushStepsMs: Record<"stage" | "commit" | "publish", { p50: number; p99: number }>;
 }
 
 export async function runBench(options: {
@@ -41,16 +43,29 @@ export async function runBench(options: {
   const startedAt = Date.now();
   try {
     await environment.up();
+    const steps = { stage: [] as number[], commit: [] as number[], publish: [] as number[] };
     const { producerId: _producerId, ...summary } = await runDemo(environment, {
       count: options.count,
       source: "synthetic",
       onProgress: options.onProgress,
+      onFlush: (event) => {
+        for (const step of ["stage", "commit", "publish"] as const) steps[step].push(event.stepMs[step]);
+      },
     });
+    const stepPercentiles = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return { p50: Math.round(percentile(sorted, 0.5)), p99: Math.round(percentile(sorted, 0.99)) };
+    };
     return {
       ...summary,
       lakeBytesPerTick: Math.round((summary.bytes / Math.max(1, summary.inLake)) * 100) / 100,
       peakRssMb: Math.round(peakRss / 1024 / 1024),
       elapsedMs: Date.now() - startedAt,
+      flushStepsMs: {
+        stage: stepPercentiles(steps.stage),
+        commit: stepPercentiles(steps.commit),
+        publish: stepPercentiles(steps.publish),
+      },
     };
   } finally {
     clearInterval(sampler);

@@ -4,7 +4,7 @@
  */
 import { createS3Client } from "../../apps/lake/s3-client.ts";
 import { auditProducer } from "../../apps/lake/lake-audit.ts";
-import { LakeSink, type FlushPolicy } from "../../apps/consumer/lake-sink.ts";
+import { LakeSink, type FlushEvent, type FlushPolicy } from "../../apps/consumer/lake-sink.ts";
 import { runProducer } from "../../apps/producer/producer.ts";
 import { createSource } from "../../apps/producer/sources/index.ts";
 import { ServiceError } from "../../apps/shared/errors.ts";
@@ -22,6 +22,8 @@ export interface DemoOptions {
   readonly onProgress?: (message: string) => void;
   readonly onStatus?: (message: string) => void;
   readonly onWarning?: (message: string) => void;
+  /** Every committed and published flush (the bench times its steps). */
+  readonly onFlush?: (event: FlushEvent) => void;
 }
 
 /** The shape DESIGN.md fixes for `tickstream demo --json`. */
@@ -67,7 +69,10 @@ export async function runDemo(
     lake: environment.lake,
     flush: options.flush,
     onWarning: options.onWarning,
-    onFlush: (event) => freshness.push(...event.freshnessMs),
+    onFlush: (event) => {
+      freshness.push(...event.freshnessMs);
+      options.onFlush?.(event);
+    },
   });
   await sink.start();
   const startedAt = Date.now();

@@ -29,6 +29,10 @@ export function registerBenchCommand(program: Command): void {
           ["lake objects", formatCount(result.files)],
           ["lake bytes per tick", result.lakeBytesPerTick],
           ["peak RSS (CLI process)", `${result.peakRssMb} MiB`],
+          ...(["stage", "commit", "publish"] as const).map((step): [string, string] => [
+            `flush ${step} p50 / p99`,
+            `${result.flushStepsMs[step].p50} / ${result.flushStepsMs[step].p99} ms`,
+          ]),
         ]),
       );
       return result.duplicates === 0 && result.missing === 0 ? 0 : 1;
