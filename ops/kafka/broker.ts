@@ -40,6 +40,28 @@ export function kafkaClasspath(layout: Pick<BrokerLayout, "kafkaHome" | "kafkaLi
   return path.join(layout.kafkaHome ? path.join(layout.kafkaHome, "libs") : layout.kafkaLibsDir, "*");
 }
 
+/**
+ * Java arguments that format KRaft storage. The id goes as `--cluster-id=ID`, one argument: as two, an id
+ * starting with "-" would be read as an option (1 random id in 64 did, before newClusterId ruled them out).
+ */
+export function storageFormatArgs(
+  classpath: string,
+  log4jOption: string,
+  clusterId: string,
+  propertiesFile: string,
+): string[] {
+  return [
+    log4jOption,
+    "-cp",
+    classpath,
+    "kafka.tools.StorageTool",
+    "format",
+    `--cluster-id=${clusterId}`,
+    "-c",
+    propertiesFile,
+  ];
+}
+
 export class Broker {
   private readonly supervisor: PlainSupervisor;
 
@@ -105,16 +127,7 @@ export class Broker {
       this.onProgress(`Formatting KRaft storage in ${this.layout.dataDir}`);
       const format = await this.host.exec(
         java,
-        [
-          log4j,
-          "-cp",
-          distribution.classpath,
-          "kafka.tools.StorageTool",
-          "format",
-          `--cluster-id=${newClusterId()}`,
-          "-c",
-          this.layout.propertiesFile,
-        ],
+        storageFormatArgs(distribution.classpath, log4j, newClusterId(), this.layout.propertiesFile),
         { timeoutMs: 120_000 },
       );
       if (format.exitCode !== 0) {

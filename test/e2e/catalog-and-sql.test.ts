@@ -19,9 +19,14 @@ import {
 
 type QueryJson = { columns: string[]; rows: (string | number | null)[][]; engine: string };
 
-/** Compares rows cell by cell, numbers to 1e-9 relative. */
+/** Compares rows cell by cell, numbers to 1e-9 relative; a row with a cell too few or too many fails. */
 function expectRowsClose(actual: unknown[][], expected: unknown[][]): void {
   expect(actual.length, "row count").to.equal(expected.length);
+  actual.forEach((row, r) =>
+    expect(row.length, `row ${r} has ${row.length} cells, want ${expected[r]!.length}`).to.equal(
+      expected[r]!.length,
+    ),
+  );
   actual.forEach((row, r) =>
     row.forEach((cell, c) => {
       const want = expected[r]![c];
@@ -107,6 +112,16 @@ describe("local catalog and SQL over a lake written by the pipeline @integration
 
   it("ohlcv-1m matches per symbol and minute, across midnight", async function () {
     const result = await query("--named", "ohlcv-1m", "--symbol", "SYNA");
+    expect(result.columns).to.deep.equal([
+      "symbol",
+      "minute",
+      "open",
+      "high",
+      "low",
+      "close",
+      "volume",
+      "ticks",
+    ]);
     const expected = ohlcv(
       synthetic.filter((tick) => tick.symbol === "SYNA"),
       minuteOf,
@@ -131,6 +146,8 @@ describe("local catalog and SQL over a lake written by the pipeline @integration
 
   it("freshness gives tick count, last tick and a lag per symbol", async function () {
     const result = await query("--named", "freshness");
+    expect(result.columns).to.deep.equal(["symbol", "ticks", "last_tick", "lag_ms"]);
+    for (const row of result.rows) expect(row, "four cells a row").to.have.length(4);
     expectRowsClose(
       result.rows.map((row) => row.slice(0, 3)),
       freshness([...vega, ...synthetic]),

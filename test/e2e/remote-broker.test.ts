@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { writeFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, spawnCli, lastJsonLine } from "../helpers/cli.ts";
 import { prepareBootstrappedBroker, type BootstrappedBroker } from "../helpers/bootstrapped-broker.ts";
@@ -106,6 +106,13 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
     await waitFor(() => seen.split("\n").length > 3, {
       timeoutMs: 20_000,
       describe: () => "no log lines arrived",
+    });
+    // Lines written after the command started must arrive too: that is what following means.
+    const marker = `tickstream-follow-check-${Date.now()}`;
+    await appendFile(path.join(broker.root, "var/log/kafka/server.log"), `${marker} one\n${marker} two\n`);
+    await waitFor(() => seen.includes(`${marker} two`), {
+      timeoutMs: 20_000,
+      describe: () => `lines appended to the log did not arrive; got:\n${seen.slice(-1_000)}`,
     });
     following.kill("SIGINT");
     expect((await following).exitCode).to.equal(0);

@@ -1,10 +1,12 @@
 import { expect } from "chai";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { CsvSource } from "../../apps/producer/sources/csv.ts";
 import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import type { TickSource } from "../../apps/producer/sources/source.ts";
 import { timestampMicros, type Tick } from "../../apps/tick/schema.ts";
 import { readLakeTicks } from "../helpers/lake.ts";
+import { readLakeSeqs } from "../helpers/lake-count.ts";
 import { useLocalEnvironment } from "../helpers/local-environment.ts";
 import { sinkThroughPipeline } from "../helpers/pipeline.ts";
 
@@ -37,12 +39,23 @@ describe("produce -> broker -> lake round trip @integration", function () {
     });
   }
 
+  /** The lake read with a second Parquet reader: exactly seq 0..count-1 of the producer, once each. */
+  async function expectIndependentCount(producerId: string, count: number): Promise<void> {
+    const { counts } = await readLakeSeqs(environment().lake);
+    for (let seq = 0; seq < count; seq++) {
+      expect(counts.get(`${producerId}#${seq}`) ?? 0, `rows with seq ${seq}`).to.equal(1);
+    }
+    expect([...counts.keys()].filter((id) => id.startsWith(`${producerId}#`))).to.have.length(count);
+  }
+
   it("lands every synthetic tick, field by field", async function () {
     const source = new SyntheticSource({
       seed: "round-trip",
       clock: { startMs: Date.UTC(2026, 10, 24, 23, 59, 0), stepMs: 37 },
     });
     const { sent, producerId } = await roundTrip(source, 3_000);
+    expect(sent, "the producer sent what was asked").to.have.length(3_000);
+    await expectIndependentCount(producerId, 3_000);
     expect(new Set(sent.map((tick) => tick.ts.slice(0, 10))).size, "the stream crosses midnight").to.equal(2);
     expectLakeToEqual(await readLakeTicks(environment().lake, producerId), sent);
   });
@@ -50,6 +63,7 @@ describe("produce -> broker -> lake round trip @integration", function () {
   it("lands every row of vega-datasets' stocks.csv, in timestamp order", async function () {
     const { sent, producerId } = await roundTrip(new CsvSource(VEGA_STOCKS));
     expect(sent).to.have.length(560);
+    await expectIndependentCount(producerId, 560);
     const times = sent.map((tick) => Date.parse(tick.ts));
     expect(times).to.deep.equal([...times].sort((a, b) => a - b));
     expect(sent[0]).to.include({
@@ -63,7 +77,10 @@ describe("produce -> broker -> lake round trip @integration", function () {
 
   it("lands the Kaggle 'Stock Exchange Data' layout with open, high, low and close", async function () {
     const { sent, producerId } = await roundTrip(new CsvSource(KAGGLE_SAMPLE));
-    expect(sent.length).to.be.greaterThan(0);
+    // Every data line of the fixture (its header aside) is a tick.
+    const dataLines = (await readFile(KAGGLE_SAMPLE, "utf8")).trim().split("\n").length - 1;
+    expect(sent).to.have.length(dataLines);
+    await expectIndependentCount(producerId, dataLines);
     expect(sent.every((tick) => tick.open !== undefined && tick.close !== undefined)).to.equal(true);
     expectLakeToEqual(await readLakeTicks(environment().lake, producerId), sent);
   });

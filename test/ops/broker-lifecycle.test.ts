@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import { rm } from "node:fs/promises";
-import { LocalEnvironment } from "../../ops/local/environment.ts";
 import { lastJsonLine, runCli } from "../helpers/cli.ts";
 import { createTestHome } from "../helpers/local-environment.ts";
 
@@ -14,10 +13,9 @@ describe("broker lifecycle through the CLI @integration", function () {
     env = { ...process.env, TICKSTREAM_HOME: home };
   });
   after(async function () {
-    await LocalEnvironment.fromEnvironment()
-      .down()
-      .catch(() => {});
-    await cli("local", "down");
+    // Only this suite's home: never the working directory's .tickstream, where a developer's services run.
+    const down = await cli("local", "down");
+    expect(down.exitCode, down.stderr).to.equal(0);
     await rm(home, { recursive: true, force: true });
   });
 

@@ -73,7 +73,7 @@ describe("SSH host against a real OpenSSH server @integration", function () {
   });
 
   it("supervises a background process that outlives the SSH session", async function () {
-    const supervisor = new PlainSupervisor(host, {
+    const spec = {
       name: "sleeper",
       command: "sleep",
       args: ["300"],
@@ -82,14 +82,26 @@ describe("SSH host against a real OpenSSH server @integration", function () {
       commandMarker: "sleep",
       // A working directory too: the process, not the `cd`, must be what runs in the background.
       cwd: scratch,
-    });
-    const started = await supervisor.start();
+    };
+    const launching = await SshHost.connect(target());
+    const started = await new PlainSupervisor(launching, spec).start();
     expect(started.started).to.equal(true);
-    expect((await supervisor.start()).started, "a second start starts nothing").to.equal(false);
-    const status = await supervisor.status();
-    expect(status).to.include({ running: true, pid: started.pid });
-    expect(await supervisor.stop({ graceMs: 5_000 })).to.deep.equal({ stopped: true, killed: false });
-    expect((await supervisor.status()).running).to.equal(false);
+    expect(
+      (await new PlainSupervisor(launching, spec).start()).started,
+      "a second start starts nothing",
+    ).to.equal(false);
+    // End the session that launched it, then look from a new one: the process must still be there.
+    launching.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const looking = await SshHost.connect(target());
+    try {
+      const supervisor = new PlainSupervisor(looking, spec);
+      expect(await supervisor.status()).to.include({ running: true, pid: started.pid });
+      expect(await supervisor.stop({ graceMs: 5_000 })).to.deep.equal({ stopped: true, killed: false });
+      expect((await supervisor.status()).running).to.equal(false);
+    } finally {
+      looking.close();
+    }
   });
 
   it("refuses a host whose key does not match, having executed nothing", async function () {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { partitionDateOf, quarantineObjectKey, tickObjectKey } from "../../apps/lake/layout.ts";
+import { partitionDateOf, quarantineObjectKey, tickObjectKey } from "../../../apps/lake/layout.ts";
 
 describe("lake layout", function () {
   it("names a tick object by date, topic, partition and 20-digit start offset", function () {
