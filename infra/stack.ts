@@ -36,32 +36,49 @@ export function glueDatabaseName(stack: string): string {
   return `tickstream_${stack.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`;
 }
 
-export function createTickstreamStack(config: StackConfig, stack: string): TickstreamOutputs {
+/** `opts` reach every component (the tests pass a transformation that records each resource's options). */
+export function createTickstreamStack(
+  config: StackConfig,
+  stack: string,
+  opts: pulumi.ComponentResourceOptions = {},
+): TickstreamOutputs {
   const name = `tickstream-${stack}`;
   const tags = { project: "tickstream", stack };
-  const network = new Network(name, {
-    cidrBlock: config.vpcCidr,
-    subnetCount: Math.max(2, config.brokerCount),
-    tags,
-  });
-  const lake = new Lake(name, { forceDestroy: config.forceDestroy, tags });
-  const brokers = new BrokerCluster(`${name}-broker`, {
-    config,
-    network,
-    instanceProfileName: lake.brokerInstanceProfile.name,
-    clusterId: clusterIdFor(`${pulumi.getProject()}/${stack}`),
-    topic: TOPIC,
-    tags,
-  });
-  const catalog = new Catalog(name, {
-    databaseName: glueDatabaseName(stack),
-    lakeBucketName: lake.bucket.name,
-    crawlerRoleArn: lake.crawlerRole.arn,
-    crawlerSchedule: config.crawlerSchedule,
-    forceDestroy: config.forceDestroy,
-    bytesScannedCutoffPerQuery: ATHENA_BYTES_SCANNED_CUTOFF,
-    tags,
-  });
+  const network = new Network(
+    name,
+    {
+      cidrBlock: config.vpcCidr,
+      subnetCount: Math.max(2, config.brokerCount),
+      tags,
+    },
+    opts,
+  );
+  const lake = new Lake(name, { forceDestroy: config.forceDestroy, tags }, opts);
+  const brokers = new BrokerCluster(
+    `${name}-broker`,
+    {
+      config,
+      network,
+      instanceProfileName: lake.brokerInstanceProfile.name,
+      clusterId: clusterIdFor(`${pulumi.getProject()}/${stack}`),
+      topic: TOPIC,
+      tags,
+    },
+    opts,
+  );
+  const catalog = new Catalog(
+    name,
+    {
+      databaseName: glueDatabaseName(stack),
+      lakeBucketName: lake.bucket.name,
+      crawlerRoleArn: lake.crawlerRole.arn,
+      crawlerSchedule: config.crawlerSchedule,
+      forceDestroy: config.forceDestroy,
+      bytesScannedCutoffPerQuery: ATHENA_BYTES_SCANNED_CUTOFF,
+      tags,
+    },
+    opts,
+  );
   return {
     brokerPublicIps: brokers.publicIps,
     brokerPrivateIps: brokers.privateIps,

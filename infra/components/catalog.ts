@@ -34,8 +34,11 @@ export class Catalog extends pulumi.ComponentResource {
           { path: pulumi.interpolate`s3://${args.lakeBucketName}/ticks/` },
           { path: pulumi.interpolate`s3://${args.lakeBucketName}/quarantine/` },
         ],
-        schemaChangePolicy: { updateBehavior: "UPDATE_IN_DATABASE", deleteBehavior: "LOG" },
-        // Crawl only new folders after the first run; partitions inherit the table's schema.
+        // Each run reads only the dt= folders added since the last, so a new day is queryable after one cheap
+        // crawl; Glue accepts that only with both schema-change behaviours LOG (a changed schema is logged, not
+        // applied: widen a table with a one-off CRAWL_EVERYTHING run). Chosen over partition projection, which
+        // would need the table's columns declared here and kept in step with the sink by hand.
+        schemaChangePolicy: { updateBehavior: "LOG", deleteBehavior: "LOG" },
         recrawlPolicy: { recrawlBehavior: "CRAWL_NEW_FOLDERS_ONLY" },
         configuration: JSON.stringify({
           Version: 1.0,

@@ -30,7 +30,11 @@ export class Network extends pulumi.ComponentResource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tickstream:network:Network", name, {}, opts);
     const parent = { parent: this };
-    const zones = aws.getAvailabilityZonesOutput({ state: "available" }, parent);
+    // Availability Zones only: Local Zones and Wavelength Zones are listed too, and lack instance types we use.
+    const zones = aws.getAvailabilityZonesOutput(
+      { state: "available", filters: [{ name: "zone-type", values: ["availability-zone"] }] },
+      parent,
+    );
     this.vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
       {

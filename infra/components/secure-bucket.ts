@@ -16,7 +16,9 @@ export class SecureBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: SecureBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tickstream:storage:SecureBucket", name, {}, opts);
-    const parent = { parent: this };
+    // A bucket that may not be emptied on destroy is kept with its guards: deleting the guards first and then
+    // failing on BucketNotEmpty would leave the data unprotected (public-access block, TLS policy, versioning).
+    const parent = { parent: this, retainOnDelete: !args.forceDestroy };
     this.bucket = new aws.s3.Bucket(name, { forceDestroy: args.forceDestroy, tags: args.tags }, parent);
     this.arn = this.bucket.arn;
     this.name = this.bucket.bucket;
@@ -72,7 +74,7 @@ export class SecureBucket extends pulumi.ComponentResource {
         ),
       },
       // The public-access block must exist first, or S3 may judge the policy public while it is being set.
-      { parent: this, dependsOn: [publicAccess] },
+      { ...parent, dependsOn: [publicAccess] },
     );
     this.registerOutputs({ arn: this.arn, name: this.name });
   }

@@ -46,7 +46,7 @@ export function describeTeardown(
     `  - the Glue database ${outputs.glueDatabase ?? "?"} and crawler ${outputs.crawlerName ?? "?"}, the Athena workgroup ${outputs.athenaWorkgroup ?? "?"} and its results`,
     forceDestroy
       ? `  - the lake bucket s3://${lake} AND ALL ITS DATA (forceDestroy is true)`
-      : `  - the lake bucket s3://${lake} only if it is empty: forceDestroy is false, so its data is kept and destroy stops at a non-empty lake`,
+      : `  - NOT the lake bucket s3://${lake}: forceDestroy is false, so the bucket, its data and its guards (public-access block, encryption, TLS-only policy, versioning, lifecycle) are kept; empty and delete it yourself when you mean to`,
   ].join("\n");
 }
 

@@ -18,6 +18,16 @@ export interface RecordedResource {
 }
 
 export const recorded: RecordedResource[] = [];
+/** Every invoke the program made, with its arguments. */
+export const invokes: { token: string; inputs: Record<string, any> }[] = [];
+/** Each resource's options as the program declared them (recorded by `recordOptions`), by resource name. */
+export const declaredOptions = new Map<string, pulumi.ResourceOptions>();
+
+/** A transformation for the program's components: records the options every resource is declared with. */
+export const recordOptions: pulumi.ResourceTransformation = (args) => {
+  declaredOptions.set(args.name, args.opts);
+  return undefined;
+};
 let addressCounter = 10;
 
 function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
@@ -55,6 +65,7 @@ export function setTickstreamMocks(stack: string): void {
         return { id, state };
       },
       call(args) {
+        invokes.push({ token: args.token, inputs: args.inputs });
         switch (args.token) {
           case "aws:ec2/getAmi:getAmi":
             return {

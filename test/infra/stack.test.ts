@@ -6,6 +6,9 @@ import {
   settle,
   ofType,
   asPolicyResources,
+  declaredOptions,
+  invokes,
+  recordOptions,
 } from "./pulumi-mocks.ts";
 import { expect } from "chai";
 import { validateStackConfig } from "../../infra/config.ts";
@@ -34,8 +37,10 @@ for (const stack of ["dev", "prod"] as const) {
 
     before(async function () {
       recorded.length = 0;
+      invokes.length = 0;
+      declaredOptions.clear();
       setTickstreamMocks(stack);
-      outputs = createTickstreamStack(config, stack);
+      outputs = createTickstreamStack(config, stack, { transformations: [recordOptions] });
       resolved = Object.fromEntries(
         await Promise.all(Object.entries(outputs).map(async ([key, value]) => [key, await valueOf(value)])),
       );
@@ -241,6 +246,54 @@ for (const stack of ["dev", "prod"] as const) {
       ).to.deep.equal(["s3:GetObject", "s3:ListBucket"]);
       // Staged flushes are not data: the crawler may neither read nor list them.
       expect(JSON.stringify(crawlerPolicy)).to.not.include("_staging");
+    });
+
+    // AWS Glue Developer Guide, "Scheduling incremental crawls for adding new partitions"
+    // (docs.aws.amazon.com/glue/latest/dg/incremental-crawls.html): with "crawl new folders only" the crawler's
+    // update and delete behaviours must be LOG; CreateCrawler rejects UPDATE_IN_DATABASE with it.
+    it("must log, not apply, schema changes when it crawls new folders only (Glue: CRAWL_NEW_FOLDERS_ONLY requires SchemaChangePolicy update and delete behaviour LOG)", function () {
+      const [crawler] = ofType("aws:glue/crawler:Crawler");
+      expect(crawler!.inputs.recrawlPolicy).to.deep.equal({ recrawlBehavior: "CRAWL_NEW_FOLDERS_ONLY" });
+      expect(crawler!.inputs.schemaChangePolicy).to.deep.equal({
+        updateBehavior: "LOG",
+        deleteBehavior: "LOG",
+      });
+    });
+
+    // S3 API Reference, DeleteBucket: "All objects (including all object versions and delete markers) in the
+    // bucket must be deleted before the bucket itself can be deleted" (else 409 BucketNotEmpty); Pulumi deletes
+    // a bucket's guards (separate resources) before the bucket, so they must be retained along with it.
+    it("must keep the lake and every guard of it on destroy unless forceDestroy (S3 DeleteBucket fails with BucketNotEmpty on a bucket that holds objects)", function () {
+      const lakeResources = recorded.filter(
+        (resource) =>
+          resource.type.startsWith("aws:s3/") && resource.name.startsWith(`tickstream-${stack}-lake`),
+      );
+      expect(lakeResources.map((resource) => resource.type)).to.include.members([
+        T.bucket,
+        T.publicAccessBlock,
+        T.encryption,
+        T.versioning,
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+      ]);
+      for (const resource of lakeResources) {
+        expect(declaredOptions.get(resource.name)?.retainOnDelete ?? false, resource.name).to.equal(
+          !config.forceDestroy,
+        );
+      }
+    });
+
+    // EC2 API Reference, DescribeAvailabilityZones: the result lists Availability Zones, Local Zones and
+    // Wavelength Zones; the filter zone-type=availability-zone keeps only the first.
+    it("must place subnets in Availability Zones only, never a Local or Wavelength Zone (DescribeAvailabilityZones filter zone-type)", function () {
+      const zoneLookups = invokes.filter(
+        (invoke) => invoke.token === "aws:index/getAvailabilityZones:getAvailabilityZones",
+      );
+      expect(zoneLookups).to.not.be.empty;
+      for (const lookup of zoneLookups) {
+        expect(lookup.inputs.state).to.equal("available");
+        expect(lookup.inputs.filters).to.deep.equal([{ name: "zone-type", values: ["availability-zone"] }]);
+      }
     });
 
     it("must crawl the ticks and quarantine prefixes into the stack's Glue database", function () {

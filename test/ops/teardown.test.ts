@@ -26,14 +26,14 @@ function recordingWorkspace(calls: string[], forceDestroy: string | undefined): 
 }
 
 describe("teardown", function () {
-  it("says what it deletes, and that the lake's data goes when forceDestroy is true", function () {
+  it("says what it deletes: the lake's data when forceDestroy is true, and that the lake and its guards are kept when it is false", function () {
     const plan = describeTeardown("dev", OUTPUTS, true);
     expect(plan).to.include("1 broker instance(s) (198.51.100.10)");
     expect(plan).to.include(
       "the lake bucket s3://tickstream-dev-lake-4f2a AND ALL ITS DATA (forceDestroy is true)",
     );
     expect(describeTeardown("dev", OUTPUTS, false)).to.include(
-      "its data is kept and destroy stops at a non-empty lake",
+      "NOT the lake bucket s3://tickstream-dev-lake-4f2a: forceDestroy is false, so the bucket, its data and its guards",
     );
   });
 
