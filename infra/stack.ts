@@ -53,7 +53,11 @@ export function createTickstreamStack(
     },
     opts,
   );
-  const lake = new Lake(name, { forceDestroy: config.forceDestroy, tags }, opts);
+  const lake = new Lake(
+    name,
+    { forceDestroy: config.forceDestroy, glueDatabaseName: glueDatabaseName(stack), tags },
+    opts,
+  );
   const brokers = new BrokerCluster(
     `${name}-broker`,
     {

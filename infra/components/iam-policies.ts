@@ -80,4 +80,49 @@ export function crawlerLakePolicy(lakeArn: string): PolicyDocument {
   };
 }
 
-export const GLUE_SERVICE_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole";
+/** What a crawler does to the Glue Data Catalog, per the Glue API (tables and partitions it reads and writes). */
+export const CRAWLER_CATALOG_ACTIONS = [
+  "glue:GetDatabase",
+  "glue:GetTable",
+  "glue:GetTables",
+  "glue:CreateTable",
+  "glue:UpdateTable",
+  "glue:GetPartition",
+  "glue:GetPartitions",
+  "glue:BatchGetPartition",
+  "glue:CreatePartition",
+  "glue:BatchCreatePartition",
+  "glue:UpdatePartition",
+  "glue:BatchUpdatePartition",
+] as const;
+
+/**
+ * The crawler's catalog and log rights, scoped to this stack's database and its tables, and the crawlers' log
+ * group (in place of the managed AWSGlueServiceRole, which grants glue:* and S3 on every bucket). Glue checks a
+ * table call against the catalog, the database and the table ARNs (Glue Developer Guide, "Specifying AWS Glue
+ * resource ARNs"); crawlers log to /aws-glue/crawlers.
+ */
+export function crawlerCatalogPolicy(
+  region: string,
+  accountId: string,
+  databaseName: string,
+): PolicyDocument {
+  const glue = `arn:aws:glue:${region}:${accountId}`;
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "CatalogOfThisStack",
+        Effect: "Allow",
+        Action: CRAWLER_CATALOG_ACTIONS,
+        Resource: [`${glue}:catalog`, `${glue}:database/${databaseName}`, `${glue}:table/${databaseName}/*`],
+      },
+      {
+        Sid: "CrawlerLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: `arn:aws:logs:${region}:${accountId}:log-group:/aws-glue/crawlers:*`,
+      },
+    ],
+  };
+}

@@ -4,13 +4,15 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   assumeRolePolicy,
   brokerLakePolicy,
+  crawlerCatalogPolicy,
   crawlerLakePolicy,
-  GLUE_SERVICE_POLICY_ARN,
 } from "./iam-policies.ts";
 import { SecureBucket } from "./secure-bucket.ts";
 
 export interface LakeArgs {
   readonly forceDestroy: boolean;
+  /** The Glue database the crawler may write (and no other). */
+  readonly glueDatabaseName: string;
   readonly tags: Record<string, string>;
 }
 
@@ -88,9 +90,18 @@ export class Lake extends pulumi.ComponentResource {
       { assumeRolePolicy: assumeRolePolicy("glue.amazonaws.com"), tags: args.tags },
       parent,
     );
-    new aws.iam.RolePolicyAttachment(
-      `${name}-crawler-glue`,
-      { role: this.crawlerRole.name, policyArn: GLUE_SERVICE_POLICY_ARN },
+    const caller = aws.getCallerIdentityOutput({}, parent);
+    const region = aws.getRegionOutput({}, parent);
+    new aws.iam.RolePolicy(
+      `${name}-crawler-catalog`,
+      {
+        role: this.crawlerRole.id,
+        policy: pulumi
+          .all([region.name, caller.accountId])
+          .apply(([regionName, accountId]) =>
+            JSON.stringify(crawlerCatalogPolicy(regionName, accountId, args.glueDatabaseName)),
+          ),
+      },
       parent,
     );
     new aws.iam.RolePolicy(

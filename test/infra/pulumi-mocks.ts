@@ -78,6 +78,10 @@ export function setTickstreamMocks(stack: string): void {
               names: ["us-east-1a", "us-east-1b", "us-east-1c"],
               zoneIds: ["use1-az1", "use1-az2", "use1-az4"],
             };
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/ci", userId: "AIDA" };
+          case "aws:index/getRegion:getRegion":
+            return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
           default:
             throw new Error(`unmocked invoke ${args.token}`);
         }

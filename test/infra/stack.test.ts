@@ -233,19 +233,50 @@ for (const stack of ["dev", "prod"] as const) {
       expect(Number.isInteger(staging.expiration!.days) && staging.expiration!.days > 0).to.equal(true);
     });
 
-    it("must give the crawler the Glue service policy and read access to the lake prefixes only", function () {
-      const attachment = ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")[0]!;
-      expect(attachment.inputs.policyArn).to.equal("arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole");
-      const crawlerPolicy = JSON.parse(
+    // IAM: Glue authorizes table and partition calls against the catalog, database and table ARNs
+    // (arn:aws:glue:region:account:catalog | database/NAME | table/DB/NAME; Glue Developer Guide, "Specifying AWS
+    // Glue resource ARNs"); the managed AWSGlueServiceRole grants glue:* on * and S3 on aws-glue-* buckets.
+    it("must give the crawler catalog rights on this stack's database and tables only, its log group, and read access to the lake prefixes (no managed AWSGlueServiceRole)", function () {
+      expect(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).to.deep.equal([]);
+      const database = `tickstream_${stack}`;
+      const catalog = JSON.parse(
+        ofType(T.rolePolicy).find((policy) => policy.name.endsWith("-crawler-catalog"))!.inputs.policy,
+      );
+      const lake = JSON.parse(
         ofType(T.rolePolicy).find((policy) => policy.name.endsWith("-crawler-lake"))!.inputs.policy,
       );
-      expect(
-        crawlerPolicy.Statement.flatMap((statement: { Action: string | string[] }) =>
-          [statement.Action].flat(),
-        ),
-      ).to.deep.equal(["s3:GetObject", "s3:ListBucket"]);
-      // Staged flushes are not data: the crawler may neither read nor list them.
-      expect(JSON.stringify(crawlerPolicy)).to.not.include("_staging");
+      const statements = [...catalog.Statement, ...lake.Statement] as {
+        Action: string | string[];
+        Resource: string | string[];
+      }[];
+      for (const statement of statements) {
+        for (const action of [statement.Action].flat())
+          expect(action, "no wildcard action").to.not.include("*");
+        for (const resource of [statement.Resource].flat()) {
+          expect(resource, "no resource of any account or region").to.not.match(/^\*$|:\*:|::\*/);
+          expect(resource).to.not.include("_staging");
+        }
+      }
+      const glueResources = statements
+        .filter((statement) => [statement.Action].flat().some((action) => action.startsWith("glue:")))
+        .flatMap((statement) => [statement.Resource].flat());
+      expect(glueResources.sort()).to.deep.equal(
+        [
+          "arn:aws:glue:us-east-1:123456789012:catalog",
+          `arn:aws:glue:us-east-1:123456789012:database/${database}`,
+          `arn:aws:glue:us-east-1:123456789012:table/${database}/*`,
+        ].sort(),
+      );
+      const logResources = statements
+        .filter((statement) => [statement.Action].flat().some((action) => action.startsWith("logs:")))
+        .flatMap((statement) => [statement.Resource].flat());
+      expect(logResources).to.deep.equal([
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/crawlers:*",
+      ]);
+      const s3Actions = statements
+        .flatMap((statement) => [statement.Action].flat())
+        .filter((action) => action.startsWith("s3:"));
+      expect(s3Actions.sort()).to.deep.equal(["s3:GetObject", "s3:ListBucket"]);
     });
 
     // AWS Glue Developer Guide, "Scheduling incremental crawls for adding new partitions"
