@@ -28,6 +28,8 @@ export interface TickstreamOutputs {
   readonly glueDatabase: pulumi.Output<string>;
   readonly crawlerName: pulumi.Output<string>;
   readonly athenaWorkgroup: pulumi.Output<string>;
+  /** The INTERNAL listener (private IPs): what apps on the brokers use. */
+  readonly internalBootstrapServers: pulumi.Output<string>;
   readonly region: string;
 }
 
@@ -88,6 +90,7 @@ export function createTickstreamStack(
     brokerPrivateIps: brokers.privateIps,
     brokerInstanceIds: brokers.instanceIds,
     bootstrapServers: brokers.bootstrapServers,
+    internalBootstrapServers: brokers.internalBootstrapServers,
     sshUser: SSH_USER,
     sshPort: 22,
     lakeBucket: lake.bucket.name,

@@ -30,6 +30,9 @@ export class BrokerCluster extends pulumi.ComponentResource {
   readonly privateIps: pulumi.Output<string[]>;
   readonly instanceIds: pulumi.Output<string[]>;
   readonly bootstrapServers: pulumi.Output<string>;
+  /** The INTERNAL listener on the private IPs: for apps inside the VPC (traffic to an Elastic IP from inside
+   * the VPC arrives from the Elastic IP, which no security-group rule of ours admits). */
+  readonly internalBootstrapServers: pulumi.Output<string>;
 
   constructor(name: string, args: BrokerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tickstream:broker:BrokerCluster", name, {}, opts);
@@ -64,7 +67,7 @@ export class BrokerCluster extends pulumi.ComponentResource {
             self: true,
           },
           {
-            description: "inter-broker replication",
+            description: "inter-broker replication, and the apps on the brokers (internalBootstrapServers)",
             protocol: "tcp",
             fromPort: ports.internal,
             toPort: ports.internal,
@@ -172,10 +175,14 @@ export class BrokerCluster extends pulumi.ComponentResource {
     this.bootstrapServers = this.publicIps.apply((ips) =>
       ips.map((ip) => `${ip}:${ports.external}`).join(","),
     );
+    this.internalBootstrapServers = this.privateIps.apply((ips) =>
+      ips.map((ip) => `${ip}:${ports.internal}`).join(","),
+    );
     this.registerOutputs({
       publicIps: this.publicIps,
       privateIps: this.privateIps,
       bootstrapServers: this.bootstrapServers,
+      internalBootstrapServers: this.internalBootstrapServers,
     });
   }
 }

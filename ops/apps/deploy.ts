@@ -7,7 +7,7 @@ import { execa } from "execa";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { HostError } from "../../apps/shared/errors.ts";
+import { ConfigError, HostError } from "../../apps/shared/errors.ts";
 import type { SshHost } from "../hosts/ssh-host.ts";
 import type { RemoteCluster } from "../remote/remote-cluster.ts";
 import type { SupervisedService } from "../services/plain-supervisor.ts";
@@ -91,7 +91,7 @@ export async function deployApp(
   await host.writeFile(
     envFile,
     envFileText({
-      TICKSTREAM_BOOTSTRAP_SERVERS: cluster.outputs.bootstrapServers,
+      TICKSTREAM_BOOTSTRAP_SERVERS: internalBootstrapServers(cluster.outputs),
       TICKSTREAM_BUCKET: cluster.outputs.lakeBucket,
       AWS_REGION: cluster.outputs.region,
       ...extraEnvironment,
@@ -141,4 +141,17 @@ export async function deployApp(
     JSON.stringify(descriptor, null, 2),
   );
   return { app, host: host.description, bundleBytes, service: "supervisor" };
+}
+
+/**
+ * Apps on the brokers connect to the INTERNAL listener: traffic to an Elastic IP from inside the VPC leaves
+ * through the internet gateway and comes back from the Elastic IP, which the security group does not admit.
+ */
+function internalBootstrapServers(outputs: { internalBootstrapServers?: string }): string {
+  if (!outputs.internalBootstrapServers) {
+    throw new ConfigError(
+      "stack output internalBootstrapServers is missing: apps on the brokers reach Kafka through the internal listener; run `pulumi up` to add it",
+    );
+  }
+  return outputs.internalBootstrapServers;
 }

@@ -10,6 +10,8 @@ export const stackOutputsSchema = z.object({
   brokerPublicIps: z.array(z.string()).min(1),
   brokerPrivateIps: z.array(z.string()).optional(),
   bootstrapServers: z.string().min(1),
+  /** The INTERNAL listener on the private IPs, for apps on the brokers; stacks before it lack it. */
+  internalBootstrapServers: z.string().min(1).optional(),
   sshUser: z.string().min(1).optional(),
   sshPort: z.number().int().min(1).max(65_535).default(22),
   brokerHostKeys: z

@@ -29,7 +29,10 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
     await createTestTopic(env.bootstrapServers, topic);
     outputs = {
       brokerPublicIps: [sshd.host],
-      bootstrapServers: env.bootstrapServers.join(","),
+      // The public listener is out of the apps' reach, as an Elastic IP is from inside the VPC: they must use
+      // the internal one.
+      bootstrapServers: "127.0.0.1:1",
+      internalBootstrapServers: env.bootstrapServers.join(","),
       sshUser: sshd.username,
       sshPort: sshd.port,
       brokerHostKeys: [sshd.hostKeyFingerprint],

@@ -20,6 +20,7 @@ const EXPECTED_OUTPUTS = [
   "brokerPrivateIps",
   "brokerInstanceIds",
   "bootstrapServers",
+  "internalBootstrapServers",
   "sshUser",
   "sshPort",
   "lakeBucket",
@@ -53,12 +54,27 @@ for (const stack of ["dev", "prod"] as const) {
       expect(publicIps).to.have.length(config.brokerCount);
       expect(resolved.brokerInstanceIds).to.deep.equal(ofType(T.instance).map((instance) => instance.id));
       expect(resolved.bootstrapServers).to.equal(publicIps.map((ip) => `${ip}:9092`).join(","));
+      expect(resolved.internalBootstrapServers).to.equal(
+        (resolved.brokerPrivateIps as string[]).map((ip) => `${ip}:9094`).join(","),
+      );
       expect(resolved).to.include({
         sshUser: "ubuntu",
         sshPort: 22,
         region: "us-east-1",
         glueDatabase: `tickstream_${stack}`,
       });
+    });
+
+    // VPC User Guide, "Security group rules": a rule that names the group itself admits traffic from the
+    // private addresses of its members; traffic sent to an Elastic IP from inside the VPC arrives with the
+    // sender's public address and matches no such rule. So apps on the brokers use the INTERNAL listener.
+    it("must admit the internal listener (internalBootstrapServers) from within the security group, not via Elastic IPs", function () {
+      const [group] = ofType("aws:ec2/securityGroup:SecurityGroup");
+      const internal = (
+        group!.inputs.ingress as { fromPort: number; toPort: number; self?: boolean; cidrBlocks?: string[] }[]
+      ).find((rule) => rule.fromPort === 9094)!;
+      expect(internal).to.deep.include({ toPort: 9094, self: true });
+      expect(internal.cidrBlocks ?? []).to.deep.equal([]);
     });
 
     it("must not open SSH or Kafka to anything but allowedCidrs", function () {
