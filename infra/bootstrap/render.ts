@@ -111,6 +111,11 @@ readonly STATE_DIR="$ROOT/var/lib/tickstream"
 
 log() { printf '%s tickstream-bootstrap: %s\\n' "$(date -u +%FT%TZ)" "$*" >&2; }
 
+# Everything this script prints also goes to its log file (cloud-init keeps a copy in its own output).
+readonly BOOTSTRAP_LOG="$ROOT/var/log/tickstream-bootstrap.log"
+mkdir -p "$(dirname "$BOOTSTRAP_LOG")"
+exec > >(tee -a "$BOOTSTRAP_LOG") 2>&1
+
 # Writes stdin to a file only when the content differs, so that a second run leaves files untouched.
 write_if_changed() {
   local target="$1" mode="$2" tmp
@@ -362,10 +367,9 @@ wait_and_create_topic() {
 }
 
 main() {
-  install_packages
-  install_kafka
-  mount_data_volume
   local public_ip private_ip deadline=$((SECONDS + 600))
+  # First the Elastic IP: the subnets map no public IPs, so until the association there is no way out to the
+  # Internet, and every download below would fail.
   private_ip="$(imds_get local-ipv4)"
   # The Elastic IP is associated after the instance starts: advertise it only once IMDS reports it.
   until public_ip="$(imds_get public-ipv4 2> /dev/null)" && [ "$public_ip" = "$EXPECTED_PUBLIC_IP" ]; do
@@ -377,6 +381,9 @@ main() {
     sleep 2
   done
   log "node $NODE_ID: public $public_ip, private $private_ip"
+  install_packages
+  install_kafka
+  mount_data_volume
   write_config "$public_ip" "$private_ip"
   format_storage
   start_broker

@@ -161,10 +161,12 @@ export class BrokerCluster extends pulumi.ComponentResource {
         },
         parent,
       );
+      // AssociateAddress fails on a VPC without an attached internet gateway; and until this association the
+      // broker has no way out (its bootstrap waits for it before downloading anything).
       new aws.ec2.EipAssociation(
         `${brokerName}-eip`,
         { allocationId: elasticIp.allocationId, instanceId: instance.id },
-        parent,
+        { ...parent, dependsOn: [args.network.internetGateway] },
       );
       this.elasticIps.push(elasticIp);
       this.instances.push(instance);

@@ -26,6 +26,8 @@ export class Network extends pulumi.ComponentResource {
   readonly vpc: aws.ec2.Vpc;
   readonly subnets: aws.ec2.Subnet[];
   readonly subnetCidrs: string[];
+  /** What gives the subnets a way out; an Elastic IP can be associated only once it is attached. */
+  readonly internetGateway: aws.ec2.InternetGateway;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tickstream:network:Network", name, {}, opts);
@@ -45,11 +47,11 @@ export class Network extends pulumi.ComponentResource {
       },
       parent,
     );
-    const gateway = new aws.ec2.InternetGateway(
+    const gateway = (this.internetGateway = new aws.ec2.InternetGateway(
       `${name}-igw`,
       { vpcId: this.vpc.id, tags: args.tags },
       parent,
-    );
+    ));
     const routes = new aws.ec2.RouteTable(
       `${name}-public`,
       { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }], tags: args.tags },

@@ -32,6 +32,13 @@ describe("broker bootstrap, run for real in a sandbox @integration", function ()
     const result = await broker.run();
     expect(result.exitCode, result.all).to.equal(0);
     expect(result.all).to.include(`waiting for the Elastic IP ${PUBLIC_IP} (IMDS says '127.0.0.99')`);
+    // The log file the script names holds what it printed, and the Elastic IP came before any installation.
+    const log = await readFile(path.join(broker.root, "var/log/tickstream-bootstrap.log"), "utf8");
+    expect(log).to.include("tickstream-bootstrap: done");
+    expect(log.indexOf("waiting for the Elastic IP")).to.be.at.least(0);
+    expect(log.indexOf(`node 1: public ${PUBLIC_IP}`)).to.be.lessThan(
+      log.indexOf("skipping package installation"),
+    );
     expect(broker.imds.requests).to.include("PUT /latest/api/token 200");
     expect(broker.imds.requests.filter((line) => line.endsWith(" 401"))).to.deep.equal([]);
 

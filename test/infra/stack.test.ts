@@ -156,6 +156,29 @@ for (const stack of ["dev", "prod"] as const) {
       },
     );
 
+    // EC2 API Reference, AssociateAddress: an Elastic IP can be associated with an instance in a VPC only when
+    // the VPC has an internet gateway attached ("Gateway.NotAttached"); the subnets map no public IPs, so the
+    // association is also the broker's only way out, and the bootstrap must wait for it before any download.
+    it("must associate each Elastic IP only after the internet gateway, and the bootstrap must wait for the address before downloading", function () {
+      const associations = ofType("aws:ec2/eipAssociation:EipAssociation");
+      expect(associations).to.have.length(config.brokerCount);
+      for (const association of associations) {
+        const dependsOn = [declaredOptions.get(association.name)?.dependsOn ?? []].flat() as {
+          __name?: string;
+        }[];
+        expect(dependsOn.map((resource) => resource.__name)).to.include(`tickstream-${stack}-igw`);
+      }
+      for (const instance of ofType(T.instance)) {
+        const script =
+          Buffer.from(instance.inputs.userDataBase64 ?? "", "base64").toString("utf8") ||
+          instance.inputs.userData;
+        const main = script.slice(script.indexOf("main() {"));
+        expect(main.indexOf("waiting for the Elastic IP"), "waits for the Elastic IP").to.be.greaterThan(0);
+        expect(main.indexOf("waiting for the Elastic IP")).to.be.lessThan(main.indexOf("install_packages"));
+        expect(main.indexOf("install_packages")).to.be.lessThan(main.indexOf("install_kafka"));
+      }
+    });
+
     it("must build public subnets in distinct zones behind an internet gateway", function () {
       const subnets = ofType("aws:ec2/subnet:Subnet");
       expect(subnets).to.have.length(Math.max(2, config.brokerCount));
