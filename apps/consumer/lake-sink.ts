@@ -42,7 +42,7 @@ import { randomUUID } from "node:crypto";
 import { LakeWriteError, errorMessage } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
-import { decodeTick, eventDate, timestampMicros } from "../tick/schema.ts";
+import { decodeTick, eventDate, lakeTimestampMicros } from "../tick/schema.ts";
 import { quarantineObjectKey, stagingFlushPrefix, tickObjectKey } from "../lake/layout.ts";
 import type { LakeRow } from "../lake/lake-row.ts";
 import { ParquetEncoder } from "../lake/parquet-encoder.ts";
@@ -278,7 +278,7 @@ export class LakeSink {
       const tick = decoded.tick;
       const row: LakeRow = {
         symbol: tick.symbol,
-        tsMicros: timestampMicros(tick.ts),
+        tsMicros: lakeTimestampMicros(tick.ts),
         price: tick.price,
         volume: BigInt(tick.volume),
         open: tick.open ?? null,

@@ -51,11 +51,17 @@ export function eventDate(ts: string): string {
   return ts.slice(0, 10);
 }
 
-/** Microseconds since the epoch of an ISO-8601 UTC timestamp, keeping up to six fractional digits. */
-export function timestampMicros(ts: string): bigint {
+/**
+ * The lake's timestamp of a tick: microseconds since the epoch (Parquet TIMESTAMP(MICROS)), truncated to the
+ * millisecond. Athena's Hive connector reads Parquet timestamps at millisecond precision and rounds half up, so
+ * a tick at 23:59:59.9996 would land in the next day's minute there, in the previous day's on DuckDB, with
+ * `dt` saying the previous day. Truncating here makes every engine read the same instant, minute and day.
+ * Ticks carry milliseconds (the contract); finer digits are accepted and dropped.
+ */
+export function lakeTimestampMicros(ts: string): bigint {
   const match = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$/.exec(ts);
   if (!match) throw new RangeError(`not an ISO-8601 UTC timestamp: ${ts}`);
   const seconds = BigInt(Date.parse(`${match[1]}Z`)) / 1000n;
-  const fraction = (match[2] ?? "").padEnd(6, "0").slice(0, 6);
-  return seconds * 1_000_000n + BigInt(fraction);
+  const millis = (match[2] ?? "").padEnd(3, "0").slice(0, 3);
+  return seconds * 1_000_000n + BigInt(millis) * 1_000n;
 }

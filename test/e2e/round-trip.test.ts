@@ -4,7 +4,7 @@ import path from "node:path";
 import { CsvSource } from "../../apps/producer/sources/csv.ts";
 import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import type { TickSource } from "../../apps/producer/sources/source.ts";
-import { timestampMicros, type Tick } from "../../apps/tick/schema.ts";
+import { lakeTimestampMicros, type Tick } from "../../apps/tick/schema.ts";
 import { readLakeTicks } from "../helpers/lake.ts";
 import { readLakeSeqs } from "../helpers/lake-count.ts";
 import { useLocalEnvironment } from "../helpers/local-environment.ts";
@@ -25,7 +25,7 @@ describe("produce -> broker -> lake round trip @integration", function () {
       const tick = sent[index]!;
       expect(row.seq, "seq").to.equal(BigInt(tick.seq));
       expect(row.symbol, `symbol of seq ${tick.seq}`).to.equal(tick.symbol);
-      expect(row.tsMicros, `ts of seq ${tick.seq}`).to.equal(timestampMicros(tick.ts));
+      expect(row.tsMicros, `ts of seq ${tick.seq}`).to.equal(lakeTimestampMicros(tick.ts));
       expect(row.price, `price of seq ${tick.seq}`).to.equal(tick.price);
       expect(row.volume, `volume of seq ${tick.seq}`).to.equal(BigInt(tick.volume));
       expect(row.open).to.equal(tick.open ?? null);
@@ -47,6 +47,29 @@ describe("produce -> broker -> lake round trip @integration", function () {
     }
     expect([...counts.keys()].filter((id) => id.startsWith(`${producerId}#`))).to.have.length(count);
   }
+
+  it("stores sub-millisecond tick times truncated to the millisecond, in their own day's partition (so Athena and DuckDB agree)", async function () {
+    const times = ["2026-11-25T23:59:59.9996Z", "2026-11-25T23:59:59.123456Z", "2026-11-26T00:00:00.0004Z"];
+    const source: TickSource = {
+      name: "sub-millisecond",
+      historical: true,
+      async *ticks() {
+        for (const ts of times) yield { symbol: "SUBMS", ts, price: 1, volume: 1 };
+      },
+    };
+    const { producerId } = await roundTrip(source);
+    const rows = await readLakeTicks(environment().lake, producerId);
+    expect(rows.map((row) => [row.tsMicros % 1_000n, row.dt])).to.deep.equal([
+      [0n, "2026-11-25"],
+      [0n, "2026-11-25"],
+      [0n, "2026-11-26"],
+    ]);
+    expect(rows.map((row) => new Date(Number(row.tsMicros / 1_000n)).toISOString())).to.deep.equal([
+      "2026-11-25T23:59:59.999Z",
+      "2026-11-25T23:59:59.123Z",
+      "2026-11-26T00:00:00.000Z",
+    ]);
+  });
 
   it("lands every synthetic tick, field by field", async function () {
     const source = new SyntheticSource({

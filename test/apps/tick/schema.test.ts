@@ -1,5 +1,11 @@
 import { expect } from "chai";
-import { decodeTick, encodeTick, eventDate, timestampMicros, type Tick } from "../../../apps/tick/schema.ts";
+import {
+  decodeTick,
+  encodeTick,
+  eventDate,
+  lakeTimestampMicros,
+  type Tick,
+} from "../../../apps/tick/schema.ts";
 
 const tick: Tick = {
   symbol: "AAPL",
@@ -40,10 +46,25 @@ describe("tick message contract", function () {
     expect(decodeTick(null)).to.deep.equal({ ok: false, reason: "empty message value" });
   });
 
-  it("keeps microseconds and partitions by the UTC event date", function () {
-    expect(timestampMicros("2026-11-25T14:30:00.123Z")).to.equal(1_795_617_000_123_000n);
-    expect(timestampMicros("2026-11-25T14:30:00.123456Z")).to.equal(1_795_617_000_123_456n);
-    expect(timestampMicros("2026-11-25T14:30:00Z")).to.equal(1_795_617_000_000_000n);
+  it("stores milliseconds (finer digits truncated) and partitions by the UTC event date", function () {
+    expect(lakeTimestampMicros("2026-11-25T14:30:00.123Z")).to.equal(1_795_617_000_123_000n);
+    expect(lakeTimestampMicros("2026-11-25T14:30:00.123456Z")).to.equal(1_795_617_000_123_000n);
+    expect(lakeTimestampMicros("2026-11-25T14:30:00Z")).to.equal(1_795_617_000_000_000n);
     expect(eventDate("2026-11-25T23:59:59.999Z")).to.equal("2026-11-25");
+  });
+
+  // Trino's Hive connector (Athena v3) reads Parquet timestamps at millisecond precision by default
+  // (hive.timestamp-precision=MILLISECONDS) and rounds half up; DuckDB reads the microseconds as written.
+  it("gives every engine the same minute and day: a stored time is a whole millisecond, so rounding to ms changes nothing", function () {
+    const roundHalfUpToMs = (micros: bigint) => ((micros + 500n) / 1_000n) * 1_000n;
+    const dayOf = (micros: bigint) => new Date(Number(micros / 1_000n)).toISOString().slice(0, 10);
+    for (const fraction of ["9996", "999999", "9995", "0004", "5", "123456"]) {
+      const ts = `2026-11-25T23:59:59.${fraction}Z`;
+      const stored = lakeTimestampMicros(ts);
+      expect(roundHalfUpToMs(stored), ts).to.equal(stored);
+      expect(dayOf(stored), ts).to.equal(eventDate(ts));
+    }
+    // Without the truncation, the regression: 23:59:59.9996 read at ms is the next day.
+    expect(dayOf(roundHalfUpToMs(1_795_651_199_999_600n))).to.equal("2026-11-26");
   });
 });
