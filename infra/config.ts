@@ -6,6 +6,10 @@ import { isIPv4 } from "node:net";
 import { ConfigError } from "../apps/shared/errors.ts";
 import { DEFAULT_KAFKA_VERSION } from "../ops/config/settings.ts";
 
+/** Canonical's account, and the Ubuntu 24.04 images the brokers run (for the amiId look-up command). */
+export const UBUNTU_OWNER = "099720109477";
+export const UBUNTU_IMAGE_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
+
 /** What `Pulumi.<stack>.yaml` may say (namespace `tickstream:`, plus `aws:region`). */
 export interface RawStackConfig {
   readonly region?: string;
@@ -20,6 +24,7 @@ export interface RawStackConfig {
   readonly forceDestroy?: boolean;
   readonly vpcCidr?: string;
   readonly dataVolumeGb?: number;
+  readonly amiId?: string;
 }
 
 export interface StackConfig {
@@ -37,6 +42,8 @@ export interface StackConfig {
   readonly forceDestroy: boolean;
   readonly vpcCidr: string;
   readonly dataVolumeGb: number;
+  /** The brokers' image, pinned: a lookup of the newest image would plan a replacement of every broker. */
+  readonly amiId: string;
 }
 
 export const STACK_DEFAULTS = {
@@ -161,6 +168,15 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
       "write it as cron(0 * * * ? *), or leave it unset to crawl on demand",
     );
   }
+  if (!raw.amiId || !/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/.test(raw.amiId)) {
+    fail(
+      "amiId",
+      raw.amiId
+        ? `"${raw.amiId}" is not an AMI id`
+        : "is required (the brokers' image is pinned, never looked up)",
+      `pulumi config set tickstream:amiId "$(aws ec2 describe-images --owners ${UBUNTU_OWNER} --filters 'Name=name,Values=${UBUNTU_IMAGE_NAME}' 'Name=architecture,Values=x86_64' --query 'sort_by(Images,&CreationDate)[-1].ImageId' --output text)"`,
+    );
+  }
   const vpcCidr = raw.vpcCidr ?? STACK_DEFAULTS.vpcCidr;
   if (!isCidr(vpcCidr) || !isIPv4(vpcCidr.split("/")[0]!) || Number(vpcCidr.split("/")[1]) > 20) {
     fail("vpcCidr", `"${vpcCidr}" must be an IPv4 block of /20 or larger`, "use e.g. 10.42.0.0/16");
@@ -190,5 +206,6 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
     forceDestroy: raw.forceDestroy ?? STACK_DEFAULTS.forceDestroy,
     vpcCidr,
     dataVolumeGb: positiveInteger("dataVolumeGb", raw.dataVolumeGb, STACK_DEFAULTS.dataVolumeGb, 16_384),
+    amiId: raw.amiId,
   };
 }

@@ -18,5 +18,6 @@ export function readRawStackConfig(): RawStackConfig {
     forceDestroy: config.getBoolean("forceDestroy"),
     vpcCidr: config.get("vpcCidr"),
     dataVolumeGb: config.getNumber("dataVolumeGb"),
+    amiId: config.get("amiId"),
   };
 }

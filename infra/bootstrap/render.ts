@@ -29,6 +29,8 @@ export interface BootstrapParams {
   readonly replicationFactor: number;
   readonly retentionHours: number;
   readonly ports: { readonly external: number; readonly internal: number; readonly controller: number };
+  /** The EBS volume (vol-…) that holds Kafka's data, found on the host by its NVMe serial. */
+  readonly dataVolumeId?: string;
 }
 
 export const DEFAULT_BROKER_PORTS = { external: 9092, internal: 9094, controller: 9093 } as const;
@@ -59,6 +61,8 @@ function validate(params: BootstrapParams): void {
   if (!/^\d+\.\d+\.\d+$/.test(params.kafkaVersion) || !/^\d+\.\d+\.\d+$/.test(params.nodeVersion)) {
     throw new Error("bootstrap: kafkaVersion and nodeVersion must look like 4.1.1");
   }
+  if (params.dataVolumeId !== undefined && !/^vol-([0-9a-f]{8}|[0-9a-f]{17})$/.test(params.dataVolumeId))
+    throw new Error(`bootstrap: dataVolumeId "${params.dataVolumeId}" is not an EBS volume id`);
   if (!/^[A-Za-z0-9._-]+$/.test(params.topic))
     throw new Error(`bootstrap: topic "${params.topic}" is not a Kafka topic name`);
 }
@@ -84,6 +88,7 @@ export function renderBootstrap(params: BootstrapParams): string {
     ["EXTERNAL_PORT", params.ports.external],
     ["INTERNAL_PORT", params.ports.internal],
     ["CONTROLLER_PORT", params.ports.controller],
+    ["DATA_VOLUME_ID", params.dataVolumeId ?? ""],
   ]
     .map(([name, value]) => `readonly ${name}=${shellQuote(value!)}`)
     .join("\n");
@@ -101,6 +106,8 @@ readonly LOCAL_KAFKA_LIBS="\${TICKSTREAM_KAFKA_LIBS:-}"
 readonly SERVICE_MANAGER="\${TICKSTREAM_SERVICE_MANAGER:-systemd}"
 readonly SKIP_PACKAGES="\${TICKSTREAM_SKIP_PACKAGES:-0}"
 readonly DATA_DEVICE="\${TICKSTREAM_DATA_DEVICE:-auto}"
+readonly DISK_BY_ID="\${TICKSTREAM_DISK_BY_ID:-/dev/disk/by-id}"
+readonly DATA_VOLUME_WAIT_S="\${TICKSTREAM_DATA_VOLUME_WAIT_S:-600}"
 readonly EXTERNAL_BIND="\${TICKSTREAM_EXTERNAL_BIND:-0.0.0.0}"
 
 readonly KAFKA_HOME="$ROOT/opt/kafka"
@@ -199,6 +206,23 @@ install_kafka() {
   echo "$KAFKA_VERSION" > "$marker"
 }
 
+# The data volume's device, found by its EBS volume id: on Nitro instances an EBS volume is an NVMe device whose
+# serial is the volume id without its dash. Never "the first empty disk": on instance-store types that is
+# ephemeral. The attachment may come after boot, so wait for it.
+data_device() {
+  local link="$DISK_BY_ID/nvme-Amazon_Elastic_Block_Store_\${DATA_VOLUME_ID//-/}"
+  local deadline=$((SECONDS + DATA_VOLUME_WAIT_S))
+  until [ -e "$link" ]; do
+    if [ "$SECONDS" -gt "$deadline" ]; then
+      log "data volume $DATA_VOLUME_ID is not attached ($link missing after \${DATA_VOLUME_WAIT_S} s)"
+      exit 1
+    fi
+    log "waiting for data volume $DATA_VOLUME_ID to be attached"
+    sleep 2
+  done
+  readlink -f "$link"
+}
+
 mount_data_volume() {
   mkdir -p "$DATA_DIR"
   if [ "$DATA_DEVICE" = none ]; then
@@ -209,16 +233,11 @@ mount_data_volume() {
   fi
   local device="$DATA_DEVICE"
   if [ "$device" = auto ]; then
-    # The data volume is the one disk without partitions that holds no mounted filesystem.
-    device="$(lsblk -dpno NAME,TYPE | awk '$2 == "disk" {print $1}' | while read -r disk; do
-      if [ -z "$(lsblk -no MOUNTPOINT "$disk" | tr -d '[:space:]')" ] && [ "$(lsblk -no NAME "$disk" | wc -l)" = 1 ]; then
-        echo "$disk"
-      fi
-    done | head -n 1)"
-  fi
-  if [ -z "$device" ]; then
-    log "no data volume found; keeping Kafka's data on the root volume"
-    return
+    if [ -z "$DATA_VOLUME_ID" ]; then
+      log "no data volume id; keeping Kafka's data on the root volume"
+      return
+    fi
+    device="$(data_device)"
   fi
   if ! blkid "$device" > /dev/null 2>&1; then
     log "formatting $device as xfs"

@@ -19,8 +19,6 @@ export interface BrokerClusterArgs {
 }
 
 /** Canonical's Ubuntu 24.04 LTS images. */
-export const UBUNTU_OWNER = "099720109477";
-export const UBUNTU_IMAGE_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
 
 export class BrokerCluster extends pulumi.ComponentResource {
   readonly securityGroup: aws.ec2.SecurityGroup;
@@ -83,17 +81,6 @@ export class BrokerCluster extends pulumi.ComponentResource {
       parent,
     );
 
-    const ami = aws.ec2.getAmiOutput(
-      {
-        mostRecent: true,
-        owners: [UBUNTU_OWNER],
-        filters: [
-          { name: "name", values: [UBUNTU_IMAGE_NAME] },
-          { name: "architecture", values: ["x86_64"] },
-        ],
-      },
-      parent,
-    );
     const keyPair = new aws.ec2.KeyPair(
       `${name}-ssh`,
       { publicKey: config.sshPublicKey, tags: args.tags },
@@ -121,30 +108,35 @@ export class BrokerCluster extends pulumi.ComponentResource {
         { domain: "vpc", tags: { ...args.tags, Name: brokerName } },
         parent,
       );
+      const subnet = network.subnets[index % network.subnets.length]!;
+      // Kafka's data lives on its own volume, which outlives any replacement of the instance.
+      const dataVolume = new aws.ebs.Volume(
+        `${brokerName}-data`,
+        {
+          availabilityZone: subnet.availabilityZone,
+          size: config.dataVolumeGb,
+          type: "gp3",
+          encrypted: true,
+          tags: { ...args.tags, Name: `${brokerName}-data` },
+        },
+        { ...parent, retainOnDelete: !config.forceDestroy },
+      );
       const instance = new aws.ec2.Instance(
         brokerName,
         {
-          ami: ami.id,
+          ami: config.amiId,
           instanceType: config.instanceType,
-          subnetId: network.subnets[index % network.subnets.length]!.id,
+          subnetId: subnet.id,
           privateIp: quorum ? voters[index]!.host : undefined,
           vpcSecurityGroupIds: [this.securityGroup.id],
           iamInstanceProfile: args.instanceProfileName,
           keyName: keyPair.keyName,
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
           rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 20, deleteOnTermination: true },
-          ebsBlockDevices: [
-            {
-              deviceName: "/dev/sdf",
-              encrypted: true,
-              volumeType: "gp3",
-              volumeSize: config.dataVolumeGb,
-              deleteOnTermination: true,
-            },
-          ],
-          userData: elasticIp.publicIp.apply((publicIp) =>
+          userData: pulumi.all([elasticIp.publicIp, dataVolume.id]).apply(([publicIp, dataVolumeId]) =>
             renderBootstrap({
               nodeId,
+              dataVolumeId,
               voters,
               publicIp,
               clusterId: args.clusterId,
@@ -159,6 +151,19 @@ export class BrokerCluster extends pulumi.ComponentResource {
           ),
           tags: { ...args.tags, Name: brokerName },
         },
+        {
+          ...parent,
+          // A quorum's fixed private IPs cannot be held by two instances at once: delete the old one first.
+          deleteBeforeReplace: quorum,
+          // The user data only bootstraps a new instance: a change would stop and start every broker at once
+          // and cloud-init would not run it again. Settings and versions of a running stack change by a rolling
+          // restart over SSH; a new SSH key is added to authorized_keys over SSH, not by a new instance.
+          ignoreChanges: ["userData", "keyName"],
+        },
+      );
+      new aws.ec2.VolumeAttachment(
+        `${brokerName}-data-attachment`,
+        { deviceName: "/dev/sdf", volumeId: dataVolume.id, instanceId: instance.id },
         parent,
       );
       // AssociateAddress fails on a VPC without an attached internet gateway; and until this association the

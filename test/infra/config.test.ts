@@ -1,4 +1,4 @@
-import { recorded, setTickstreamMocks, stackFileConfig, settle } from "./pulumi-mocks.ts";
+import { recorded, setTickstreamMocks, stackFileConfig, stackFileOnly, settle } from "./pulumi-mocks.ts";
 import { expect } from "chai";
 import { load } from "js-yaml";
 import { readFileSync } from "node:fs";
@@ -22,7 +22,36 @@ describe("stack config validation", function () {
     expect(project.runtime.options.nodeargs).to.equal("--import tsx");
   });
 
-  it("accepts the dev and prod stack files", function () {
+  it("refuses the stack files alone, naming what the operator must set (no placeholder key, networks or image)", function () {
+    for (const stack of ["dev", "prod"]) {
+      const raw = stackFileOnly(stack);
+      expect(raw.allowedCidrs, stack).to.equal(undefined);
+      expect(raw.sshPublicKey, stack).to.equal(undefined);
+      expect(raw.amiId, stack).to.equal(undefined);
+      expect(() => validateStackConfig(raw)).to.throw(
+        ConfigError,
+        /^config tickstream:allowedCidrs is required/,
+      );
+      expect(() => validateStackConfig({ ...raw, allowedCidrs: ["203.0.113.0/24"] })).to.throw(
+        ConfigError,
+        /^config tickstream:sshPublicKey is required/,
+      );
+    }
+  });
+
+  it("requires a pinned AMI id, with the command that looks the current Ubuntu 24.04 image up", function () {
+    const { amiId: _pinned, ...unpinned } = dev;
+    expect(() => validateStackConfig(unpinned)).to.throw(
+      ConfigError,
+      /^config tickstream:amiId is required \(the brokers' image is pinned, never looked up\); pulumi config set tickstream:amiId "\$\(aws ec2 describe-images --owners 099720109477 /,
+    );
+    expect(() => validateStackConfig({ ...dev, amiId: "ubuntu-latest" })).to.throw(
+      ConfigError,
+      /^config tickstream:amiId "ubuntu-latest" is not an AMI id/,
+    );
+  });
+
+  it("accepts the dev and prod stack files with the operator's settings", function () {
     expect(validateStackConfig(dev)).to.include({ brokerCount: 1, replicationFactor: 1 });
     expect(validateStackConfig(stackFileConfig("prod"))).to.include({
       brokerCount: 3,

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyResource } from "@pulumi/policy";
 import { load } from "js-yaml";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RawStackConfig } from "../../infra/config.ts";
 
@@ -36,6 +37,8 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
       return { bucket: `${name}-4f2a`, arn: `arn:aws:s3:::${name}-4f2a` };
     case "aws:ec2/eip:Eip":
       return { publicIp: `198.51.100.${addressCounter++}`, allocationId: `eipalloc-${name}` };
+    case "aws:ebs/volume:Volume":
+      return { arn: `arn:aws:ec2:us-east-1:123456789012:volume/${name}` };
     case "aws:ec2/instance:Instance":
       return {
         privateIp: inputs.privateIp ?? `10.42.1.${addressCounter++}`,
@@ -59,7 +62,10 @@ export function setTickstreamMocks(stack: string): void {
   pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const id = `${args.name}-id`;
+        const id =
+          args.type === "aws:ebs/volume:Volume"
+            ? `vol-${createHash("sha256").update(args.name).digest("hex").slice(0, 17)}`
+            : `${args.name}-id`;
         const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs) };
         recorded.push({ type: args.type, name: args.name, id, inputs: args.inputs, state });
         return { id, state };
@@ -93,8 +99,25 @@ export function setTickstreamMocks(stack: string): void {
   );
 }
 
-/** The raw config of a stack, from its Pulumi.<stack>.yaml, as the program would read it. */
+/**
+ * What an operator must set before `pulumi up` (the stack files hold no placeholders, which would deploy a
+ * stack nobody can reach): the networks, the SSH key and the pinned image. The tests set these, as
+ * `pulumi config set` would.
+ */
+export const OPERATOR_CONFIG = {
+  allowedCidrs: ["203.0.113.0/24"],
+  sshPublicKey:
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMg1CUdH0pZH8ebPjRmYRq0u2X2tW1uS1v5tM0e2Rz3Y ops@example",
+  amiId: "ami-0123456789abcdef0",
+} as const;
+
+/** The raw config of a stack: its Pulumi.<stack>.yaml plus OPERATOR_CONFIG, as the program would read it. */
 export function stackFileConfig(stack: string): RawStackConfig {
+  return { ...stackFileOnly(stack), ...OPERATOR_CONFIG, allowedCidrs: [...OPERATOR_CONFIG.allowedCidrs] };
+}
+
+/** The raw config of a stack from its Pulumi.<stack>.yaml alone. */
+export function stackFileOnly(stack: string): RawStackConfig {
   const file = load(readFileSync(`Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, unknown> };
   const value = (key: string) => file.config[key];
   return {
@@ -109,6 +132,7 @@ export function stackFileConfig(stack: string): RawStackConfig {
     crawlerSchedule: value("tickstream:crawlerSchedule") as string | undefined,
     forceDestroy: value("tickstream:forceDestroy") as boolean,
     dataVolumeGb: value("tickstream:dataVolumeGb") as number | undefined,
+    amiId: value("tickstream:amiId") as string | undefined,
   };
 }
 

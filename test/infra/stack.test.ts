@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import {
   recorded,
   setTickstreamMocks,
@@ -92,22 +93,65 @@ for (const stack of ["dev", "prod"] as const) {
       ).to.equal(true);
     });
 
-    it("must require IMDSv2 and encrypt root and data volumes on every broker", function () {
+    it("must require IMDSv2 and encrypt the root volume of every broker", function () {
       const instances = ofType(T.instance);
       expect(instances).to.have.length(config.brokerCount);
       for (const instance of instances) {
         expect(instance.inputs.metadataOptions).to.include({ httpTokens: "required" });
         expect(instance.inputs.rootBlockDevice).to.include({ encrypted: true });
-        expect(instance.inputs.ebsBlockDevices).to.deep.equal([
-          {
-            deviceName: "/dev/sdf",
-            encrypted: true,
-            volumeType: "gp3",
-            volumeSize: config.dataVolumeGb,
-            deleteOnTermination: true,
-          },
-        ]);
+        expect(
+          instance.inputs.ebsBlockDevices ?? [],
+          "no data on a volume that dies with the instance",
+        ).to.deep.equal([]);
         expect(instance.inputs.iamInstanceProfile).to.be.a("string").and.not.empty;
+      }
+    });
+
+    // EC2 API Reference, AttachVolume: the volume and the instance must be in the same Availability Zone; an EBS
+    // volume of its own (not a block device mapping with DeleteOnTermination) survives the instance's replacement.
+    it("must keep Kafka's data on an encrypted EBS volume of its own, in the broker's zone, attached by a VolumeAttachment (it outlives a replaced instance)", function () {
+      const volumes = ofType("aws:ebs/volume:Volume");
+      const attachments = ofType("aws:ec2/volumeAttachment:VolumeAttachment");
+      const instances = ofType(T.instance);
+      expect(volumes).to.have.length(config.brokerCount);
+      expect(attachments).to.have.length(config.brokerCount);
+      instances.forEach((instance, index) => {
+        const volume = volumes[index]!;
+        expect(volume.inputs).to.include({ size: config.dataVolumeGb, type: "gp3", encrypted: true });
+        const subnet = ofType("aws:ec2/subnet:Subnet").find(
+          (candidate) => candidate.id === instance.inputs.subnetId,
+        )!;
+        expect(volume.inputs.availabilityZone, "same zone as its broker").to.equal(
+          subnet.inputs.availabilityZone,
+        );
+        const attachment = attachments.find((candidate) => candidate.inputs.instanceId === instance.id)!;
+        expect(attachment.inputs).to.include({ volumeId: volume.id, deviceName: "/dev/sdf" });
+        expect(declaredOptions.get(volume.name)?.retainOnDelete ?? false).to.equal(!config.forceDestroy);
+        // The bootstrap finds the volume by its id (the NVMe serial), never as "the first empty disk".
+        const script =
+          Buffer.from(instance.inputs.userDataBase64 ?? "", "base64").toString("utf8") ||
+          instance.inputs.userData;
+        expect(script).to.include(`readonly DATA_VOLUME_ID='${volume.id}'`);
+        expect(script).to.include("nvme-Amazon_Elastic_Block_Store_");
+        expect(script).to.not.include("lsblk");
+      });
+    });
+
+    // A stack update that replaces instances must not be planned by a new image appearing: describe-images with
+    // most_recent returns a new AMI whenever Canonical publishes one, and a changed ami replaces the instance.
+    it("must run the AMI pinned in config, looking no image up", function () {
+      expect(invokes.map((invoke) => invoke.token)).to.not.include("aws:ec2/getAmi:getAmi");
+      for (const instance of ofType(T.instance)) expect(instance.inputs.ami).to.equal(config.amiId);
+    });
+
+    // EC2: a private IP address can be held by one network interface at a time, so a replacement that creates
+    // first (Pulumi's default) fails with InvalidIPAddress.InUse; an instance's user data change stops and
+    // starts it ("Work with instance user data"), and cloud-init runs user data on the first boot only.
+    it("must delete a quorum broker before replacing it (fixed private IPs), and never restart brokers for a user data or key change", function () {
+      for (const instance of ofType(T.instance)) {
+        const options = declaredOptions.get(instance.name)! as pulumi.CustomResourceOptions;
+        expect(options.deleteBeforeReplace ?? false).to.equal(config.brokerCount > 1);
+        expect(options.ignoreChanges).to.include.members(["userData", "keyName"]);
       }
     });
 
