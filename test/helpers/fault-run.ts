@@ -6,6 +6,7 @@ import type { LakeLocation } from "../../apps/lake/s3-client.ts";
 import { groupLag } from "../../ops/kafka/topics.ts";
 import { spawnCli } from "./cli.ts";
 import { recordFaultCase } from "./fault-table.ts";
+import { waitForGroupCaughtUp } from "./kafka.ts";
 import { countLake } from "./lake-count.ts";
 
 export interface MemberOptions {
@@ -91,14 +92,7 @@ export async function waitForLagZero(
   topic: string,
   timeoutMs = 120_000,
 ): Promise<number> {
-  let last = -1;
-  await waitFor(
-    async () => {
-      last = (await groupLag(bootstrapServers, group, topic)).total;
-      return last === 0;
-    },
-    { timeoutMs, intervalMs: 200, describe: () => `group ${group} still lags ${last} on ${topic}` },
-  );
+  await waitForGroupCaughtUp(bootstrapServers, group, topic, timeoutMs);
   return Date.now();
 }
 

@@ -3,34 +3,18 @@ import { execa } from "execa";
 import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { renderBootstrap } from "../../infra/bootstrap/render.ts";
+import { renderTestBootstrap, scriptFunction, scriptSettingsAndLog } from "../helpers/bootstrap-script.ts";
 
 const VOLUME_ID = "vol-0a1b2c3d4e5f60718";
 
 /** The bootstrap's own lines, run alone: its settings, log() and data_device(). */
 function dataDeviceHarness(): string {
-  const script = renderBootstrap({
-    nodeId: 1,
-    voters: [],
-    publicIp: "127.0.0.1",
-    clusterId: "AAAAAAAAAAAAAAAAAAAAAA",
-    kafkaVersion: "4.4.0",
-    nodeVersion: "20.20.2",
-    topic: "stock-ticks",
-    partitions: 1,
-    replicationFactor: 1,
-    retentionHours: 24,
-    ports: { external: 1, internal: 2, controller: 3 },
-    dataVolumeId: VOLUME_ID,
-  });
-  const lines = script.split("\n");
-  const settings = lines.filter((line) =>
-    /^readonly (DATA_VOLUME_ID|DISK_BY_ID|DATA_VOLUME_WAIT_S)=/.test(line),
-  );
-  const log = lines.find((line) => line.startsWith("log() {"))!;
-  const start = script.indexOf("data_device() {");
-  const dataDevice = script.slice(start, script.indexOf("\n}\n", start) + 3);
-  return [...settings, log, dataDevice, "data_device"].join("\n");
+  const script = renderTestBootstrap({ dataVolumeId: VOLUME_ID });
+  return [
+    ...scriptSettingsAndLog(script, ["DATA_VOLUME_ID", "DISK_BY_ID", "DATA_VOLUME_WAIT_S"]),
+    scriptFunction(script, "data_device"),
+    "data_device",
+  ].join("\n");
 }
 
 // EC2 User Guide, "Amazon EBS and NVMe": on Nitro instances an EBS volume is an NVMe device whose serial

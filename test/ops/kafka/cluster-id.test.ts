@@ -3,14 +3,14 @@ import { execa } from "execa";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { clusterIdFor, renderBootstrap } from "../../../infra/bootstrap/render.ts";
+import { clusterIdFor } from "../../../infra/bootstrap/render.ts";
+import { renderTestBootstrap, scriptFunction, scriptSettingsAndLog } from "../../helpers/bootstrap-script.ts";
 import { storageFormatArgs } from "../../../ops/kafka/broker.ts";
 import {
   newClusterId,
   renderLog4j2Properties,
   renderServerProperties,
 } from "../../../ops/kafka/server-properties.ts";
-import { DEFAULT_KAFKA_VERSION } from "../../../ops/config/settings.ts";
 import { kafkaLibsForTests } from "../../helpers/bootstrapped-broker.ts";
 
 const DASH_ID = "-AAAAAAAAAAAAAAAAAAAAA";
@@ -55,26 +55,7 @@ describe("KRaft cluster ids", function () {
   });
 
   it("reach the storage tool through the bootstrap's own format_storage in a form it accepts, even one starting with '-' @integration", async function () {
-    const script = renderBootstrap({
-      nodeId: 1,
-      voters: [],
-      publicIp: "127.0.0.1",
-      clusterId: DASH_ID,
-      kafkaVersion: DEFAULT_KAFKA_VERSION,
-      nodeVersion: "20.20.2",
-      topic: "stock-ticks",
-      partitions: 1,
-      replicationFactor: 1,
-      retentionHours: 24,
-      ports: { external: 1, internal: 2, controller: 3 },
-    });
-    // The script's own lines, run alone: its CLUSTER_ID setting, its log() and its format_storage().
-    const functionText = (name: string) => {
-      const start = script.indexOf(`${name}() {`);
-      return script.slice(start, script.indexOf("\n}\n", start) + 3);
-    };
-    const clusterIdLine = script.split("\n").find((line) => line.startsWith("readonly CLUSTER_ID="));
-    expect(clusterIdLine, "the bootstrap assigns CLUSTER_ID").to.be.a("string");
+    const script = renderTestBootstrap({ clusterId: DASH_ID });
     const libs = await kafkaLibsForTests();
     const home = path.join(dir, "kafka");
     await mkdir(home);
@@ -82,10 +63,10 @@ describe("KRaft cluster ids", function () {
     const configDir = path.join(dir, "config");
     await mkdir(configDir);
     await writeFile(path.join(configDir, "server.properties"), await readFile(properties, "utf8"));
+    // The script's own lines, run alone: its CLUSTER_ID setting, its log() and its format_storage().
     const harness = [
-      script.split("\n").find((line) => line.startsWith("log() {"))!,
-      clusterIdLine!,
-      functionText("format_storage"),
+      ...scriptSettingsAndLog(script, ["CLUSTER_ID"]),
+      scriptFunction(script, "format_storage"),
       "format_storage",
     ].join("\n");
     const result = await execa("bash", ["-euo", "pipefail", "-c", harness], {
