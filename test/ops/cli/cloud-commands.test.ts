@@ -64,20 +64,25 @@ describe("crawl and query against a stack's outputs, through the CLI @integratio
   });
 
   it("crawl --outputs runs the stack's Glue crawler and waits for it", async function () {
+    // The emulator's crawl stays RUNNING, however often it is read, until the test lets it finish.
+    await moto.setTransition("glue::crawl", { progression: "manual", times: 1_000_000 });
     const crawling = spawnCli(["crawl", "--outputs", outputsFile, "--json"], env);
     const glue = new GlueClient(moto.clientConfig);
     try {
-      // Let the emulator finish the crawl once it has started, as Glue would.
       await waitFor(
         async () => {
           const crawls = await glue
             .send(new ListCrawlsCommand({ CrawlerName: OUTPUTS.crawlerName }))
             .catch(() => undefined);
-          return (crawls?.Crawls ?? []).some((crawl) => crawl.State === "COMPLETED");
+          return (crawls?.Crawls ?? []).some((crawl) => crawl.State === "RUNNING");
         },
         { timeoutMs: 30_000, describe: () => "the crawl never started" },
       );
+      // A CLI that returned right after StartCrawler would have exited by now.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(crawling.exitCode, "the CLI is still waiting for the running crawl").to.equal(null);
     } finally {
+      await moto.setTransition("glue::crawl", { progression: "immediate" });
       glue.destroy();
     }
     const result = await crawling;
