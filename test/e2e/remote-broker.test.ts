@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { appendFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, spawnCli, lastJsonLine } from "../helpers/cli.ts";
 import { prepareBootstrappedBroker, type BootstrappedBroker } from "../helpers/bootstrapped-broker.ts";
@@ -116,6 +116,34 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
     });
     following.kill("SIGINT");
     expect((await following).exitCode).to.equal(0);
+  });
+
+  it("reconfigures it over SSH: rewrites server.properties, restarts it and waits until it answers; a second run changes nothing", async function () {
+    const before = lastJsonLine<{ brokers: { pid: number }[] }>(
+      (await cli("broker", "status", "--json")).stdout,
+    ).brokers[0]!.pid;
+    const result = await cli("broker", "reconfigure", "--set", "log.retention.hours=24", "--json");
+    expect(result.exitCode, result.stderr).to.equal(0);
+    expect(lastJsonLine(result.stdout)).to.deep.equal({
+      settings: { "log.retention.hours": "24" },
+      restarted: [1],
+    });
+    const properties = await readFile(path.join(broker.root, "etc/kafka/server.properties"), "utf8");
+    expect(properties.split("\n")).to.include("log.retention.hours=24");
+    const status = lastJsonLine<{
+      brokers: { pid: number; running: boolean }[];
+      cluster: { controller: number };
+    }>((await cli("broker", "status", "--json")).stdout);
+    expect(status.brokers[0]!.running).to.equal(true);
+    expect(status.brokers[0]!.pid, "restarted").to.not.equal(before);
+    expect(status.cluster.controller).to.equal(1);
+    const again = await cli("broker", "reconfigure", "--set", "log.retention.hours=24", "--json");
+    expect(again.exitCode, again.stderr).to.equal(0);
+    expect(lastJsonLine(again.stdout)).to.deep.include({ restarted: [] });
+    const refused = await cli("broker", "reconfigure", "--set", "node.id=7");
+    expect(refused.exitCode).to.equal(1);
+    expect(refused.stderr.trim().split("\n")).to.have.length(1);
+    expect(refused.stderr).to.match(/^tickstream: --set node\.id: set by the bootstrap/);
   });
 
   it("stops it, after which status exits 3", async function () {

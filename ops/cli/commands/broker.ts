@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import { ConfigError, errorMessage } from "../../../apps/shared/errors.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
 import { clusterHealth } from "../../kafka/cluster-health.ts";
-import { rollingRestart, waitUntilHealthy } from "../../kafka/rolling-restart.ts";
+import { applySettings, parseSettings } from "../../kafka/reconfigure.ts";
+import { rollingRestart, waitUntilHealthy, type RestartableBroker } from "../../kafka/rolling-restart.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { RemoteCluster } from "../../remote/remote-cluster.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
@@ -101,6 +102,45 @@ async function remoteLifecycle(
       output.progress("the cluster answers and nothing is under-replicated");
     }
     output.result({ brokers: results }, `${verb}: done`);
+  });
+}
+
+/**
+ * Rewrites server.properties on each broker (only where it changes), then restarts those brokers one at a time,
+ * each only once the cluster has healed from the one before.
+ */
+async function remoteReconfigure(output: Output, options: RemoteOptions & { set: string[] }): Promise<void> {
+  const settings = parseSettings(options.set);
+  await withCluster(options, async (cluster) => {
+    const brokers = options.broker === undefined ? cluster.brokers : cluster.select(options);
+    const changed: RestartableBroker[] = [];
+    for (const broker of brokers) {
+      const host = await cluster.connect(broker);
+      const file = cluster.hostPath("/etc/kafka/server.properties");
+      const before = await host.readFile(file);
+      if (before === undefined)
+        throw new ConfigError(`broker ${broker.nodeId}: ${file} is missing; was it bootstrapped?`);
+      const after = applySettings(before, settings);
+      if (after === before) {
+        output.progress(`broker ${broker.nodeId}: already configured; not restarted`);
+        continue;
+      }
+      await host.writeFile(file, after, { mode: 0o644 });
+      output.progress(`broker ${broker.nodeId}: server.properties rewritten`);
+      changed.push({ nodeId: broker.nodeId, service: await cluster.brokerService(host) });
+    }
+    if (changed.length > 0) {
+      await rollingRestart(changed, {
+        bootstrapServers: cluster.bootstrapServers,
+        onProgress: (message) => output.progress(message),
+      });
+    }
+    output.result(
+      { settings: Object.fromEntries(settings), restarted: changed.map((broker) => broker.nodeId) },
+      changed.length > 0
+        ? `reconfigured and restarted brokers ${changed.map((broker) => broker.nodeId).join(", ")}, one at a time`
+        : "nothing to change",
+    );
   });
 }
 
@@ -265,6 +305,29 @@ export function registerBrokerCommands(program: Command): void {
       if (options.outputs || options.stack) return remoteLogs(output, options);
       const text = await local(output).broker.logs(options.lines);
       output.result({ lines: text.split("\n") }, text);
+    }),
+  );
+
+  withRemoteOptions(
+    broker
+      .command("reconfigure")
+      .description(
+        "change Kafka settings of a stack's brokers: rewrite server.properties over SSH, then restart them one at a time",
+      )
+      .option(
+        "--set <key=value>",
+        "a broker setting, e.g. log.retention.hours=72 (repeat for several)",
+        (value: string, previous: string[] = []) => [...previous, value],
+        [],
+      ),
+  ).action(
+    commandAction(async (output: Output, options: RemoteOptions & { set: string[] }) => {
+      if (!options.outputs && !options.stack) {
+        throw new ConfigError(
+          "reconfigure acts on a stack's brokers: give --stack NAME or --outputs FILE (the local broker's settings are in .tickstream/settings.json)",
+        );
+      }
+      await remoteReconfigure(output, options);
     }),
   );
 }
