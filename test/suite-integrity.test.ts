@@ -20,7 +20,7 @@ async function testFiles(directory: string): Promise<string[]> {
 }
 
 describe("the test suite itself", function () {
-  it("skips nothing: no this.skip(), .skip, xit/xdescribe, or describe chosen by a condition", async function () {
+  it("runs every test it declares: none is disabled, and none is declared only when some condition holds", async function () {
     const offenders: string[] = [];
     const patterns = [
       /this\.skip\(/,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { runProducer } from "../../apps/producer/producer.ts";
 import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import { sleep, waitFor } from "../../apps/shared/retry.ts";
-import { assertLakeExact, SinkMember, waitForLagZero } from "../helpers/fault-run.ts";
+import { assertLakeExact, flushedPartitions, SinkMember, waitForLagZero } from "../helpers/fault-run.ts";
 import { createTestTopic } from "../helpers/kafka.ts";
 import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
 
@@ -38,13 +38,11 @@ describe("fault: lake sink members frozen past their session @integration", func
     await a.waitForOutput(/fault point staged #6 reached; SIGSTOP/);
     // Thaw only once the other member has taken the frozen one's partitions over and flushed each (so it holds
     // their fences). Partitions are counted from the flushes each reports (8 symbols may leave a partition empty).
-    const flushed = (output: string) =>
-      new Set([...output.matchAll(/^partition (\d+): /gm)].map((m) => m[1]));
-    const frozenPartitions = [...flushed(a.output)];
+    const frozenPartitions = [...flushedPartitions(a.output)];
     expect(frozenPartitions, "the frozen member had partitions").to.not.be.empty;
     const frozenAt = b.output.length;
     await waitFor(
-      () => frozenPartitions.every((partition) => flushed(b.output.slice(frozenAt)).has(partition)),
+      () => frozenPartitions.every((partition) => flushedPartitions(b.output.slice(frozenAt)).has(partition)),
       {
         timeoutMs: 90_000,
         describe: () =>

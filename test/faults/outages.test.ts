@@ -8,17 +8,13 @@ import {
   assertLakeExact,
   committedOffsets,
   committedTotal,
+  flushedPartitions,
   SinkMember,
   waitForLagZero,
 } from "../helpers/fault-run.ts";
 import { createTestTopic } from "../helpers/kafka.ts";
 import { readQuarantine } from "../helpers/lake.ts";
 import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
-
-/** Partitions a member reports flushing ("partition 3: 1,200 ticks -> …"). */
-function flushedPartitions(output: string): Set<number> {
-  return new Set([...output.matchAll(/^partition (\d+): /gm)].map((match) => Number(match[1])));
-}
 
 describe("fault: outages around the lake sink @integration", function () {
   const environment = useLocalEnvironment();

@@ -73,6 +73,11 @@ export class SinkMember {
   }
 }
 
+/** Partitions a member reports flushing in its output ("partition 3: 1,200 ticks -> …"). */
+export function flushedPartitions(output: string): Set<number> {
+  return new Set([...output.matchAll(/^partition (\d+): /gm)].map((match) => Number(match[1])));
+}
+
 /** Sum of the group's committed offsets over the topic's partitions (-1, none yet, counts as 0). */
 export async function committedTotal(bootstrapServers: readonly string[], group: string, topic: string) {
   const lag = await groupLag(bootstrapServers, group, topic);
