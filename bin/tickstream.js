@@ -7,3 +7,15 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 register();
 const { run } = await import("../ops/cli/main.ts");
 process.exitCode = await run(process.argv);
+
+// The command has finished (a sink has flushed, committed and left its group): a client library's stray timer
+// or socket (seen once from kafkajs after a broker restart) must not keep the process alive. This timer is
+// unref'd, so it fires only when something else still holds the event loop.
+setTimeout(() => {
+  if (process.env.TICKSTREAM_DEBUG_HANDLES) {
+    process.stderr.write(
+      `tickstream: still open after the command: ${process.getActiveResourcesInfo().join(", ")}\n`,
+    );
+  }
+  process.exit();
+}, 3_000).unref();

@@ -132,6 +132,12 @@ export class LakeSink {
   private readonly claims = new Map<number, PartitionClaim>();
   /** Partitions another member claimed since this one did: not touched again until this member rejoins. */
   private readonly fenced = new Set<number>();
+  /**
+   * Partitions whose last commit has an unknown outcome and could not be claimed again at once: the timer (and
+   * stop) keep claiming them, since a commit that did land names a flush that must be published even when no
+   * more records arrive to trigger a rejoin.
+   */
+  private readonly unsettled = new Set<number>();
   /** Counts group joins; a claim made before the latest join is claimed again before its next records. */
   private joinEpoch = 0;
   private assigned = new Set<number>();
@@ -181,6 +187,7 @@ export class LakeSink {
       this.rebalancing = false;
       this.assigned = new Set(event.payload.memberAssignment[topic] ?? []);
       this.fenced.clear();
+      this.unsettled.clear(); // every assigned partition is claimed again before its next records
       // Once per start, when the group coordinator is known to answer.
       if (this.joinEpoch === 1) void this.sweepStaging();
     });
@@ -323,6 +330,7 @@ export class LakeSink {
     if (this.stopping || this.rebalancing) return;
     await this.lock
       .runExclusive(async () => {
+        await this.settleUnknownCommits();
         const now = Date.now();
         for (const buffer of [...this.buffers.values()]) {
           if (this.stopping !== undefined || this.rebalancing) return;
@@ -431,16 +439,40 @@ export class LakeSink {
   }
 
   /** After a commit whose outcome is unknown: claim again (which settles it) and read from what is committed. */
-  private async rewind(partition: number): Promise<void> {
+  private async rewind(partition: number): Promise<boolean> {
     try {
       const claim = await this.claimed(partition);
+      this.unsettled.delete(partition);
+      this.fenced.delete(partition);
       const offset = claim.committedOffset >= 0n ? claim.committedOffset : await this.logStart(partition);
       // Throws while kafkajs restarts the consumer, which then resumes from the committed offsets anyway.
-      this.consumer!.seek({ topic: this.options.topic, partition, offset: offset.toString() });
+      this.seekQuietly(partition, offset);
+      return true;
     } catch (error) {
-      // Without a fresh claim nothing more is committed for the partition; rejoining re-reads it.
+      // Without a fresh claim nothing more is committed for the partition; rejoining re-reads it, and until
+      // then the timer keeps trying to claim it (which publishes what the unknown commit may have committed).
       this.fenced.add(partition);
-      this.warn(`partition ${partition}: cannot claim it again (${errorMessage(error)}); rejoining`);
+      if (!this.unsettled.has(partition)) {
+        this.warn(`partition ${partition}: cannot claim it again (${errorMessage(error)}); retrying`);
+      }
+      this.unsettled.add(partition);
+      return false;
+    }
+  }
+
+  private seekQuietly(partition: number, offset: bigint): void {
+    try {
+      this.consumer!.seek({ topic: this.options.topic, partition, offset: offset.toString() });
+    } catch {
+      // kafkajs is restarting the consumer, which resumes from the committed offsets anyway
+    }
+  }
+
+  /** Claims again the partitions whose last commit has an unknown outcome; the caller holds the lock. */
+  private async settleUnknownCommits(): Promise<void> {
+    for (const partition of [...this.unsettled]) {
+      if (!this.assigned.has(partition)) this.unsettled.delete(partition);
+      else if (await this.rewind(partition)) this.warn(`partition ${partition}: claimed again`);
     }
   }
 
@@ -488,6 +520,7 @@ export class LakeSink {
           pauseIfRunning(consumer, this.options.topic);
           await this.lock.runExclusive(async () => {
             for (const buffer of [...this.buffers.values()]) await this.flushPartition(buffer);
+            await this.settleUnknownCommits();
           });
         }
       } finally {

@@ -38,7 +38,12 @@ export class SinkMember {
       "--session-timeout-ms",
       String(options.sessionTimeoutMs ?? 6_000),
     ];
-    const childEnv = { ...env, TICKSTREAM_FAULT_POINT: options.faultPoint ?? "" };
+    // TICKSTREAM_DEBUG_HANDLES: a member kept alive by a stray handle after its command says what it was.
+    const childEnv = {
+      ...env,
+      TICKSTREAM_FAULT_POINT: options.faultPoint ?? "",
+      TICKSTREAM_DEBUG_HANDLES: "1",
+    };
     this.child = spawnCli(args, childEnv);
     this.child.all?.on("data", (chunk: Buffer) => (this.text += chunk.toString("utf8")));
   }
@@ -110,6 +115,8 @@ export async function assertLakeExact(
   lake: LakeLocation,
   produced: ReadonlyMap<string, number>,
   recoveryMs: number,
+  /** What the system under test said along the way, shown when the count is wrong. */
+  warnings: readonly string[] = [],
 ): Promise<void> {
   const count = await countLake(lake, produced);
   const total = [...produced.values()].reduce((sum, value) => sum + value, 0);
@@ -123,7 +130,7 @@ export async function assertLakeExact(
   });
   expect(
     { landed: count.landed, lost: count.lost, duplicated: count.duplicated },
-    `${name}\n${count.overlaps.slice(0, 20).join("\n")}`,
+    `${name}\n${count.overlaps.slice(0, 20).join("\n")}\n${warnings.slice(-40).join("\n")}`,
   ).to.deep.equal({
     landed: total,
     lost: 0,
