@@ -7,6 +7,7 @@ import { execa } from "execa";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { PULUMI_BIN } from "./helpers/pulumi-cli.ts";
 
 async function testFiles(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { withFileTypes: true });
@@ -39,7 +40,7 @@ describe("the test suite itself", function () {
     expect(offenders, offenders.join("\n")).to.deep.equal([]);
   });
 
-  it("has every tool the integration suites use (Java, OpenSSH's sshd, shellcheck, moto): a missing one fails here, by name", async function () {
+  it("has every tool the integration suites use (Java, OpenSSH's sshd, shellcheck, moto, the Pulumi CLI): a missing one fails here, by name", async function () {
     const missing: string[] = [];
     if ((await execa("java", ["-version"], { reject: false })).exitCode !== 0)
       missing.push("java (openjdk-17-jre-headless)");
@@ -48,6 +49,8 @@ describe("the test suite itself", function () {
       missing.push("shellcheck");
     if ((await execa("python3", ["-c", "import moto.server"], { reject: false })).exitCode !== 0)
       missing.push("moto[server] (pip)");
+    if ((await execa(PULUMI_BIN, ["version"], { reject: false })).stdout.trim() === "")
+      missing.push(`${PULUMI_BIN} (bash ops/pulumi-cli/build.sh)`);
     expect(missing, `install: ${missing.join(", ")} (see .ci/run)`).to.deep.equal([]);
   });
 });

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { shellQuote } from "../../apps/shared/shell-quote.ts";
+import { DEFAULT_KAFKA_MIRROR, DEFAULT_SCALA_VERSION, KAFKA_INSTALL_FUNCTIONS } from "./kafka-install.ts";
 
 export interface BootstrapVoter {
   readonly nodeId: number;
@@ -69,7 +70,7 @@ function validate(params: BootstrapParams): void {
 
 export function renderBootstrap(params: BootstrapParams): string {
   validate(params);
-  const scala = params.scalaVersion ?? "2.13";
+  const scala = params.scalaVersion ?? DEFAULT_SCALA_VERSION;
   const voters = params.voters
     .map((voter) => `${voter.nodeId}@${voter.host}:${params.ports.controller}`)
     .join(",");
@@ -103,6 +104,7 @@ ${settings}
 readonly ROOT="\${TICKSTREAM_BOOTSTRAP_ROOT:-}"
 readonly IMDS="\${TICKSTREAM_IMDS_ENDPOINT:-http://169.254.169.254}"
 readonly LOCAL_KAFKA_LIBS="\${TICKSTREAM_KAFKA_LIBS:-}"
+readonly KAFKA_MIRROR="\${TICKSTREAM_KAFKA_MIRROR:-${DEFAULT_KAFKA_MIRROR}}"
 readonly SERVICE_MANAGER="\${TICKSTREAM_SERVICE_MANAGER:-systemd}"
 readonly SKIP_PACKAGES="\${TICKSTREAM_SKIP_PACKAGES:-0}"
 readonly DATA_DEVICE="\${TICKSTREAM_DATA_DEVICE:-auto}"
@@ -175,35 +177,14 @@ install_packages() {
   fi
 }
 
+${KAFKA_INSTALL_FUNCTIONS}
+# First boot only: unpack the stack's version and make it the active one. Later version changes are
+# \`tickstream broker reconfigure --kafka-version\`'s, so running this script again never moves the version back.
 install_kafka() {
-  local marker="$KAFKA_HOME/.tickstream-version"
-  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$KAFKA_VERSION" ]; then
-    return
+  fetch_kafka "$KAFKA_VERSION"
+  if [ -z "$(kafka_active_version)" ]; then
+    activate_kafka "$KAFKA_VERSION"
   fi
-  mkdir -p "$KAFKA_HOME/libs"
-  if [ -n "$LOCAL_KAFKA_LIBS" ]; then
-    log "using the Kafka jars in $LOCAL_KAFKA_LIBS"
-    cp "$LOCAL_KAFKA_LIBS"/*.jar "$KAFKA_HOME/libs/"
-  else
-    local dir archive url
-    dir="$(mktemp -d)"
-    archive="kafka_$SCALA_VERSION-$KAFKA_VERSION.tgz"
-    url="https://archive.apache.org/dist/kafka/$KAFKA_VERSION/$archive"
-    log "downloading $url"
-    curl -fsSL --retry 5 -o "$dir/$archive" "$url"
-    curl -fsSL --retry 5 -o "$dir/$archive.sha512" "$url.sha512"
-    # Apache publishes "name: HEX HEX ..." over several lines; compare the digits alone.
-    local expected actual
-    expected="$(cut -d: -f2- "$dir/$archive.sha512" | tr -d ' \\n' | tr '[:upper:]' '[:lower:]')"
-    actual="$(sha512sum "$dir/$archive" | cut -d' ' -f1)"
-    if [ "$expected" != "$actual" ]; then
-      log "checksum mismatch for $archive: expected $expected, got $actual"
-      exit 1
-    fi
-    tar -xzf "$dir/$archive" -C "$KAFKA_HOME" --strip-components=1
-    rm -rf "$dir"
-  fi
-  echo "$KAFKA_VERSION" > "$marker"
 }
 
 # The data volume's device, found by its EBS volume id: on Nitro instances an EBS volume is an NVMe device whose

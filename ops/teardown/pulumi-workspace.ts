@@ -2,11 +2,15 @@
 import { execa } from "execa";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { ConfigError } from "../../apps/shared/errors.ts";
+import { ConfigError, ServiceError, errorMessage } from "../../apps/shared/errors.ts";
 import type { StackWorkspace } from "./teardown.ts";
 
-/** The folder holding Pulumi.yaml. */
+/** The folder holding Pulumi.yaml and the stack files: this repository, unless TICKSTREAM_PULUMI_PROJECT_DIR. */
 export const PROJECT_DIR = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+
+export function pulumiProjectDir(): string {
+  return process.env.TICKSTREAM_PULUMI_PROJECT_DIR || PROJECT_DIR;
+}
 
 export async function requirePulumiCli(): Promise<void> {
   const found = await execa("pulumi", ["version"], { reject: false }).catch(() => undefined);
@@ -20,7 +24,16 @@ export async function requirePulumiCli(): Promise<void> {
 export async function openPulumiStack(stackName: string): Promise<StackWorkspace> {
   await requirePulumiCli();
   const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
-  const stack = await LocalWorkspace.selectStack({ stackName, workDir: PROJECT_DIR });
+  const stack = await LocalWorkspace.selectStack({ stackName, workDir: pulumiProjectDir() }).catch(
+    (error: unknown) => {
+      if (!/no stack named/i.test(errorMessage(error))) throw error;
+      const url = process.env.PULUMI_BACKEND_URL;
+      const backend = url ? `the backend ${url}` : "the backend you are logged in to";
+      throw new ConfigError(
+        `stack ${stackName}: no such stack in ${backend} (list them with: pulumi stack ls)`,
+      );
+    },
+  );
   return {
     stackName,
     async outputs() {
@@ -32,10 +45,28 @@ export async function openPulumiStack(stackName: string): Promise<StackWorkspace
       return (await stack.getConfig(key).catch(() => undefined))?.value;
     },
     async destroy(onOutput) {
-      await stack.destroy({ onOutput: (text) => text.split("\n").filter(Boolean).forEach(onOutput) });
+      await stack
+        .destroy({ onOutput: (text) => text.split("\n").filter(Boolean).forEach(onOutput) })
+        .catch((error: unknown) => {
+          throw new ServiceError(`pulumi destroy of stack ${stackName} failed: ${pulumiReason(error)}`, {
+            cause: error,
+          });
+        });
     },
     async removeStack() {
-      await stack.workspace.removeStack(stackName);
+      await stack.workspace.removeStack(stackName).catch((error: unknown) => {
+        throw new ServiceError(`pulumi stack rm ${stackName} failed: ${pulumiReason(error)}`, {
+          cause: error,
+        });
+      });
     },
   };
+}
+
+/** The CLI's own "error: ..." line out of an Automation API CommandError (which holds its whole output). */
+function pulumiReason(error: unknown): string {
+  const text = errorMessage(error);
+  return (
+    /^error: (.*)$/m.exec(text)?.[1] ?? text.split("\n").find((line) => line.trim() !== "") ?? "unknown error"
+  );
 }

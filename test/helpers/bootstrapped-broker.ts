@@ -36,13 +36,15 @@ export interface BootstrapOptions {
   readonly ports?: { external: number; internal: number; controller: number };
   readonly replicationFactor?: number;
   readonly publicIpLaterAfter?: number;
+  /** The Kafka version the bootstrap installs (its jars from Maven Central); default the project's. */
+  readonly kafkaVersion?: string;
 }
 
-export async function kafkaLibsForTests(): Promise<string> {
-  const paths = localPaths(path.resolve(".tickstream"), { kafkaVersion: DEFAULT_KAFKA_VERSION });
+export async function kafkaLibsForTests(version = DEFAULT_KAFKA_VERSION): Promise<string> {
+  const paths = localPaths(path.resolve(".tickstream"), { kafkaVersion: version });
   return (
     await ensureKafkaDistribution(new LocalHost(), {
-      version: DEFAULT_KAFKA_VERSION,
+      version,
       libsDir: paths.kafkaLibs,
     })
   ).libsDir;
@@ -54,7 +56,8 @@ export async function freeBrokerPorts() {
 
 export async function prepareBootstrappedBroker(options: BootstrapOptions): Promise<BootstrappedBroker> {
   const root = await mkdtemp(path.join(tmpdir(), "tickstream-host-"));
-  const libs = await kafkaLibsForTests();
+  const kafkaVersion = options.kafkaVersion ?? DEFAULT_KAFKA_VERSION;
+  const libs = await kafkaLibsForTests(kafkaVersion);
   const ports = options.ports ?? (await freeBrokerPorts());
   const imds = await startImdsStub({
     publicIp: options.publicIp,
@@ -69,7 +72,7 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
       voters: options.voters ?? [],
       publicIp: options.publicIp,
       clusterId: clusterIdFor("tests"),
-      kafkaVersion: DEFAULT_KAFKA_VERSION,
+      kafkaVersion,
       nodeVersion: "20.20.2",
       topic: "stock-ticks",
       partitions: 3,

@@ -6,8 +6,13 @@ import type { Command } from "commander";
 import { ConfigError, errorMessage } from "../../../apps/shared/errors.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
 import { clusterHealth } from "../../kafka/cluster-health.ts";
-import { applySettings, parseSettings } from "../../kafka/reconfigure.ts";
-import { rollingRestart, waitUntilHealthy, type RestartableBroker } from "../../kafka/rolling-restart.ts";
+import { parseSettings } from "../../kafka/reconfigure.ts";
+import { rollingRestart, waitUntilHealthy } from "../../kafka/rolling-restart.ts";
+import {
+  activeKafkaVersion,
+  parseKafkaVersion,
+  reconfigureBrokers,
+} from "../../remote/reconfigure-brokers.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { RemoteCluster } from "../../remote/remote-cluster.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
@@ -105,40 +110,22 @@ async function remoteLifecycle(
   });
 }
 
-/**
- * Rewrites server.properties on each broker (only where it changes), then restarts those brokers one at a time,
- * each only once the cluster has healed from the one before.
- */
-async function remoteReconfigure(output: Output, options: RemoteOptions & { set: string[] }): Promise<void> {
-  const settings = parseSettings(options.set);
+async function remoteReconfigure(
+  output: Output,
+  options: RemoteOptions & { set: string[]; kafkaVersion?: string; kafkaMirror?: string },
+): Promise<void> {
+  const request = {
+    settings: options.set.length > 0 ? parseSettings(options.set) : new Map<string, string>(),
+    kafkaVersion: options.kafkaVersion === undefined ? undefined : parseKafkaVersion(options.kafkaVersion),
+    kafkaMirror: options.kafkaMirror,
+  };
   await withCluster(options, async (cluster) => {
     const brokers = options.broker === undefined ? cluster.brokers : cluster.select(options);
-    const changed: RestartableBroker[] = [];
-    for (const broker of brokers) {
-      const host = await cluster.connect(broker);
-      const file = cluster.hostPath("/etc/kafka/server.properties");
-      const before = await host.readFile(file);
-      if (before === undefined)
-        throw new ConfigError(`broker ${broker.nodeId}: ${file} is missing; was it bootstrapped?`);
-      const after = applySettings(before, settings);
-      if (after === before) {
-        output.progress(`broker ${broker.nodeId}: already configured; not restarted`);
-        continue;
-      }
-      await host.writeFile(file, after, { mode: 0o644 });
-      output.progress(`broker ${broker.nodeId}: server.properties rewritten`);
-      changed.push({ nodeId: broker.nodeId, service: await cluster.brokerService(host) });
-    }
-    if (changed.length > 0) {
-      await rollingRestart(changed, {
-        bootstrapServers: cluster.bootstrapServers,
-        onProgress: (message) => output.progress(message),
-      });
-    }
+    const result = await reconfigureBrokers(cluster, brokers, request, (message) => output.progress(message));
     output.result(
-      { settings: Object.fromEntries(settings), restarted: changed.map((broker) => broker.nodeId) },
-      changed.length > 0
-        ? `reconfigured and restarted brokers ${changed.map((broker) => broker.nodeId).join(", ")}, one at a time`
+      result,
+      result.restarted.length > 0
+        ? `reconfigured and restarted brokers ${result.restarted.join(", ")}, one at a time`
         : "nothing to change",
     );
   });
@@ -154,6 +141,7 @@ async function remoteStatus(output: Output, options: RemoteOptions): Promise<num
       pid?: number;
       uptimeSeconds?: number;
       advertisedListeners?: string;
+      kafkaVersion?: string;
       error?: string;
     }[] = [];
     for (const broker of brokers) {
@@ -165,6 +153,7 @@ async function remoteStatus(output: Output, options: RemoteOptions): Promise<num
           address: broker.address,
           ...status,
           advertisedListeners: await cluster.advertisedListeners(host),
+          kafkaVersion: (await activeKafkaVersion(cluster, host)) || undefined,
         });
       } catch (error) {
         // A host that cannot be reached is part of the answer; a setting the user must fix is not.
@@ -186,7 +175,9 @@ async function remoteStatus(output: Output, options: RemoteOptions): Promise<num
         : status.running
           ? `running (pid ${status.pid}, up ${status.uptimeSeconds ?? "?"} s)`
           : "stopped";
-      const listeners = status.advertisedListeners ? `  ${status.advertisedListeners}` : "";
+      const listeners =
+        (status.kafkaVersion ? `  Kafka ${status.kafkaVersion}` : "") +
+        (status.advertisedListeners ? `  ${status.advertisedListeners}` : "");
       return [`broker ${status.nodeId} (${status.address})`, `${state}${listeners}`] as const;
     });
     const clusterLines: [string, unknown][] =
@@ -312,22 +303,35 @@ export function registerBrokerCommands(program: Command): void {
     broker
       .command("reconfigure")
       .description(
-        "change Kafka settings of a stack's brokers: rewrite server.properties over SSH, then restart them one at a time",
+        "change Kafka settings or version of a stack's brokers over SSH, then restart them one at a time",
       )
       .option(
         "--set <key=value>",
         "a broker setting, e.g. log.retention.hours=72 (repeat for several)",
         (value: string, previous: string[] = []) => [...previous, value],
         [],
+      )
+      .option(
+        "--kafka-version <version>",
+        "move the brokers to this Kafka release (downloaded and SHA-512-verified on every broker first)",
+      )
+      .option(
+        "--kafka-mirror <url>",
+        "where the brokers download kafka_2.13-VERSION.tgz and its .sha512 (default https://archive.apache.org/dist/kafka)",
       ),
   ).action(
-    commandAction(async (output: Output, options: RemoteOptions & { set: string[] }) => {
-      if (!options.outputs && !options.stack) {
-        throw new ConfigError(
-          "reconfigure acts on a stack's brokers: give --stack NAME or --outputs FILE (the local broker's settings are in .tickstream/settings.json)",
-        );
-      }
-      await remoteReconfigure(output, options);
-    }),
+    commandAction(
+      async (
+        output: Output,
+        options: RemoteOptions & { set: string[]; kafkaVersion?: string; kafkaMirror?: string },
+      ) => {
+        if (!options.outputs && !options.stack) {
+          throw new ConfigError(
+            "reconfigure acts on a stack's brokers: give --stack NAME or --outputs FILE (the local broker's settings are in .tickstream/settings.json)",
+          );
+        }
+        await remoteReconfigure(output, options);
+      },
+    ),
   );
 }
