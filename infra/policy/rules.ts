@@ -9,28 +9,12 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { iamLeastPrivilege } from "./iam-rules.ts";
+import { kafkaPlaintextPortsPrivate, noWideIngressToAdminPorts } from "./network-rules.ts";
+import { RESOURCE_TYPES } from "./resource-types.ts";
 
-const T = {
-  bucket: "aws:s3/bucket:Bucket",
-  publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  versioning: "aws:s3/bucketVersioning:BucketVersioning",
-  instance: "aws:ec2/instance:Instance",
-  volume: "aws:ebs/volume:Volume",
-  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
-  securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
-  ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  policy: "aws:iam/policy:Policy",
-  workgroup: "aws:athena/workgroup:Workgroup",
-} as const;
-
-export const RESOURCE_TYPES = T;
-
-/** Ports that must never be open to the whole Internet. */
-export const ADMIN_PORTS = [22, 9092] as const;
-const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
+const T = RESOURCE_TYPES;
+export { RESOURCE_TYPES, iamLeastPrivilege, kafkaPlaintextPortsPrivate, noWideIngressToAdminPorts };
 
 export const s3PublicAccessBlocked: ResourceValidationPolicy = {
   name: "s3-public-access-blocked",
@@ -137,84 +121,6 @@ export const volumesEncrypted: ResourceValidationPolicy = {
   },
 };
 
-interface IngressLike {
-  fromPort?: number;
-  toPort?: number;
-  protocol?: string;
-  cidrBlocks?: string[];
-  ipv6CidrBlocks?: string[];
-  cidrIpv4?: string;
-  cidrIpv6?: string;
-}
-
-function openAdminPorts(rule: IngressLike): number[] {
-  const cidrs = [
-    ...(rule.cidrBlocks ?? []),
-    ...(rule.ipv6CidrBlocks ?? []),
-    rule.cidrIpv4,
-    rule.cidrIpv6,
-  ].filter(Boolean) as string[];
-  if (!cidrs.some((cidr) => OPEN_CIDRS.has(cidr))) return [];
-  const allPorts = rule.protocol === "-1" || rule.protocol === "all";
-  return ADMIN_PORTS.filter(
-    (port) => allPorts || ((rule.fromPort ?? 0) <= port && port <= (rule.toPort ?? 65_535)),
-  );
-}
-
-export const noOpenAdminPorts: ResourceValidationPolicy = {
-  name: "no-internet-ingress-to-ssh-or-kafka",
-  description: "No ingress from 0.0.0.0/0 or ::/0 to port 22 or 9092.",
-  enforcementLevel: "mandatory",
-  validateResource: (args, report) => {
-    let rules: IngressLike[] = [];
-    if (args.type === T.securityGroup) rules = args.props.ingress ?? [];
-    else if (args.type === T.securityGroupRule && args.props.type === "ingress")
-      rules = [args.props as IngressLike];
-    else if (args.type === T.ingressRule)
-      rules = [{ ...args.props, protocol: args.props.ipProtocol } as IngressLike];
-    for (const rule of rules) {
-      for (const port of openAdminPorts(rule)) report(`port ${port} is open to the whole Internet`);
-    }
-  },
-};
-
-interface Statement {
-  Effect?: string;
-  Action?: string | string[];
-  Resource?: string | string[];
-}
-
-function statementsOf(policy: unknown): Statement[] {
-  const document =
-    typeof policy === "string"
-      ? (JSON.parse(policy) as { Statement?: Statement | Statement[] })
-      : (policy as { Statement?: Statement | Statement[] });
-  const statements = document?.Statement ?? [];
-  return Array.isArray(statements) ? statements : [statements];
-}
-
-const asList = (value: string | string[] | undefined) =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-export const noStarStarIam: ResourceValidationPolicy = {
-  name: "iam-no-star-on-star",
-  description: "No IAM statement allows every action on every resource.",
-  enforcementLevel: "mandatory",
-  validateResource: (args, report) => {
-    const documents: unknown[] = [];
-    if (args.type === T.rolePolicy || args.type === T.policy) documents.push(args.props.policy);
-    if (args.type === T.role)
-      for (const inline of args.props.inlinePolicies ?? []) documents.push(inline.policy);
-    for (const document of documents.filter(Boolean)) {
-      for (const statement of statementsOf(document)) {
-        if (statement.Effect !== "Allow") continue;
-        if (asList(statement.Action).includes("*") && asList(statement.Resource).includes("*"))
-          report('a statement allows "*" on "*"');
-      }
-    }
-  },
-};
-
 export const athenaWorkgroupEnforced: ResourceValidationPolicy = {
   name: "athena-workgroup-enforced",
   description: "Athena workgroups enforce their settings, encrypt results and cap the data a query scans.",
@@ -249,15 +155,39 @@ export const noCredentialsInUserData: ResourceValidationPolicy = {
   },
 };
 
+/** Tag keys that name a secret, whatever their value looks like. */
+const SECRET_TAG_KEY = /pass(word)?|secret|token|private.?key|credential/i;
+
+export const noCredentialsInTags: ResourceValidationPolicy = {
+  name: "no-credentials-in-tags",
+  description: "No tag holds a credential (tags are readable by anyone who may list the resource).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    const tags = { ...(args.props.tags ?? {}), ...(args.props.tagsAll ?? {}) } as Record<string, unknown>;
+    for (const [key, value] of Object.entries(tags)) {
+      const text = `${key}=${String(value)}`;
+      if (SECRET_TAG_KEY.test(key)) report(`tag "${key}" names a secret`);
+      else
+        for (const [pattern, what] of CREDENTIAL_PATTERNS)
+          if (pattern.test(text)) report(`tag "${key}" contains ${what}`);
+    }
+  },
+};
+
 export const RESOURCE_POLICIES: readonly ResourceValidationPolicy[] = [
   s3PublicAccessBlocked,
   s3EncryptionAlgorithm,
   imdsV2Required,
   volumesEncrypted,
-  noOpenAdminPorts,
-  noStarStarIam,
+  noWideIngressToAdminPorts,
+  iamLeastPrivilege,
   athenaWorkgroupEnforced,
   noCredentialsInUserData,
+  noCredentialsInTags,
 ];
 
-export const STACK_POLICIES: readonly StackValidationPolicy[] = [s3BucketsHardened, lakeVersioned];
+export const STACK_POLICIES: readonly StackValidationPolicy[] = [
+  s3BucketsHardened,
+  lakeVersioned,
+  kafkaPlaintextPortsPrivate,
+];

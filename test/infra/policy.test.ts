@@ -5,8 +5,10 @@ import {
   imdsV2Required,
   lakeVersioned,
   noCredentialsInUserData,
-  noOpenAdminPorts,
-  noStarStarIam,
+  iamLeastPrivilege,
+  kafkaPlaintextPortsPrivate,
+  noCredentialsInTags,
+  noWideIngressToAdminPorts,
   s3BucketsHardened,
   s3EncryptionAlgorithm,
   s3PublicAccessBlocked,
@@ -134,58 +136,188 @@ describe("policy pack rules", function () {
     ]);
   });
 
-  it("no ingress from 0.0.0.0/0 or ::/0 may reach port 22 or 9092", async function () {
+  describe("ingress to SSH and Kafka", function () {
     const group = (ingress: unknown[]) => ({ ingress });
-    expect(
-      await violationsOf(
-        noOpenAdminPorts,
-        T.securityGroup,
-        group([{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24"] }]),
-      ),
-    ).to.deep.equal([]);
-    expect(
-      await violationsOf(
-        noOpenAdminPorts,
-        T.securityGroup,
-        group([{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }]),
-      ),
-    ).to.deep.equal([]);
-    expect(
-      await violationsOf(
-        noOpenAdminPorts,
-        T.securityGroup,
-        group([{ protocol: "tcp", fromPort: 9000, toPort: 9100, ipv6CidrBlocks: ["::/0"] }]),
-      ),
-    ).to.deep.equal(["port 9092 is open to the whole Internet"]);
-    expect(
-      await violationsOf(noOpenAdminPorts, T.securityGroupRule, {
+    const tcp = (fromPort: number, toPort: number, extra: Record<string, unknown>) => ({
+      protocol: "tcp",
+      fromPort,
+      toPort,
+      ...extra,
+    });
+
+    it("admits SSH and Kafka from an office block, and any port but those from the Internet", async function () {
+      expect(
+        await violationsOf(
+          noWideIngressToAdminPorts,
+          T.securityGroup,
+          group([tcp(22, 22, { cidrBlocks: ["203.0.113.0/24"] })]),
+        ),
+      ).to.deep.equal([]);
+      expect(
+        await violationsOf(
+          noWideIngressToAdminPorts,
+          T.securityGroup,
+          group([tcp(443, 443, { cidrBlocks: ["0.0.0.0/0"] })]),
+        ),
+      ).to.deep.equal([]);
+      expect(
+        await violationsOf(
+          noWideIngressToAdminPorts,
+          T.securityGroup,
+          group([{ protocol: "udp", fromPort: 0, toPort: 65535, cidrBlocks: ["0.0.0.0/0"] }]),
+        ),
+      ).to.deep.equal([]);
+    });
+
+    it("must refuse 0.0.0.0/0 to port 22", async function () {
+      expect(
+        await violationsOf(noWideIngressToAdminPorts, T.ingressRule, {
+          ipProtocol: "tcp",
+          fromPort: 22,
+          toPort: 22,
+          cidrIpv4: "0.0.0.0/0",
+        }),
+      ).to.deep.equal(["port 22 open to 0.0.0.0/0, wider than /16"]);
+    });
+
+    it("must refuse all traffic (protocol -1, every port) from 0.0.0.0/1 and 128.0.0.0/1, which together are all of IPv4", async function () {
+      expect(
+        await violationsOf(noWideIngressToAdminPorts, T.securityGroupRule, {
+          type: "ingress",
+          protocol: "-1",
+          fromPort: 0,
+          toPort: 0,
+          cidrBlocks: ["0.0.0.0/1", "128.0.0.0/1"],
+        }),
+      ).to.deep.equal([
+        "port 22, 9092, 9093, 9094 open to 0.0.0.0/1, wider than /16",
+        "port 22, 9092, 9093, 9094 open to 128.0.0.0/1, wider than /16",
+      ]);
+    });
+
+    it("must refuse a port range that spans the Kafka port (9000-9100) from ::/0 (IPv6)", async function () {
+      expect(
+        await violationsOf(
+          noWideIngressToAdminPorts,
+          T.securityGroup,
+          group([tcp(9000, 9100, { ipv6CidrBlocks: ["::/0"] })]),
+        ),
+      ).to.deep.equal(["port 9092, 9093, 9094 open to ::/0, wider than /48"]);
+    });
+
+    it("must refuse a block wider than /16 even when it is private (10.0.0.0/8), and a value that is not a CIDR", async function () {
+      expect(
+        await violationsOf(
+          noWideIngressToAdminPorts,
+          T.securityGroup,
+          group([tcp(9092, 9092, { cidrBlocks: ["10.0.0.0/8", "my-office"] })]),
+        ),
+      ).to.deep.equal([
+        "port 9092 open to 10.0.0.0/8, wider than /16",
+        'ingress from "my-office", which is not a CIDR block',
+      ]);
+    });
+
+    const vpc = resource(T.vpc, "vpc", { cidrBlock: "10.42.0.0/16" });
+
+    it("admits the unencrypted controller and internal listeners from the VPC and from the security group itself", async function () {
+      const sg = resource(T.securityGroup, "sg", {
+        ingress: [tcp(9093, 9093, { self: true }), tcp(9094, 9094, { cidrBlocks: ["10.42.3.0/24"] })],
+      });
+      expect(await stackViolations(kafkaPlaintextPortsPrivate, [vpc, sg])).to.deep.equal([]);
+    });
+
+    it("must refuse the unencrypted internal listener (9094) to a block outside the VPC, however narrow", async function () {
+      const sg = resource(T.securityGroup, "sg", {
+        ingress: [tcp(9094, 9094, { cidrBlocks: ["203.0.113.7/32"] })],
+      });
+      expect(await stackViolations(kafkaPlaintextPortsPrivate, [vpc, sg])).to.deep.equal([
+        "sg: unencrypted Kafka port 9094 open to 203.0.113.7/32, outside the VPC",
+      ]);
+    });
+
+    it("must refuse the unencrypted controller listener (9093) to any IPv6 block, and all traffic to another private range", async function () {
+      const ipv6 = resource(T.ingressRule, "v6", {
+        ipProtocol: "tcp",
+        fromPort: 9093,
+        toPort: 9093,
+        cidrIpv6: "2001:db8::/64",
+      });
+      const all = resource(T.securityGroupRule, "all", {
         type: "ingress",
         protocol: "-1",
-        cidrBlocks: ["0.0.0.0/0"],
-      }),
-    ).to.deep.equal(["port 22 is open to the whole Internet", "port 9092 is open to the whole Internet"]);
-    expect(
-      await violationsOf(noOpenAdminPorts, T.ingressRule, {
-        ipProtocol: "tcp",
-        fromPort: 22,
-        toPort: 22,
-        cidrIpv4: "0.0.0.0/0",
-      }),
-    ).to.have.length(1);
+        fromPort: 0,
+        toPort: 0,
+        cidrBlocks: ["10.43.0.0/16"],
+      });
+      expect(await stackViolations(kafkaPlaintextPortsPrivate, [vpc, ipv6, all])).to.deep.equal([
+        "v6: unencrypted Kafka port 9093 open to 2001:db8::/64, outside the VPC",
+        "all: unencrypted Kafka port 9093, 9094 open to 10.43.0.0/16, outside the VPC",
+      ]);
+    });
   });
 
-  it("no IAM statement may allow * on *", async function () {
-    const document = (Action: string | string[], Resource: string | string[]) =>
-      JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action, Resource }] });
-    expect(
-      await violationsOf(noStarStarIam, T.rolePolicy, { policy: document("s3:GetObject", "*") }),
-    ).to.deep.equal([]);
-    expect(await violationsOf(noStarStarIam, T.rolePolicy, { policy: document(["*"], "*") })).to.deep.equal([
-      'a statement allows "*" on "*"',
-    ]);
-    expect(
-      await violationsOf(noStarStarIam, T.role, { inlinePolicies: [{ policy: document("*", ["*"]) }] }),
-    ).to.have.length(1);
+  describe("IAM, every statement of every document", function () {
+    const document = (...Statement: Record<string, unknown>[]) =>
+      JSON.stringify({ Version: "2012-10-17", Statement });
+    const allow = (Action: string | string[], Resource: string | string[]) => ({
+      Effect: "Allow",
+      Action,
+      Resource,
+    });
+
+    it("admits scoped grants, reads on every resource, and any Deny", async function () {
+      const policy = document(
+        allow("s3:GetObject", "arn:aws:s3:::lake/ticks/*"),
+        allow(["ec2:DescribeInstances", "glue:GetTables"], "*"),
+        { Effect: "Deny", Action: "*", Resource: "*" },
+      );
+      expect(await violationsOf(iamLeastPrivilege, T.rolePolicy, { policy })).to.deep.equal([]);
+    });
+
+    it('must refuse "*" on "*"', async function () {
+      expect(
+        await violationsOf(iamLeastPrivilege, T.rolePolicy, { policy: document(allow(["*"], "*")) }),
+      ).to.deep.equal(['statement 1 allows every action of "*"']);
+    });
+
+    it("must refuse a third statement allowing s3:* and iam:PassRole on every resource behind two harmless ones", async function () {
+      const policy = document(
+        allow("s3:GetObject", "arn:aws:s3:::lake/ticks/*"),
+        allow("s3:ListBucket", "arn:aws:s3:::lake"),
+        allow(["s3:*", "iam:PassRole"], "*"),
+      );
+      expect(await violationsOf(iamLeastPrivilege, T.rolePolicy, { policy })).to.deep.equal([
+        'statement 3 allows every action of "s3:*"',
+        'statement 3 allows iam:PassRole on every resource ("*")',
+      ]);
+    });
+
+    it("must refuse NotAction and NotResource in an Allow, in a role's second inline policy", async function () {
+      const inlinePolicies = [
+        { policy: document(allow("s3:GetObject", "arn:aws:s3:::lake/*")) },
+        { policy: document({ Effect: "Allow", NotAction: "iam:*", NotResource: "arn:aws:s3:::other/*" }) },
+      ];
+      expect(await violationsOf(iamLeastPrivilege, T.role, { inlinePolicies })).to.deep.equal([
+        "statement 1 of policy 2 allows with NotAction (everything but a list)",
+        "statement 1 of policy 2 allows with NotResource (everything but a list)",
+      ]);
+    });
+
+    it("must refuse broad AWS-managed policies attached to a role (AWSGlueServiceRole grants glue:* and S3 on *)", async function () {
+      expect(
+        await violationsOf(iamLeastPrivilege, T.rolePolicyAttachment, {
+          policyArn: "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole",
+        }),
+      ).to.deep.equal([
+        "the AWS-managed policy AWSGlueServiceRole grants far more than a tickstream role needs",
+      ]);
+      expect(
+        await violationsOf(iamLeastPrivilege, T.role, {
+          managedPolicyArns: ["arn:aws:iam::aws:policy/AdministratorAccess"],
+        }),
+      ).to.have.length(1);
+    });
   });
 
   it("Athena workgroups must enforce encrypted results and a scan cutoff", async function () {
@@ -203,6 +335,18 @@ describe("policy pack rules", function () {
       "configuration.enforceWorkgroupConfiguration must be true",
       "query results must be encrypted",
     ]);
+  });
+
+  it("tags must hold no credentials: neither a key that names a secret nor a value that is one", async function () {
+    expect(
+      await violationsOf(noCredentialsInTags, T.instance, { tags: { Name: "broker-1", stack: "dev" } }),
+    ).to.deep.equal([]);
+    expect(
+      await violationsOf(noCredentialsInTags, T.instance, { tags: { scramPassword: "x" } }),
+    ).to.deep.equal(['tag "scramPassword" names a secret']);
+    expect(
+      await violationsOf(noCredentialsInTags, T.volume, { tagsAll: { owner: "AKIAABCDEFGHIJKLMNOP" } }),
+    ).to.deep.equal(['tag "owner" contains an AWS access key id']);
   });
 
   it("user data must hold no credentials", async function () {

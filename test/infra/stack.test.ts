@@ -14,6 +14,8 @@ import {
 import { expect } from "chai";
 import { validateStackConfig } from "../../infra/config.ts";
 import { RESOURCE_POLICIES, STACK_POLICIES, RESOURCE_TYPES as T } from "../../infra/policy/rules.ts";
+import { cidrContains, parseCidr } from "../../infra/policy/cidr.ts";
+import { ingressOf } from "../../infra/policy/network-rules.ts";
 import { createTickstreamStack, type TickstreamOutputs } from "../../infra/stack.ts";
 
 const EXPECTED_OUTPUTS = [
@@ -76,6 +78,24 @@ for (const stack of ["dev", "prod"] as const) {
       ).find((rule) => rule.fromPort === 9094)!;
       expect(internal).to.deep.include({ toPort: 9094, self: true });
       expect(internal.cidrBlocks ?? []).to.deep.equal([]);
+    });
+
+    // VPC User Guide, "Security group rules": protocol -1 means all traffic on every port, whatever
+    // fromPort/toPort say; so every rule of every group is checked, not only those that start at a port.
+    it("must admit nothing from outside the VPC but SSH and the Kafka client port from allowedCidrs, in every rule of every group", function () {
+      const vpcCidr = ofType("aws:ec2/vpc:Vpc")[0]!.inputs.cidrBlock as string;
+      const rules = [T.securityGroup, T.securityGroupRule, T.ingressRule].flatMap((type) =>
+        ofType(type).flatMap((resource) => ingressOf(type, resource.inputs as Record<string, unknown>)),
+      );
+      expect(rules.length).to.be.greaterThan(0);
+      for (const rule of rules) {
+        expect(rule.protocol, "no all-traffic ingress").to.equal("tcp");
+        const outside = rule.cidrs.filter((cidr) => !cidrContains(parseCidr(vpcCidr)!, parseCidr(cidr)!));
+        if (outside.length === 0) continue;
+        expect([22, 9092], `port ${rule.fromPort} is open outside the VPC`).to.include(rule.fromPort);
+        expect(rule.toPort).to.equal(rule.fromPort);
+        expect(outside).to.deep.equal(config.allowedCidrs);
+      }
     });
 
     it("must not open SSH or Kafka to anything but allowedCidrs", function () {
