@@ -195,9 +195,9 @@ export class LakeSink {
       this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`);
     });
     this.admin = this.kafka.admin();
-    await connectToBroker(this.admin, bootstrapServers);
+    await connectToBroker(this.admin, bootstrapServers, "tickstream-lake-sink");
     this.fence = new PartitionFence(this.kafka, this.admin, groupId, topic);
-    await connectToBroker(consumer, bootstrapServers);
+    await connectToBroker(consumer, bootstrapServers, "tickstream-lake-sink");
     await consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
     const tickMs = Math.max(50, Math.min(1_000, Math.floor(this.flushPolicy.intervalMs / 4)));

@@ -52,7 +52,7 @@ async function keyPartitioner(
   topic: string,
 ): Promise<(message: Message) => number> {
   const admin = createKafka(bootstrapServers, "tickstream-producer-metadata").admin();
-  await connectToBroker(admin, bootstrapServers);
+  await connectToBroker(admin, bootstrapServers, "tickstream-producer-metadata");
   try {
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch((error: Error) => {
       throw new ConfigError(
@@ -95,7 +95,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  await connectToBroker(producer, options.bootstrapServers);
+  await connectToBroker(producer, options.bootstrapServers, "tickstream-producer");
   const partitionOf = await keyPartitioner(options.bootstrapServers, options.topic);
   let produced = 0;
   let badRows = 0;

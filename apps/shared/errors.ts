@@ -52,6 +52,12 @@ export class ServiceError extends TickstreamError {
 }
 
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  // kafkajs' KafkaJSAggregateError ("Topic creation errors") keeps the reasons in `errors`.
+  const inner = (error as { errors?: unknown[] }).errors;
+  if (Array.isArray(inner) && inner.length > 0) {
+    const reasons = [...new Set(inner.map((item) => errorMessage(item)))];
+    return `${error.message}: ${reasons.join("; ")}`;
+  }
+  return error.message;
 }

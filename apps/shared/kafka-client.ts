@@ -1,6 +1,7 @@
 /** One place that builds kafkajs clients, so timeouts and logging are the same for every app and command. */
 import { Kafka, logLevel, type KafkaConfig } from "kafkajs";
 import { ServiceError } from "./errors.ts";
+import { describeSecurityFailure, kafkaSecurityConfig } from "./kafka-security.ts";
 
 const LOG_LEVELS: Record<string, logLevel> = {
   nothing: logLevel.NOTHING,
@@ -24,6 +25,8 @@ export function createKafka(
     requestTimeout: 30_000,
     logLevel: level,
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    // TLS and SASL when the cluster is secured (kafka-security.ts): from the app's env file or this process.
+    ...kafkaSecurityConfig(brokers, clientId),
     ...overrides,
   });
 }
@@ -32,16 +35,28 @@ export function createKafka(
 export async function connectToBroker(
   client: { connect(): Promise<void> },
   brokers: readonly string[],
+  clientId = "tickstream-ops",
 ): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
-    let root: unknown = error;
-    while ((root as { cause?: unknown }).cause) root = (root as { cause: unknown }).cause;
-    const reason = (root as Error).message ?? String(root);
-    throw new ServiceError(
-      `cannot reach the Kafka broker at ${brokers.join(",")} (${reason}); is it running? See: tickstream broker status`,
-      { cause: error },
-    );
+    throw brokerConnectionError(error, brokers, clientId);
   }
+}
+
+/** A failed connection as one sentence: refused credentials, an untrusted certificate, or no broker. */
+export function brokerConnectionError(
+  error: unknown,
+  brokers: readonly string[],
+  clientId: string,
+): ServiceError {
+  let root: unknown = error;
+  while ((root as { cause?: unknown }).cause) root = (root as { cause: unknown }).cause;
+  const security = describeSecurityFailure(root, brokers, clientId);
+  if (security) return new ServiceError(security, { cause: error });
+  const reason = (root as Error).message ?? String(root);
+  return new ServiceError(
+    `cannot reach the Kafka broker at ${brokers.join(",")} (${reason}); is it running? See: tickstream broker status`,
+    { cause: error },
+  );
 }

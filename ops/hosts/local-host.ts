@@ -1,7 +1,7 @@
 /** Host implementation for this machine: node:fs, node:child_process and /proc. */
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { execa } from "execa";
 import { HostError } from "../../apps/shared/errors.ts";
@@ -39,6 +39,8 @@ export class LocalHost implements Host {
   async writeFile(path: string, content: string, options: { mode?: number } = {}): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content, { mode: options.mode });
+    // The mode of writeFile applies only to a file it creates: set it on an existing one too.
+    if (options.mode !== undefined) await chmod(path, options.mode);
   }
 
   async makeDirectory(path: string): Promise<void> {

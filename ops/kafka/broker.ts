@@ -8,7 +8,12 @@ import { PlainSupervisor } from "../services/plain-supervisor.ts";
 import type { ServiceStatus } from "../services/service-manager.ts";
 import { ensureKafkaDistribution } from "./distribution.ts";
 import { javaExecutable, requireJava } from "./java.ts";
-import { newClusterId, renderLog4j2Properties, renderServerProperties } from "./server-properties.ts";
+import {
+  newClusterId,
+  renderLog4j2Properties,
+  renderServerProperties,
+  type BrokerSecurity,
+} from "./server-properties.ts";
 
 export interface BrokerLayout {
   readonly kafkaVersion: string;
@@ -25,6 +30,14 @@ export interface BrokerLayout {
   readonly controllerPort: number;
   readonly heapMb: number;
   readonly defaultPartitions: number;
+  /** For a secure broker: its TLS and SASL settings and the SCRAM users to create when storage is formatted. */
+  readonly security?: () => SecureBrokerSetup | undefined;
+}
+
+export interface SecureBrokerSetup {
+  readonly properties: BrokerSecurity;
+  /** SCRAM-SHA-512 users (name to password) written into the metadata log by the storage format. */
+  readonly scramUsers: Readonly<Record<string, string>>;
 }
 
 export interface BrokerStatus extends ServiceStatus {
@@ -109,6 +122,7 @@ export class Broker {
   /** Resolves the jars, writes the configuration, and formats the storage the first time only. */
   private async prepare(): Promise<void> {
     const { java, distribution } = await this.fetchDistribution();
+    const security = this.layout.security?.();
     await this.host.writeFile(
       this.layout.propertiesFile,
       renderServerProperties({
@@ -119,17 +133,34 @@ export class Broker {
         controllerPort: this.layout.controllerPort,
         logDir: this.layout.dataDir,
         defaultPartitions: this.layout.defaultPartitions,
+        security: security?.properties,
       }),
+      // A secure broker's properties hold the inter-broker and controller passwords.
+      { mode: security ? 0o600 : 0o644 },
     );
     await this.host.writeFile(this.layout.log4jFile, renderLog4j2Properties());
     const log4j = `-Dlog4j2.configurationFile=${this.layout.log4jFile}`;
     if (!(await this.host.pathExists(path.join(this.layout.dataDir, "meta.properties")))) {
       this.onProgress(`Formatting KRaft storage in ${this.layout.dataDir}`);
-      const format = await this.host.exec(
-        java,
-        storageFormatArgs(distribution.classpath, log4j, newClusterId(), this.layout.propertiesFile),
-        { timeoutMs: 120_000 },
+      const args = storageFormatArgs(
+        distribution.classpath,
+        log4j,
+        newClusterId(),
+        this.layout.propertiesFile,
       );
+      // SCRAM users go in through an argument file (the storage tool reads `@FILE`), never on a command line.
+      const scramFile = path.join(path.dirname(this.layout.propertiesFile), "format-scram.args");
+      if (security) {
+        const lines = Object.entries(security.scramUsers).flatMap(([name, password]) => [
+          "--add-scram",
+          `SCRAM-SHA-512=[name=${name},password=${password}]`,
+        ]);
+        await this.host.writeFile(scramFile, `${lines.join("\n")}\n`, { mode: 0o600 });
+        args.push(`@${scramFile}`);
+      }
+      const format = await this.host
+        .exec(java, args, { timeoutMs: 120_000 })
+        .finally(() => (security ? this.host.removePath(scramFile) : undefined));
       if (format.exitCode !== 0) {
         throw new ServiceError(
           `formatting Kafka storage failed: ${(format.stderr || format.stdout).trim().split("\n").at(-1)}`,

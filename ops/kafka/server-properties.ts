@@ -11,6 +11,59 @@ export interface SingleNodeBrokerConfig {
   readonly controllerPort: number;
   readonly logDir: string;
   readonly defaultPartitions: number;
+  /** SASL_SSL with SCRAM-SHA-512 and ACLs instead of PLAINTEXT (`tickstream local up --secure`). */
+  readonly security?: BrokerSecurity;
+}
+
+export interface BrokerSecurity {
+  /** PEM: the broker's PKCS#8 key, its certificate and the CA. */
+  readonly keystoreFile: string;
+  /** PEM: the CA, which the broker trusts for its own inter-broker connections. */
+  readonly truststoreFile: string;
+  /** SCRAM password of the `broker` principal (inter-broker traffic). */
+  readonly brokerPassword: string;
+  /** PLAIN password of the `controller` principal (the controller listener, where SCRAM cannot be used). */
+  readonly controllerPassword: string;
+}
+
+/** Principals the authorizer lets do anything; every other one needs an ACL. */
+export const SUPER_USERS = ["broker", "controller", "ops"] as const;
+
+function listenerLines(config: SingleNodeBrokerConfig): string[] {
+  const { listenHost, advertisedHost, brokerPort, controllerPort, security } = config;
+  if (!security) {
+    return [
+      `listeners=PLAINTEXT://${listenHost}:${brokerPort},CONTROLLER://${listenHost}:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://${advertisedHost}:${brokerPort}`,
+      "controller.listener.names=CONTROLLER",
+      "inter.broker.listener.name=PLAINTEXT",
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    ];
+  }
+  return [
+    `listeners=EXTERNAL://${listenHost}:${brokerPort},CONTROLLER://${listenHost}:${controllerPort}`,
+    `advertised.listeners=EXTERNAL://${advertisedHost}:${brokerPort}`,
+    "controller.listener.names=CONTROLLER",
+    "inter.broker.listener.name=EXTERNAL",
+    "listener.security.protocol.map=EXTERNAL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+    // Clients and the broker itself: SCRAM-SHA-512 over TLS, with the users created at format time.
+    "sasl.enabled.mechanisms=SCRAM-SHA-512",
+    "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+    `listener.name.external.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="${security.brokerPassword}";`,
+    // KRaft keeps SCRAM credentials in the metadata log, which controllers serve: they authenticate with PLAIN.
+    "sasl.mechanism.controller.protocol=PLAIN",
+    "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+    `listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="${security.controllerPassword}" user_controller="${security.controllerPassword}";`,
+    "ssl.keystore.type=PEM",
+    `ssl.keystore.location=${security.keystoreFile}`,
+    "ssl.truststore.type=PEM",
+    `ssl.truststore.location=${security.truststoreFile}`,
+    "ssl.endpoint.identification.algorithm=https",
+    "ssl.enabled.protocols=TLSv1.3,TLSv1.2",
+    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "allow.everyone.if.no.acl.found=false",
+    `super.users=${SUPER_USERS.map((user) => `User:${user}`).join(";")}`,
+  ];
 }
 
 export function renderServerProperties(config: SingleNodeBrokerConfig): string {
@@ -19,11 +72,7 @@ export function renderServerProperties(config: SingleNodeBrokerConfig): string {
     "process.roles=broker,controller",
     `node.id=${config.nodeId}`,
     `controller.quorum.voters=${config.nodeId}@${config.listenHost}:${config.controllerPort}`,
-    `listeners=PLAINTEXT://${config.listenHost}:${config.brokerPort},CONTROLLER://${config.listenHost}:${config.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${config.advertisedHost}:${config.brokerPort}`,
-    "controller.listener.names=CONTROLLER",
-    "inter.broker.listener.name=PLAINTEXT",
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    ...listenerLines(config),
     `log.dirs=${config.logDir}`,
     `num.partitions=${config.defaultPartitions}`,
     // One node: the internal topics cannot have more replicas than there are brokers.

@@ -12,7 +12,17 @@ import {
 } from "../config/settings.ts";
 import type { Host } from "../hosts/host.ts";
 import { LocalHost } from "../hosts/local-host.ts";
-import { Broker } from "../kafka/broker.ts";
+import { registerClusterSecurity } from "../../apps/shared/kafka-security.ts";
+import { ConfigError } from "../../apps/shared/errors.ts";
+import { applyAppAcls } from "../kafka/acls.ts";
+import { Broker, type SecureBrokerSetup } from "../kafka/broker.ts";
+import {
+  clientSecurity,
+  ensureLocalSecurity,
+  isSecureHome,
+  loadLocalSecurity,
+  localSecurityFiles,
+} from "../security/local-security.ts";
 import { LocalS3Server } from "../s3/local-s3.ts";
 
 export interface LocalStatus {
@@ -24,6 +34,10 @@ export interface LocalStatus {
   readonly secretAccessKey: string;
   readonly broker: { readonly running: boolean; readonly pid: number | null };
   readonly s3: { readonly running: boolean; readonly pid: number | null };
+  /** How clients reach the broker: PLAINTEXT, or SASL_SSL (SCRAM-SHA-512, ACLs) after `local up --secure`. */
+  readonly security: "PLAINTEXT" | "SASL_SSL";
+  /** The CA clients must trust, when SASL_SSL; the credentials stay in `<home>/security/credentials.json`. */
+  readonly caFile?: string;
 }
 
 export class LocalEnvironment {
@@ -55,9 +69,11 @@ export class LocalEnvironment {
         controllerPort: settings.controllerPort,
         heapMb: settings.brokerHeapMb,
         defaultPartitions: settings.defaultPartitions,
+        security: () => this.brokerSecurity(),
       },
       onProgress,
     );
+    this.registerClientSecurity();
     this.s3 = new LocalS3Server(host, {
       host: settings.host,
       port: settings.s3Port,
@@ -97,9 +113,57 @@ export class LocalEnvironment {
     return createS3Client(this.lake);
   }
 
-  async up(): Promise<LocalStatus> {
+  /** True once `local up --secure` has made this home's CA, certificate and credentials. */
+  get secure(): boolean {
+    return isSecureHome(this.home);
+  }
+
+  /** Every Kafka client of this process that talks to this broker uses TLS and its role's credentials. */
+  private registerClientSecurity(): void {
+    const security = clientSecurity(this.home);
+    if (security) registerClusterSecurity(this.bootstrapServers, security);
+  }
+
+  private brokerSecurity(): SecureBrokerSetup | undefined {
+    const loaded = loadLocalSecurity(this.home);
+    if (!loaded) return undefined;
+    const { files, passwords } = loaded;
+    return {
+      properties: {
+        keystoreFile: files.brokerKeystore,
+        truststoreFile: files.caCertificate,
+        brokerPassword: passwords.broker,
+        controllerPassword: passwords.controller,
+      },
+      scramUsers: {
+        broker: passwords.broker,
+        ops: passwords.ops,
+        producer: passwords.producer,
+        consumer: passwords.consumer,
+      },
+    };
+  }
+
+  /** Brings both services up; `secure` makes the broker SASL_SSL with ACLs (from then on, for this home). */
+  async up(options: { secure?: boolean } = {}): Promise<LocalStatus> {
+    if (options.secure && !this.secure) {
+      if (await this.host.pathExists(`${this.paths.brokerDataDir}/meta.properties`)) {
+        throw new ConfigError(
+          `the broker in ${this.home} was formatted without --secure, so it has no SCRAM users: use a new TICKSTREAM_HOME for a secure broker, or delete ${this.paths.brokerDataDir} (its topics and records go with it)`,
+        );
+      }
+      await ensureLocalSecurity(this.host, this.home, this.settings.host);
+      this.registerClientSecurity();
+    }
     await Promise.all([this.s3.start(), this.broker.start()]);
+    if (this.secure) await this.grantAppAcls([this.settings.topic]);
     return this.status();
+  }
+
+  /** On a secure broker: the producer may write these topics, the lake sink read them (ops/kafka/acls.ts). */
+  async grantAppAcls(topics: readonly string[]): Promise<void> {
+    if (!this.secure) return;
+    await applyAppAcls(this.bootstrapServers, { topics, groupPrefixes: [this.settings.consumerGroup] });
   }
 
   async down(): Promise<{ broker: boolean; s3: boolean }> {
@@ -117,6 +181,8 @@ export class LocalEnvironment {
       ...LOCAL_S3_CREDENTIALS,
       broker: { running: broker.running, pid: broker.pid ?? null },
       s3: { running: s3.running, pid: s3.pid ?? null },
+      security: this.secure ? "SASL_SSL" : "PLAINTEXT",
+      ...(this.secure ? { caFile: localSecurityFiles(this.home).caCertificate } : {}),
     };
   }
 }

@@ -8,7 +8,8 @@ export function describeLocal(status: LocalStatus): string {
   const state = (service: { running: boolean; pid: number | null }) =>
     service.running ? `running (pid ${service.pid})` : "stopped";
   return formatPairs([
-    ["broker", `${state(status.broker)}  ${status.bootstrapServers}`],
+    ["broker", `${state(status.broker)}  ${status.bootstrapServers}  ${status.security}`],
+    ...(status.caFile ? ([["ca", status.caFile]] as [string, string][]) : []),
     ["s3", `${state(status.s3)}  ${status.s3Endpoint}  bucket ${status.bucket}`],
   ]);
 }
@@ -18,11 +19,15 @@ export function registerLocalCommands(program: Command): void {
   withCommonOptions(
     local
       .command("up")
-      .description("start the local Kafka broker and S3 server (kept up until `local down`)"),
+      .description("start the local Kafka broker and S3 server (kept up until `local down`)")
+      .option(
+        "--secure",
+        "a SASL_SSL broker (SCRAM-SHA-512, TLS with a CA made under the home, ACLs per app); the home stays secure",
+      ),
   ).action(
-    commandAction(async (output: Output) => {
+    commandAction(async (output: Output, options: { secure?: boolean }) => {
       const environment = LocalEnvironment.fromEnvironment((message) => output.progress(message));
-      const status = await environment.up();
+      const status = await environment.up({ secure: options.secure === true });
       output.result(status, `${describeLocal(status)}\nUp; stop with: tickstream local down`);
     }),
   );

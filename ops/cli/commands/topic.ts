@@ -30,6 +30,8 @@ export function registerTopicCommands(program: Command): void {
           partitions,
           replicationFactor: options.replicationFactor,
         });
+        // On a secure broker, the apps may use the new topic: the producer write it, the lake sink read it.
+        await environment.grantAppAcls([name]);
         output.result(
           { topic: name, created, partitions },
           created ? `created topic ${name} with ${partitions} partitions` : `topic ${name} exists already`,
