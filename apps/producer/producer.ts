@@ -17,6 +17,8 @@ export interface ProducerOptions {
   readonly topic: string;
   readonly source: TickSource;
   readonly producerId?: string;
+  /** The first tick's sequence number (a producer that sends in several runs, like the quote poller). */
+  readonly firstSeq?: number;
   /** Stop after this many ticks (default: when the source ends; synthetic never does). */
   readonly count?: number;
   /** At most this many ticks per second. */
@@ -145,7 +147,12 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
         await sleep(dueAt - Date.now(), options.signal);
         if (options.signal?.aborted) break;
       }
-      batch.push({ ...sourceTick, source: options.source.name, producerId, seq: index });
+      batch.push({
+        ...sourceTick,
+        source: options.source.name,
+        producerId,
+        seq: (options.firstSeq ?? 0) + index,
+      });
       if (batch.length >= batchSize) await send();
     }
     await send();

@@ -25,6 +25,8 @@ export const localSettingsSchema = z
     region: z.string().min(1),
     topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a valid Kafka topic name"),
     consumerGroup: z.string().min(1),
+    /** The quote API's base URL for `--source quotes:…` ("" = the provider's documented one). */
+    quotesBaseUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
   })
   .strict();
 
@@ -42,6 +44,7 @@ export const DEFAULT_LOCAL_SETTINGS: LocalSettings = {
   region: "us-east-1",
   topic: "stock-ticks",
   consumerGroup: "tickstream-lake-sink",
+  quotesBaseUrl: "",
 };
 
 /** s3rver's fixed credentials; they guard nothing but are required by the SigV4 signer. */

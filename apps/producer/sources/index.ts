@@ -7,7 +7,7 @@ import { SyntheticSource, type SyntheticOptions } from "./synthetic.ts";
 export function createSource(spec: string, synthetic: SyntheticOptions = {}): TickSource {
   if (spec === "synthetic") return new SyntheticSource(synthetic);
   if (spec.startsWith("csv:") && spec.length > 4) return new CsvSource(spec.slice(4));
-  throw new SourceError(`--source "${spec}": expected synthetic or csv:PATH`);
+  throw new SourceError(`--source "${spec}": expected synthetic, csv:PATH or quotes:PROVIDER`);
 }
 
 export type { SourceRowError, SourceTick, TickSource } from "./source.ts";

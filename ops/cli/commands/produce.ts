@@ -4,7 +4,8 @@ import { runProducer } from "../../../apps/producer/producer.ts";
 import { createSource } from "../../../apps/producer/sources/index.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
-import { positiveInteger, positiveNumber } from "../options.ts";
+import { duration, positiveInteger, positiveNumber, symbolList } from "../options.ts";
+import { runQuotePolling } from "./produce-quotes.ts";
 import { formatCount, formatPairs, type Output } from "../output.ts";
 import { onShutdownSignals } from "../signals.ts";
 
@@ -16,13 +17,15 @@ export interface ProduceOptions {
   seed?: string;
   topic?: string;
   producerId?: string;
+  symbols?: string[];
+  every: number;
 }
 
 export function addSourceOptions(command: Command): Command {
   return command
     .option(
       "--source <source>",
-      "synthetic, or csv:PATH to replay a CSV file in timestamp order",
+      "synthetic, csv:PATH to replay a CSV file in timestamp order, or quotes:finnhub|alphavantage to poll a quote API (key in TICKSTREAM_QUOTES_API_KEY)",
       "synthetic",
     )
     .option("--rate <ticks/s>", "send at most this many ticks per second", positiveNumber)
@@ -37,10 +40,27 @@ export function registerProduceCommand(program: Command): void {
       .option("--speed <x>", "replay a CSV at x times its original spacing", positiveNumber)
       .option("--count <n>", "stop after n ticks (synthetic runs until Ctrl-C otherwise)", positiveInteger)
       .option("--topic <name>", "topic (default: the `topic` setting)")
-      .option("--producer-id <id>", "identity written into every tick (default: host name + random suffix)"),
+      .option("--producer-id <id>", "identity written into every tick (default: host name + random suffix)")
+      .option("--symbols <list>", "for quotes:…, the symbols to poll, e.g. AAPL,MSFT", symbolList)
+      .option("--every <duration>", "for quotes:…, time between polls (60s, 5m, …)", duration, 60_000),
   ).action(
     commandAction(async (output: Output, options: ProduceOptions) => {
       const environment = LocalEnvironment.fromEnvironment();
+      if (options.source.startsWith("quotes:")) {
+        const signals = onShutdownSignals(() => output.progress("stopping after the current poll..."));
+        try {
+          const provider = options.source.slice("quotes:".length);
+          await runQuotePolling(
+            output,
+            environment,
+            { ...options, provider, everyMs: options.every },
+            signals.stop,
+          );
+        } finally {
+          signals.dispose();
+        }
+        return;
+      }
       const source = createSource(options.source, { seed: options.seed });
       const signals = onShutdownSignals(() => output.progress("stopping after the current batch..."));
       const startedAt = Date.now();

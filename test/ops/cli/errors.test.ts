@@ -31,7 +31,9 @@ describe("CLI usage and errors", function () {
   it("refuses an unknown source", async function () {
     const result = await runCli(["produce", "--source", "kafka:x", "--count", "1"], env);
     expect(result.exitCode).to.equal(1);
-    expect(result.stderr.trim()).to.equal('tickstream: --source "kafka:x": expected synthetic or csv:PATH');
+    expect(result.stderr.trim()).to.equal(
+      'tickstream: --source "kafka:x": expected synthetic, csv:PATH or quotes:PROVIDER',
+    );
   });
 
   it("refuses a misspelt key in settings.json, naming it", async function () {
