@@ -38,3 +38,25 @@ export async function bundleApp(app: AppName): Promise<string> {
   });
   return outfile;
 }
+
+/**
+ * The quote poller's Lambda code: one ES module, `index.mjs`, exporting `handler` (Lambda's Node.js runtimes
+ * load `.mjs` handlers as ES modules). Nothing native: DuckDB is not part of it.
+ */
+export async function bundleQuotesFunction(outdir?: string): Promise<string> {
+  const target = outdir ?? (await mkdtemp(path.join(tmpdir(), "tickstream-quotes-function-")));
+  const outfile = path.join(target, "index.mjs");
+  await build({
+    entryPoints: [fileURLToPath(new URL("../../apps/quotes/lambda-handler.ts", import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    banner: {
+      js: "import { createRequire as __tickstreamRequire } from 'node:module'; const require = __tickstreamRequire(import.meta.url);",
+    },
+    logLevel: "silent",
+  });
+  return outfile;
+}
