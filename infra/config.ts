@@ -3,6 +3,7 @@
  * declared, with errors that name the key and the fix.
  */
 import { isIPv4 } from "node:net";
+import type * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../apps/shared/errors.ts";
 import { DEFAULT_KAFKA_VERSION } from "../ops/config/settings.ts";
 
@@ -25,7 +26,24 @@ export interface RawStackConfig {
   readonly vpcCidr?: string;
   readonly dataVolumeGb?: number;
   readonly amiId?: string;
+  /** `{ provider, symbols, schedule?, timezone? }`: a scheduled quote poller (apps/quotes); absent = none. */
+  readonly quotePoller?: unknown;
+  /** The poller's API key, a Pulumi secret (`pulumi config set --secret tickstream:quotesApiKey …`). */
+  readonly quotesApiKey?: pulumi.Output<string>;
 }
+
+export interface QuotePollerConfig {
+  readonly provider: "finnhub" | "alphavantage";
+  readonly symbols: readonly string[];
+  /** An EventBridge Scheduler expression: cron(…), rate(…) or at(…). */
+  readonly schedule: string;
+  /** IANA time zone the schedule is read in. */
+  readonly timezone: string;
+}
+
+/** Every 5 minutes of New York's trading hours, Monday to Friday. */
+export const DEFAULT_QUOTE_SCHEDULE = "cron(*/5 9-16 ? * MON-FRI *)";
+export const DEFAULT_QUOTE_TIMEZONE = "America/New_York";
 
 export interface StackConfig {
   readonly region: string;
@@ -44,6 +62,7 @@ export interface StackConfig {
   readonly dataVolumeGb: number;
   /** The brokers' image, pinned: a lookup of the newest image would plan a replacement of every broker. */
   readonly amiId: string;
+  readonly quotePoller?: QuotePollerConfig & { readonly apiKey: pulumi.Output<string> };
 }
 
 export const STACK_DEFAULTS = {
@@ -183,6 +202,7 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
   }
 
   return {
+    quotePoller: validateQuotePoller(raw.quotePoller, raw.quotesApiKey),
     region: raw.region,
     instanceType,
     brokerCount,
@@ -207,5 +227,68 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
     vpcCidr,
     dataVolumeGb: positiveInteger("dataVolumeGb", raw.dataVolumeGb, STACK_DEFAULTS.dataVolumeGb, 16_384),
     amiId: raw.amiId,
+  };
+}
+
+function validateQuotePoller(
+  raw: unknown,
+  apiKey: pulumi.Output<string> | undefined,
+): (QuotePollerConfig & { apiKey: pulumi.Output<string> }) | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const example =
+    'pulumi config set --path tickstream:quotePoller.provider finnhub; pulumi config set --path "tickstream:quotePoller.symbols[0]" AAPL';
+  if (typeof raw !== "object" || Array.isArray(raw)) fail("quotePoller", "must be an object", example);
+  const value = raw as Record<string, unknown>;
+  const known = ["provider", "symbols", "schedule", "timezone"];
+  const unknown = Object.keys(value).find((key) => !known.includes(key));
+  if (unknown !== undefined) fail(`quotePoller.${unknown}`, "is not a setting", `use ${known.join(", ")}`);
+  if (value.provider !== "finnhub" && value.provider !== "alphavantage")
+    fail(
+      "quotePoller.provider",
+      `must be finnhub or alphavantage, got ${JSON.stringify(value.provider)}`,
+      example,
+    );
+  const symbols = value.symbols;
+  if (
+    !Array.isArray(symbols) ||
+    symbols.length === 0 ||
+    symbols.some((symbol) => typeof symbol !== "string" || !/^[A-Z0-9.^=_-]{1,32}$/.test(symbol))
+  )
+    fail("quotePoller.symbols", "must be a non-empty list of ticker symbols such as AAPL", example);
+  const schedule = value.schedule ?? DEFAULT_QUOTE_SCHEDULE;
+  // EventBridge Scheduler: "cron(minutes hours day-of-month month day-of-week year)", "rate(value unit)" or "at(…)".
+  if (
+    typeof schedule !== "string" ||
+    !/^(cron\((\S+ ){5}\S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$/.test(
+      schedule,
+    )
+  )
+    fail(
+      "quotePoller.schedule",
+      `"${String(schedule)}" is not an EventBridge Scheduler expression`,
+      `write e.g. ${DEFAULT_QUOTE_SCHEDULE} or rate(5 minutes)`,
+    );
+  const timezone = value.timezone ?? DEFAULT_QUOTE_TIMEZONE;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: String(timezone) });
+  } catch {
+    fail(
+      "quotePoller.timezone",
+      `"${String(timezone)}" is not an IANA time zone`,
+      `use e.g. ${DEFAULT_QUOTE_TIMEZONE}`,
+    );
+  }
+  if (!apiKey)
+    fail(
+      "quotesApiKey",
+      "is required when quotePoller is set",
+      "pulumi config set --secret tickstream:quotesApiKey <your key>",
+    );
+  return {
+    provider: value.provider,
+    symbols: symbols as string[],
+    schedule,
+    timezone: String(timezone),
+    apiKey,
   };
 }

@@ -19,3 +19,6 @@ export const glueDatabase = outputs.glueDatabase;
 export const crawlerName = outputs.crawlerName;
 export const athenaWorkgroup = outputs.athenaWorkgroup;
 export const region = outputs.region;
+export const internalBootstrapServers = outputs.internalBootstrapServers;
+export const quotesFunctionName = outputs.quotesFunctionName;
+export const quotesLogGroup = outputs.quotesLogGroup;

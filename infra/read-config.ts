@@ -19,5 +19,7 @@ export function readRawStackConfig(): RawStackConfig {
     vpcCidr: config.get("vpcCidr"),
     dataVolumeGb: config.getNumber("dataVolumeGb"),
     amiId: config.get("amiId"),
+    quotePoller: config.getObject<unknown>("quotePoller"),
+    quotesApiKey: config.getSecret("quotesApiKey"),
   };
 }

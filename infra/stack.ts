@@ -6,6 +6,7 @@ import { BrokerCluster } from "./components/broker-cluster.ts";
 import { Catalog } from "./components/catalog.ts";
 import { Lake } from "./components/lake.ts";
 import { Network } from "./components/network.ts";
+import { QuotePoller } from "./components/quote-poller.ts";
 
 export const TOPIC = "stock-ticks";
 export const SSH_USER = "ubuntu";
@@ -31,6 +32,9 @@ export interface TickstreamOutputs {
   /** The INTERNAL listener (private IPs): what apps on the brokers use. */
   readonly internalBootstrapServers: pulumi.Output<string>;
   readonly region: string;
+  /** The scheduled quote poller's function and log group (`tickstream quotes invoke|logs`), when enabled. */
+  readonly quotesFunctionName?: pulumi.Output<string>;
+  readonly quotesLogGroup?: pulumi.Output<string>;
 }
 
 /** Glue database names take lowercase letters, digits and underscores. */
@@ -85,7 +89,27 @@ export function createTickstreamStack(
     },
     opts,
   );
+  const quotes = config.quotePoller
+    ? new QuotePoller(
+        `${name}-quotes`,
+        {
+          config: config.quotePoller,
+          apiKey: config.quotePoller.apiKey,
+          vpcCidr: config.vpcCidr,
+          network,
+          brokerSecurityGroupId: brokers.securityGroup.id,
+          internalBootstrapServers: brokers.internalBootstrapServers,
+          topic: TOPIC,
+          lakeBucketName: lake.bucket.name,
+          lakeBucketArn: lake.bucket.arn,
+          stack,
+          tags,
+        },
+        opts,
+      )
+    : undefined;
   return {
+    ...(quotes ? { quotesFunctionName: quotes.function.name, quotesLogGroup: quotes.logGroup.name } : {}),
     brokerPublicIps: brokers.publicIps,
     brokerPrivateIps: brokers.privateIps,
     brokerInstanceIds: brokers.instanceIds,

@@ -50,6 +50,16 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
       return { arn: `arn:aws:iam::123456789012:instance-profile/${name}`, name };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: name };
+    case "aws:lambda/function:Function":
+      return { arn: `arn:aws:lambda:us-east-1:123456789012:function:${inputs.name ?? name}` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { arn: `arn:aws:logs:us-east-1:123456789012:log-group:${inputs.name ?? name}` };
+    case "aws:ssm/parameter:Parameter":
+      return { arn: `arn:aws:ssm:us-east-1:123456789012:parameter${inputs.name ?? `/${name}`}` };
+    case "aws:ec2/subnet:Subnet":
+      return { arn: `arn:aws:ec2:us-east-1:123456789012:subnet/${name}-id` };
+    case "aws:ec2/securityGroup:SecurityGroup":
+      return { arn: `arn:aws:ec2:us-east-1:123456789012:security-group/${name}-id` };
     case "aws:glue/crawler:Crawler":
     case "aws:athena/workgroup:Workgroup":
       return { name };

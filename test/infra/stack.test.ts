@@ -12,6 +12,7 @@ import {
   recordOptions,
 } from "./pulumi-mocks.ts";
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import { validateStackConfig } from "../../infra/config.ts";
 import { RESOURCE_POLICIES, STACK_POLICIES, RESOURCE_TYPES as T } from "../../infra/policy/rules.ts";
 import { cidrContains, parseCidr } from "../../infra/policy/cidr.ts";
@@ -53,6 +54,11 @@ for (const stack of ["dev", "prod"] as const) {
 
     it("exports every output the ops CLI reads", function () {
       expect(Object.keys(resolved)).to.have.members(EXPECTED_OUTPUTS);
+      // What Pulumi exports is infra/index.ts's named exports (regression: internalBootstrapServers was missing).
+      const exported = [
+        ...readFileSync("infra/index.ts", "utf8").matchAll(/^export const (\w+) = outputs\.\1;$/gm),
+      ].map((match) => match[1]);
+      expect(exported).to.include.members(EXPECTED_OUTPUTS);
       const publicIps = resolved.brokerPublicIps as string[];
       expect(publicIps).to.have.length(config.brokerCount);
       expect(resolved.brokerInstanceIds).to.deep.equal(ofType(T.instance).map((instance) => instance.id));

@@ -1,0 +1,214 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import {
+  asPolicyResources,
+  ofType,
+  recorded,
+  setTickstreamMocks,
+  settle,
+  stackFileConfig,
+  valueOf,
+} from "./pulumi-mocks.ts";
+import { validateStackConfig, type RawStackConfig } from "../../infra/config.ts";
+import { QUOTES_LOG_RETENTION_DAYS, QUOTES_RUNTIME } from "../../infra/components/quote-poller.ts";
+import { RESOURCE_POLICIES, STACK_POLICIES } from "../../infra/policy/rules.ts";
+import { createTickstreamStack, type TickstreamOutputs } from "../../infra/stack.ts";
+
+const API_KEY = "finnhub-key-0123456789";
+
+function pollerConfig(extra: Record<string, unknown> = {}): RawStackConfig {
+  return {
+    ...stackFileConfig("dev"),
+    quotePoller: { provider: "finnhub", symbols: ["AAPL", "MSFT"], ...extra },
+    quotesApiKey: pulumi.secret(API_KEY),
+  };
+}
+
+describe("the scheduled quote poller under Pulumi mocks", function () {
+  let outputs: TickstreamOutputs;
+  const one = (type: string) => {
+    const found = ofType(type).filter((resource) => resource.name.includes("-quotes"));
+    expect(found, type).to.have.length(1);
+    return found[0]!;
+  };
+
+  before(async function () {
+    this.timeout(60_000);
+    recorded.length = 0;
+    setTickstreamMocks("dev");
+    outputs = createTickstreamStack(validateStackConfig(pollerConfig()), "dev");
+    await valueOf(outputs.quotesFunctionName!);
+    await settle();
+  });
+
+  // Lambda Developer Guide, "Lambda runtimes": nodejs22.x is a supported runtime; a .mjs handler file is loaded
+  // as an ES module, and "index.handler" names index.mjs's export `handler`.
+  it(`must run the handler's esbuild bundle (index.mjs) on ${QUOTES_RUNTIME}`, async function () {
+    const fn = one("aws:lambda/function:Function");
+    expect(fn.inputs).to.include({ runtime: QUOTES_RUNTIME, handler: "index.handler", timeout: 60 });
+    const code = (await valueOf(fn.inputs.code)) as { assets?: Record<string, { path?: string }> };
+    const asset = code.assets?.["index.mjs"] as unknown as { path: string } | undefined;
+    expect(asset?.path, "a bundle file").to.be.a("string");
+    expect(readFileSync(asset!.path, "utf8")).to.match(/export\s*\{[^}]*handler/);
+  });
+
+  // Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC": a function in a
+  // VPC has no public IP, so it reaches the Internet through a NAT gateway from a private subnet.
+  it("must run in a private subnet whose default route is a NAT gateway in a public subnet", function () {
+    const fn = one("aws:lambda/function:Function");
+    const subnet = one("aws:ec2/subnet:Subnet");
+    expect(fn.inputs.vpcConfig.subnetIds).to.deep.equal([subnet.id]);
+    expect(subnet.inputs.mapPublicIpOnLaunch).to.equal(false);
+    const nat = one("aws:ec2/natGateway:NatGateway");
+    const publicSubnet = ofType("aws:ec2/subnet:Subnet").find((candidate) =>
+      candidate.name.endsWith("-public-1"),
+    )!;
+    expect(nat.inputs.subnetId).to.equal(publicSubnet.id);
+    const routes = one("aws:ec2/routeTable:RouteTable");
+    expect(routes.inputs.routes).to.deep.equal([{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }]);
+  });
+
+  // VPC User Guide, "Security group rules": a rule that references a security group admits the private
+  // addresses of that group's members; no address range is opened.
+  it("must reach the brokers only on the internal listener (9094), admitted by its own security group", function () {
+    const rule = one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    const group = ofType("aws:ec2/securityGroup:SecurityGroup").find((candidate) =>
+      candidate.name.includes("-quotes"),
+    )!;
+    expect(rule.inputs).to.include({
+      ipProtocol: "tcp",
+      fromPort: 9094,
+      toPort: 9094,
+      referencedSecurityGroupId: group.id,
+    });
+    expect(rule.inputs.cidrIpv4).to.equal(undefined);
+    expect(group.inputs.ingress ?? []).to.deep.equal([]);
+  });
+
+  // SSM: a SecureString parameter's value is encrypted with KMS (the AWS managed key aws/ssm by default).
+  it("must keep the API key in an SSM SecureString and out of the function's environment, every resource's inputs in clear, and the outputs", async function () {
+    const parameter = one("aws:ssm/parameter:Parameter");
+    expect(parameter.inputs).to.include({ type: "SecureString", name: "/tickstream/dev/quotes/api-key" });
+    const fn = one("aws:lambda/function:Function");
+    expect(fn.inputs.environment.variables).to.include({
+      QUOTES_API_KEY_PARAMETER: "/tickstream/dev/quotes/api-key",
+    });
+    const inClear = recorded.filter(
+      (resource) => resource !== parameter && JSON.stringify(resource.inputs).includes(API_KEY),
+    );
+    expect(inClear.map((resource) => resource.name)).to.deep.equal([]);
+    const resolved = await Promise.all(Object.values(outputs).map((output) => valueOf(output)));
+    expect(JSON.stringify(resolved)).to.not.include(API_KEY);
+  });
+
+  // IAM: only the function's role may read the key (no other statement grants ssm:GetParameter).
+  it("must let only the function's role read the key, write its own log group and the poller's state", function () {
+    const policies = ofType("aws:iam/rolePolicy:RolePolicy").map((resource) => ({
+      name: resource.name,
+      statements: JSON.parse(resource.inputs.policy).Statement as {
+        Action: string | string[];
+        Resource: string | string[];
+      }[],
+    }));
+    const readers = policies.filter((policy) =>
+      policy.statements.some((statement) =>
+        [statement.Action].flat().some((action) => action.startsWith("ssm:")),
+      ),
+    );
+    expect(readers.map((policy) => policy.name)).to.deep.equal(["tickstream-dev-quotes-fn"]);
+    const statements = readers[0]!.statements;
+    const parameter = one("aws:ssm/parameter:Parameter");
+    expect(statements.find((statement) => statement.Action === "ssm:GetParameter")!.Resource).to.equal(
+      parameter.state.arn,
+    );
+    const logGroup = one("aws:cloudwatch/logGroup:LogGroup");
+    expect(
+      statements.find((statement) => [statement.Action].flat().includes("logs:PutLogEvents"))!.Resource,
+    ).to.equal(`${logGroup.state.arn}:*`);
+    const state = statements.find((statement) => [statement.Action].flat().includes("s3:PutObject"))!;
+    expect(state.Resource).to.match(/^arn:aws:s3:::.+\/_state\/quotes\/\*$/);
+  });
+
+  // CloudWatch Logs PutRetentionPolicy: retentionInDays is one of 1, 3, 5, 7, 14, 30, 60, 90, … days; Lambda
+  // writes to the group its loggingConfig names (JSON format: structured log lines).
+  it("must log JSON to a log group with a retention period CloudWatch accepts", function () {
+    const logGroup = one("aws:cloudwatch/logGroup:LogGroup");
+    expect([1, 3, 5, 7, 14, 30, 60, 90]).to.include(logGroup.inputs.retentionInDays);
+    expect(logGroup.inputs.retentionInDays).to.equal(QUOTES_LOG_RETENTION_DAYS);
+    const fn = one("aws:lambda/function:Function");
+    expect(fn.inputs.loggingConfig).to.deep.equal({ logFormat: "JSON", logGroup: logGroup.inputs.name });
+  });
+
+  // EventBridge Scheduler: CreateSchedule takes a cron() expression read in ScheduleExpressionTimezone, a
+  // FlexibleTimeWindow (OFF: on the minute), and a target whose RetryPolicy allows 0-185 attempts and an event
+  // age of 60-86400 s; the schedule's role needs lambda:InvokeFunction on the function.
+  it("must start it on EventBridge Scheduler in New York time with a small retry policy, through a role that may invoke only it", function () {
+    const schedule = one("aws:scheduler/schedule:Schedule");
+    const fn = one("aws:lambda/function:Function");
+    expect(schedule.inputs).to.deep.include({
+      scheduleExpression: "cron(*/5 9-16 ? * MON-FRI *)",
+      scheduleExpressionTimezone: "America/New_York",
+      flexibleTimeWindow: { mode: "OFF" },
+    });
+    expect(schedule.inputs.target.arn).to.equal(fn.state.arn);
+    expect(schedule.inputs.target.retryPolicy).to.deep.equal({
+      maximumRetryAttempts: 2,
+      maximumEventAgeInSeconds: 300,
+    });
+    const invoke = ofType("aws:iam/rolePolicy:RolePolicy").find((resource) =>
+      resource.name.endsWith("-scheduler"),
+    )!;
+    expect(JSON.parse(invoke.inputs.policy).Statement).to.deep.equal([
+      { Effect: "Allow", Action: "lambda:InvokeFunction", Resource: [fn.state.arn, `${fn.state.arn}:*`] },
+    ]);
+  });
+
+  it("violates no rule of the policy pack", async function () {
+    const resources = asPolicyResources();
+    const violations: string[] = [];
+    for (const resource of resources)
+      for (const policy of RESOURCE_POLICIES)
+        for (const validate of [policy.validateResource ?? []].flat())
+          await validate(
+            { type: resource.type, props: resource.props, urn: resource.urn, name: resource.name } as never,
+            (message) => violations.push(`${policy.name}: ${resource.name}: ${message}`),
+          );
+    for (const policy of STACK_POLICIES)
+      await policy.validateStack({ resources } as never, (message) =>
+        violations.push(`${policy.name}: ${message}`),
+      );
+    expect(violations).to.deep.equal([]);
+  });
+});
+
+describe("quote poller config", function () {
+  const refused = (raw: RawStackConfig) => {
+    try {
+      validateStackConfig(raw);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return "accepted";
+  };
+
+  it("is off unless set, and names each bad key with its fix", function () {
+    expect(validateStackConfig(stackFileConfig("dev")).quotePoller).to.equal(undefined);
+    expect(refused(pollerConfig({ provider: "yahoo" }))).to.match(
+      /^config tickstream:quotePoller\.provider must be finnhub or alphavantage/,
+    );
+    expect(refused(pollerConfig({ symbols: [] }))).to.match(
+      /^config tickstream:quotePoller\.symbols must be a non-empty list/,
+    );
+    expect(refused(pollerConfig({ schedule: "every 5 minutes" }))).to.match(
+      /is not an EventBridge Scheduler expression/,
+    );
+    expect(refused(pollerConfig({ timezone: "New York" }))).to.match(/is not an IANA time zone/);
+    expect(refused(pollerConfig({ interval: 5 }))).to.match(
+      /^config tickstream:quotePoller\.interval is not a setting/,
+    );
+    expect(refused({ ...pollerConfig(), quotesApiKey: undefined })).to.equal(
+      "config tickstream:quotesApiKey is required when quotePoller is set; pulumi config set --secret tickstream:quotesApiKey <your key>",
+    );
+  });
+});
