@@ -13,6 +13,7 @@ import { registerConsumeCommand } from "./commands/consume.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerLocalCommands } from "./commands/local.ts";
 import { registerProduceCommand } from "./commands/produce.ts";
+import { registerQuotesCommands } from "./commands/quotes.ts";
 import { registerTopicCommands } from "./commands/topic.ts";
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerCrawlCommand(program);
   registerQueryCommand(program);
   registerHostsCommands(program);
+  registerQuotesCommands(program);
   registerAppCommands(program);
   registerTeardownCommand(program);
   registerBenchCommand(program);

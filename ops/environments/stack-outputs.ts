@@ -25,6 +25,9 @@ export const stackOutputsSchema = z.object({
   crawlerName: z.string().min(1),
   athenaWorkgroup: z.string().min(1),
   region: z.string().min(1),
+  /** The scheduled quote poller, when the stack enables it. */
+  quotesFunctionName: z.string().min(1).optional(),
+  quotesLogGroup: z.string().min(1).optional(),
 });
 
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;

@@ -16,7 +16,7 @@ describe("CLI usage and errors", function () {
   it("lists every command in --help", async function () {
     const result = await runCli(["--help"], env);
     expect(result.exitCode).to.equal(0);
-    for (const command of ["demo", "local", "broker", "topic", "produce", "consume"])
+    for (const command of ["demo", "local", "broker", "topic", "produce", "consume", "quotes"])
       expect(result.stdout).to.include(command);
   });
 
