@@ -46,18 +46,20 @@ function parseJson(body: string): { ok: true; value: unknown } | { ok: false; re
   }
 }
 
+/** `<base>/<path>?<params>`, whatever slashes the base ends with. */
+function endpoint(baseUrl: string, path: string, params: Record<string, string>): URL {
+  const url = new URL(`${baseUrl.replace(/\/+$/, "")}/${path}`);
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+  return url;
+}
+
 const isPrice = (value: unknown): value is number =>
   typeof value === "number" && Number.isFinite(value) && value >= 0;
 
 export const finnhub: QuoteProvider = {
   name: "finnhub",
   defaultBaseUrl: "https://finnhub.io/api/v1",
-  url(baseUrl, symbol, apiKey) {
-    const url = new URL(`${baseUrl.replace(/\/+$/, "")}/quote`);
-    url.searchParams.set("symbol", symbol);
-    url.searchParams.set("token", apiKey);
-    return url;
-  },
+  url: (baseUrl, symbol, apiKey) => endpoint(baseUrl, "quote", { symbol, token: apiKey }),
   parse(symbol, status, body) {
     const byStatus = statusFailure(status);
     if (byStatus) return byStatus;
@@ -102,13 +104,8 @@ export function newYorkClose(day: string): string {
 export const alphaVantage: QuoteProvider = {
   name: "alphavantage",
   defaultBaseUrl: "https://www.alphavantage.co",
-  url(baseUrl, symbol, apiKey) {
-    const url = new URL(`${baseUrl.replace(/\/+$/, "")}/query`);
-    url.searchParams.set("function", "GLOBAL_QUOTE");
-    url.searchParams.set("symbol", symbol);
-    url.searchParams.set("apikey", apiKey);
-    return url;
-  },
+  url: (baseUrl, symbol, apiKey) =>
+    endpoint(baseUrl, "query", { function: "GLOBAL_QUOTE", symbol, apikey: apiKey }),
   parse(symbol, status, body) {
     const byStatus = statusFailure(status);
     if (byStatus) return byStatus;

@@ -18,7 +18,9 @@ export interface PolicyDocument {
   }[];
 }
 
-export function assumeRolePolicy(service: "ec2.amazonaws.com" | "glue.amazonaws.com"): string {
+export function assumeRolePolicy(
+  service: "ec2.amazonaws.com" | "glue.amazonaws.com" | "lambda.amazonaws.com" | "scheduler.amazonaws.com",
+): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],

@@ -12,6 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_BROKER_PORTS } from "../bootstrap/render.ts";
 import type { QuotePollerConfig } from "../config.ts";
+import { assumeRolePolicy } from "./iam-policies.ts";
 import { subnetCidr, type Network } from "./network.ts";
 import { bundleQuotesFunction } from "../../ops/apps/bundle.ts";
 
@@ -186,12 +187,7 @@ export class QuotePoller extends pulumi.ComponentResource {
     const role = new aws.iam.Role(
       `${name}-fn`,
       {
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        }),
+        assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com"),
         tags,
       },
       parent,
@@ -268,12 +264,7 @@ export class QuotePoller extends pulumi.ComponentResource {
     const schedulerRole = new aws.iam.Role(
       `${name}-scheduler`,
       {
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        }),
+        assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com"),
         tags,
       },
       parent,

@@ -12,6 +12,7 @@ import {
 import { startKafkaMirror, type KafkaMirror } from "../helpers/kafka-mirror.ts";
 import { uniqueName } from "../helpers/local-environment.ts";
 import { startSshServer, type SshServer } from "../helpers/sshd.ts";
+import { UNUSED_CATALOG_OUTPUTS } from "../helpers/stack-outputs.ts";
 
 const HOST_IP = "127.0.0.4";
 const FROM = "4.3.1";
@@ -55,11 +56,7 @@ describe("a stack's brokers moved to a new Kafka version over SSH @integration",
         sshUser: sshd.username,
         sshPort: sshd.port,
         brokerHostKeys: [sshd.hostKeyFingerprint],
-        lakeBucket: "tickstream-test-lake",
-        glueDatabase: "tickstream_test",
-        crawlerName: "tickstream-test-crawler",
-        athenaWorkgroup: "tickstream-test",
-        region: "us-east-1",
+        ...UNUSED_CATALOG_OUTPUTS,
         hostRoot: broker.root,
       }),
     );

@@ -5,6 +5,7 @@ import { runCli, spawnCli, lastJsonLine } from "../helpers/cli.ts";
 import { prepareBootstrappedBroker, type BootstrappedBroker } from "../helpers/bootstrapped-broker.ts";
 import { startSshServer, type SshServer } from "../helpers/sshd.ts";
 import { waitFor } from "../../apps/shared/retry.ts";
+import { UNUSED_CATALOG_OUTPUTS } from "../helpers/stack-outputs.ts";
 
 const HOST_IP = "127.0.0.2";
 
@@ -31,11 +32,7 @@ describe("a stack's broker managed over SSH through the CLI @integration", funct
         sshUser: sshd.username,
         sshPort: sshd.port,
         brokerHostKeys: [sshd.hostKeyFingerprint],
-        lakeBucket: "tickstream-test-lake",
-        glueDatabase: "tickstream_test",
-        crawlerName: "tickstream-test-crawler",
-        athenaWorkgroup: "tickstream-test",
-        region: "us-east-1",
+        ...UNUSED_CATALOG_OUTPUTS,
         hostRoot: broker.root,
       }),
     );

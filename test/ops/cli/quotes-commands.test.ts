@@ -12,6 +12,7 @@ import path from "node:path";
 import { waitFor } from "../../../apps/shared/retry.ts";
 import { lastJsonLine, runCli, spawnCli } from "../../helpers/cli.ts";
 import { startMoto, type MotoServer } from "../../helpers/moto.ts";
+import { UNUSED_CATALOG_OUTPUTS } from "../../helpers/stack-outputs.ts";
 
 const FUNCTION = "tickstream-test-quotes-fn";
 const LOG_GROUP = `/aws/lambda/${FUNCTION}`;
@@ -84,11 +85,7 @@ describe("quotes invoke and logs against a stack's outputs, on moto's Lambda and
     const outputs = {
       brokerPublicIps: ["198.51.100.10"],
       bootstrapServers: "198.51.100.10:9092",
-      lakeBucket: "tickstream-test-lake",
-      glueDatabase: "tickstream_test",
-      crawlerName: "tickstream-test-crawler",
-      athenaWorkgroup: "tickstream-test",
-      region: "us-east-1",
+      ...UNUSED_CATALOG_OUTPUTS,
       quotesFunctionName: FUNCTION,
       quotesLogGroup: LOG_GROUP,
     };
