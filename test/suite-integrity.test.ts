@@ -40,11 +40,12 @@ describe("the test suite itself", function () {
     expect(offenders, offenders.join("\n")).to.deep.equal([]);
   });
 
-  it("has every tool the integration suites use (Java, OpenSSH's sshd, shellcheck, moto, the Pulumi CLI): a missing one fails here, by name", async function () {
+  it("has every tool the integration suites use (Java, OpenSSH's sshd, sudo, shellcheck, moto, the Pulumi CLI): a missing one fails here, by name", async function () {
     const missing: string[] = [];
     if ((await execa("java", ["-version"], { reject: false })).exitCode !== 0)
       missing.push("java (openjdk-17-jre-headless)");
     if (!existsSync("/usr/sbin/sshd")) missing.push("/usr/sbin/sshd (openssh-server)");
+    if ((await execa("sudo", ["-n", "true"], { reject: false })).exitCode !== 0) missing.push("sudo");
     if ((await execa("shellcheck", ["--version"], { reject: false })).exitCode !== 0)
       missing.push("shellcheck");
     if ((await execa("python3", ["-c", "import moto.server"], { reject: false })).exitCode !== 0)

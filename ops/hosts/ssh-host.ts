@@ -24,6 +24,12 @@ export interface SshTarget {
   readonly agent?: string;
   readonly connectTimeoutMs?: number;
   readonly commandTimeoutMs?: number;
+  /**
+   * Run every command as root through `sudo -n` (no password prompt): for a login user that is not root, as
+   * Ubuntu's `ubuntu`, who may sudo without a password but cannot write /etc/kafka or run systemctl itself.
+   * Files are then written to a private temporary file over SFTP and put in place with `sudo install`.
+   */
+  readonly sudo?: boolean;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -188,8 +194,13 @@ export class SshHost implements Host {
     });
     const run =
       env.length > 0 ? `env ${env.join(" ")} ${shellCommand(command, args)}` : shellCommand(command, args);
-    const line = options.cwd ? `cd ${shellQuote(options.cwd)} && ${run}` : run;
+    const line = options.cwd ? `cd ${shellQuote(options.cwd)} && ${this.asRoot(run)}` : this.asRoot(run);
     return this.run(line, { timeoutMs: options.timeoutMs, input: options.input });
+  }
+
+  /** A command line as root when the target says so (every word of `run` is already quoted). */
+  private asRoot(run: string): string {
+    return this.target.sudo ? `sudo -n -- ${run}` : run;
   }
 
   /** Streams a command's stdout (for `logs --follow`) until it ends or `signal` aborts. */
@@ -199,7 +210,7 @@ export class SshHost implements Host {
     onData: (chunk: string) => void,
     signal?: AbortSignal,
   ): Promise<ExecResult> {
-    return this.run(shellCommand(command, args), { onData, signal, timeoutMs: Infinity });
+    return this.run(this.asRoot(shellCommand(command, args)), { onData, signal, timeoutMs: Infinity });
   }
 
   private sftp(): Promise<SFTPWrapper> {
@@ -218,36 +229,57 @@ export class SshHost implements Host {
   }
 
   async writeFile(file: string, content: string, options: { mode?: number } = {}): Promise<void> {
-    await this.makeDirectory(path.posix.dirname(file));
-    const sftp = await this.sftp();
-    try {
-      await new Promise<void>((resolve, reject) =>
-        sftp.writeFile(file, content, { mode: options.mode ?? 0o644 }, (error?: Error | null) =>
-          error
-            ? reject(new HostError(`${this.description}: cannot write ${file}: ${error.message}`))
-            : resolve(),
-        ),
-      );
-    } finally {
-      sftp.end();
-    }
+    await this.putFile(file, options.mode ?? 0o644, `cannot write ${file}`, (sftp, target, mode, done) =>
+      sftp.writeFile(target, content, { mode }, done),
+    );
   }
 
   /** Copies a local file to the host over SFTP. */
   async upload(localFile: string, remoteFile: string, mode = 0o644): Promise<void> {
-    await this.makeDirectory(path.posix.dirname(remoteFile));
+    await this.putFile(remoteFile, mode, `upload of ${localFile} failed`, (sftp, target, fileMode, done) =>
+      sftp.fastPut(localFile, target, { mode: fileMode }, done),
+    );
+  }
+
+  /**
+   * Writes a file over SFTP with the given mode, also when it exists (SFTP sets the mode only on create). With
+   * sudo, SFTP writes a private temporary file as the login user, and `sudo install` puts it in place.
+   */
+  private async putFile(
+    file: string,
+    mode: number,
+    failure: string,
+    write: (sftp: SFTPWrapper, target: string, mode: number, done: (error?: Error | null) => void) => void,
+  ): Promise<void> {
+    await this.makeDirectory(path.posix.dirname(file));
+    const target = this.target.sudo ? (await this.runChecked("mktemp", [])).stdout.trim() : file;
     const sftp = await this.sftp();
     try {
       await new Promise<void>((resolve, reject) =>
-        sftp.fastPut(localFile, remoteFile, { mode }, (error?: Error | null) =>
-          error
-            ? reject(new HostError(`${this.description}: upload of ${localFile} failed: ${error.message}`))
-            : resolve(),
+        write(sftp, target, this.target.sudo ? 0o600 : mode, (error?: Error | null) =>
+          error ? reject(new HostError(`${this.description}: ${failure}: ${error.message}`)) : resolve(),
         ),
       );
     } finally {
       sftp.end();
     }
+    if (this.target.sudo) {
+      try {
+        await this.mustSucceed("install", ["-m", mode.toString(8), "--", target, file]);
+      } finally {
+        await this.run(shellCommand("rm", ["-f", "--", target]));
+      }
+    } else {
+      await this.mustSucceed("chmod", [mode.toString(8), "--", file]);
+    }
+  }
+
+  /** A command as the login user itself, never through sudo (its own temporary files). */
+  private async runChecked(command: string, args: readonly string[]): Promise<ExecResult> {
+    const result = await this.run(shellCommand(command, args));
+    if (result.exitCode !== 0)
+      throw new HostError(`${this.description}: ${command} failed: ${result.stderr.trim()}`);
+    return result;
   }
 
   private async mustSucceed(command: string, args: readonly string[]): Promise<ExecResult> {
@@ -279,7 +311,8 @@ export class SshHost implements Host {
     // setsid + nohup: the process outlives this SSH session; its pid is the one echoed.
     // Braces: `&` must background the process alone, not the `cd && …` list (whose pid $! would then name).
     const line = `${cd}{ nohup setsid ${run} >> ${shellQuote(spec.logFile)} 2>&1 < /dev/null & echo $!; }`;
-    const result = await this.run(line);
+    // With sudo, the whole line runs in a root shell, so that the pid echoed is the process's own.
+    const result = await this.run(this.target.sudo ? `sudo -n -- sh -c ${shellQuote(line)}` : line);
     const pid = Number(result.stdout.trim());
     if (result.exitCode !== 0 || !Number.isInteger(pid) || pid <= 0) {
       throw new HostError(

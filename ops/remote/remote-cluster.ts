@@ -88,6 +88,8 @@ export class RemoteCluster {
           })
         : undefined,
       connectTimeoutMs: this.access.connectTimeoutMs,
+      // The bootstrap's files, Kafka's config and systemd need root; the image's login user may sudo.
+      sudo: (this.outputs.sshUser ?? "ubuntu") !== "root",
     });
     this.connections.set(broker.nodeId, host);
     return host;

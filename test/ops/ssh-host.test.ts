@@ -104,6 +104,38 @@ describe("SSH host against a real OpenSSH server @integration", function () {
     }
   });
 
+  // The test's login user is root, so sudo is forced: what is checked is that every path (commands, files,
+  // background processes) goes through the real `sudo -n`, which sets SUDO_USER in what it runs.
+  it("runs commands, writes files and starts background processes through sudo -n when told to (a non-root login user)", async function () {
+    const sudoHost = await SshHost.connect(target({ sudo: true }));
+    try {
+      expect((await sudoHost.exec("printenv", ["SUDO_USER"])).stdout.trim()).to.equal(sshd.username);
+      // mktemp's files: the upload goes through one each, removed after `sudo install`.
+      const temporaryFiles = async () =>
+        (await execa("sh", ["-c", "ls -d /tmp/tmp.* 2>/dev/null | sort || true"])).stdout;
+      const before = await temporaryFiles();
+      const file = path.join(scratch, "root-owned/server.properties");
+      await sudoHost.writeFile(file, "a=1\n", { mode: 0o600 });
+      await sudoHost.writeFile(file, "a=2\n", { mode: 0o640 });
+      expect(await sudoHost.readFile(file)).to.equal("a=2\n");
+      expect((await execa("stat", ["-c", "%a %U", file])).stdout).to.equal("640 root");
+      expect(await temporaryFiles(), "the temporary files were removed").to.equal(before);
+      const pid = await sudoHost.launch({
+        command: "sleep",
+        args: ["120"],
+        logFile: path.join(scratch, "root-owned/sleep.log"),
+      });
+      const environ = await readFile(`/proc/${pid}/environ`, "utf8");
+      expect(environ.split("\0"), "the process itself (not sudo) was started by sudo").to.include(
+        `SUDO_USER=${sshd.username}`,
+      );
+      expect((await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0")[0]).to.equal("sleep");
+      await sudoHost.signal(pid, "SIGKILL");
+    } finally {
+      sudoHost.close();
+    }
+  });
+
   it("refuses a host whose key does not match, having executed nothing", async function () {
     const marker = path.join(scratch, "should-not-exist");
     const wrong = "SHA256:" + "A".repeat(43);
