@@ -98,9 +98,11 @@ describe("broker lifecycle through the CLI @integration", function () {
       "secretAccessKey",
       "broker",
       "s3",
+      "security",
     );
     expect(status.broker).to.include({ running: true });
     expect(status.s3).to.include({ running: true });
+    expect(status.security, "a plain `local up` stays PLAINTEXT, as the quick start").to.equal("PLAINTEXT");
     expect(status.s3Endpoint).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
     const down = await cli("local", "down", "--json");
     expect(lastJsonLine(down.stdout)).to.deep.equal({ broker: true, s3: true });

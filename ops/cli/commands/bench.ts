@@ -22,6 +22,14 @@ export function registerBenchCommand(program: Command): void {
       output.result(
         result,
         formatPairs([
+          [
+            "producer vs Kafka's ProducerPerformance",
+            `${formatCount(result.sideBySide.producerTicksPerSecond)} vs ${formatCount(result.sideBySide.javaProducerRecordsPerSecond)} /s = ${result.sideBySide.producerRatioVsJava}x`,
+          ],
+          [
+            "lake sink vs ConsumerPerformance",
+            `${formatCount(result.sideBySide.consumerTicksPerSecond)} vs ${formatCount(result.sideBySide.javaConsumerRecordsPerSecond)} /s = ${result.sideBySide.consumerRatioVsJava}x`,
+          ],
           ["ticks", formatCount(result.produced)],
           ["duplicates / missing", `${result.duplicates} / ${result.missing}`],
           ["ticks/s (end to end)", formatCount(result.ticksPerSecond)],
