@@ -15,7 +15,11 @@ import {
   volumesEncrypted,
   RESOURCE_TYPES as T,
 } from "../../infra/policy/rules.ts";
-import { USER_DATA_WITH_ACCESS_KEY, USER_DATA_WITH_PRIVATE_KEY } from "../fixtures/leaky-user-data.ts";
+import {
+  TAG_WITH_ACCESS_KEY,
+  USER_DATA_WITH_ACCESS_KEY,
+  USER_DATA_WITH_PRIVATE_KEY,
+} from "../fixtures/leaky-user-data.ts";
 
 async function violationsOf(
   policy: ResourceValidationPolicy,
@@ -345,7 +349,7 @@ describe("policy pack rules", function () {
       await violationsOf(noCredentialsInTags, T.instance, { tags: { scramPassword: "x" } }),
     ).to.deep.equal(['tag "scramPassword" names a secret']);
     expect(
-      await violationsOf(noCredentialsInTags, T.volume, { tagsAll: { owner: "AKIAABCDEFGHIJKLMNOP" } }),
+      await violationsOf(noCredentialsInTags, T.volume, { tagsAll: { owner: TAG_WITH_ACCESS_KEY } }),
     ).to.deep.equal(['tag "owner" contains an AWS access key id']);
   });
 
