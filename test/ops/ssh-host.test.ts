@@ -160,7 +160,9 @@ describe("SSH host against a real OpenSSH server @integration", function () {
     expect((closed as Error).message).to.match(/^cannot reach .*: ECONNREFUSED$/);
 
     // A listener that accepts and never speaks SSH, like a host behind a broken proxy.
-    const silent: Server = createServer(() => {});
+    // Its accepted sockets are destroyed after: unread, one would sit in CLOSE-WAIT and keep mocha alive.
+    const accepted: import("node:net").Socket[] = [];
+    const silent: Server = createServer((socket) => void accepted.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const { port } = silent.address() as { port: number };
     const startedAt = Date.now();
@@ -168,6 +170,7 @@ describe("SSH host against a real OpenSSH server @integration", function () {
       (caught: Error) => caught,
     );
     const elapsed = Date.now() - startedAt;
+    for (const socket of accepted) socket.destroy();
     silent.close();
     expect((error as Error).message).to.equal(
       `${sshd.username}@127.0.0.1:${port} did not answer within 1500 ms`,
