@@ -22,3 +22,5 @@ export const region = outputs.region;
 export const internalBootstrapServers = outputs.internalBootstrapServers;
 export const quotesFunctionName = outputs.quotesFunctionName;
 export const quotesLogGroup = outputs.quotesLogGroup;
+export const kafkaCaCertificate = outputs.kafkaCaCertificate;
+export const kafkaCredentialParameters = outputs.kafkaCredentialParameters;

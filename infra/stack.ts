@@ -1,8 +1,10 @@
 /** Declares the whole stack from a validated config; `infra/index.ts` reads the config and exports the outputs. */
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_LOCAL_SETTINGS } from "../ops/config/settings.ts";
 import { clusterIdFor } from "./bootstrap/render.ts";
 import { validateStackConfig, type RawStackConfig, type StackConfig } from "./config.ts";
 import { BrokerCluster } from "./components/broker-cluster.ts";
+import { BrokerSecurity } from "./components/broker-security.ts";
 import { Catalog } from "./components/catalog.ts";
 import { Lake } from "./components/lake.ts";
 import { Network } from "./components/network.ts";
@@ -32,6 +34,10 @@ export interface TickstreamOutputs {
   /** The INTERNAL listener (private IPs): what apps on the brokers use. */
   readonly internalBootstrapServers: pulumi.Output<string>;
   readonly region: string;
+  /** The CA that signed the brokers' certificates (public): clients verify the brokers against it. */
+  readonly kafkaCaCertificate: pulumi.Output<string>;
+  /** The SSM SecureString parameters holding each app principal's SCRAM password (names, not values). */
+  readonly kafkaCredentialParameters: Record<"ops" | "producer" | "consumer", string>;
   /** The scheduled quote poller's function and log group (`tickstream quotes invoke|logs`), when enabled. */
   readonly quotesFunctionName?: pulumi.Output<string>;
   readonly quotesLogGroup?: pulumi.Output<string>;
@@ -64,12 +70,16 @@ export function createTickstreamStack(
     { forceDestroy: config.forceDestroy, glueDatabaseName: glueDatabaseName(stack), tags },
     opts,
   );
+  const security = new BrokerSecurity(`${name}-kafka`, { stack, tags }, opts);
   const brokers = new BrokerCluster(
     `${name}-broker`,
     {
       config,
       network,
       instanceProfileName: lake.brokerInstanceProfile.name,
+      brokerRoleId: lake.brokerRole.id,
+      security,
+      consumerGroupPrefixes: [DEFAULT_LOCAL_SETTINGS.consumerGroup],
       clusterId: clusterIdFor(`${pulumi.getProject()}/${stack}`),
       topic: TOPIC,
       tags,
@@ -99,6 +109,7 @@ export function createTickstreamStack(
           network,
           brokerSecurityGroupId: brokers.securityGroup.id,
           internalBootstrapServers: brokers.internalBootstrapServers,
+          kafka: { caCertificate: security.caCertificatePem, producerPassword: security.userParameters.producer },
           topic: TOPIC,
           lakeBucketName: lake.bucket.name,
           lakeBucketArn: lake.bucket.arn,
@@ -111,6 +122,12 @@ export function createTickstreamStack(
   return {
     ...(quotes ? { quotesFunctionName: quotes.function.name, quotesLogGroup: quotes.logGroup.name } : {}),
     brokerPublicIps: brokers.publicIps,
+    kafkaCaCertificate: security.caCertificatePem,
+    kafkaCredentialParameters: {
+      ops: security.names.user("ops"),
+      producer: security.names.user("producer"),
+      consumer: security.names.user("consumer"),
+    },
     brokerPrivateIps: brokers.privateIps,
     brokerInstanceIds: brokers.instanceIds,
     bootstrapServers: brokers.bootstrapServers,

@@ -6,11 +6,14 @@
  *   QUOTES_PROVIDER, QUOTES_SYMBOLS (comma-separated), QUOTES_BASE_URL (optional), QUOTES_API_KEY_PARAMETER,
  *   TICKSTREAM_BOOTSTRAP_SERVERS (the brokers' internal listener), TICKSTREAM_TOPIC, TICKSTREAM_LAKE_BUCKET
  *   (where the poller's state lives), and for tests TICKSTREAM_S3_ENDPOINT / TICKSTREAM_SSM_ENDPOINT.
+ * On a secured cluster also TICKSTREAM_KAFKA_CA_PEM (the brokers' CA, public) and
+ * TICKSTREAM_KAFKA_PASSWORD_PARAMETER (the SecureString of the `producer` principal's SCRAM password).
  */
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { randomUUID } from "node:crypto";
 import { createS3Client } from "../lake/s3-client.ts";
 import { ConfigError } from "../shared/errors.ts";
+import { registerClusterSecurity } from "../shared/kafka-security.ts";
 import { produceQuotes, type QuotesProduced } from "./produce-quotes.ts";
 import { QUOTE_PROVIDERS } from "./providers.ts";
 
@@ -22,7 +25,7 @@ export interface LambdaContext {
   readonly awsRequestId?: string;
 }
 
-let cachedApiKey: { parameter: string; value: string } | undefined;
+const cachedParameters = new Map<string, string>();
 
 function setting(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
@@ -30,15 +33,16 @@ function setting(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-async function apiKey(env: NodeJS.ProcessEnv, region: string): Promise<string> {
-  const parameter = setting(env, "QUOTES_API_KEY_PARAMETER");
-  if (cachedApiKey?.parameter === parameter) return cachedApiKey.value;
+/** A SecureString's value, read once per container (a warm invocation reuses it). */
+async function secureParameter(env: NodeJS.ProcessEnv, region: string, parameter: string): Promise<string> {
+  const cached = cachedParameters.get(parameter);
+  if (cached !== undefined) return cached;
   const ssm = new SSMClient({ region, endpoint: env.TICKSTREAM_SSM_ENDPOINT || undefined });
   try {
     const answer = await ssm.send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
     const value = answer.Parameter?.Value;
     if (!value) throw new ConfigError(`SSM parameter ${parameter} is empty`);
-    cachedApiKey = { parameter, value };
+    cachedParameters.set(parameter, value);
     return value;
   } finally {
     ssm.destroy();
@@ -63,15 +67,28 @@ export async function handler(
     region,
     endpoint: env.TICKSTREAM_S3_ENDPOINT || undefined,
   });
+  const bootstrapServers = setting(env, "TICKSTREAM_BOOTSTRAP_SERVERS").split(",");
+  const passwordParameter = env.TICKSTREAM_KAFKA_PASSWORD_PARAMETER;
+  if (passwordParameter) {
+    registerClusterSecurity(bootstrapServers, {
+      caPem: setting(env, "TICKSTREAM_KAFKA_CA_PEM"),
+      credentials: {
+        producer: {
+          username: "producer",
+          password: await secureParameter(env, region, passwordParameter),
+        },
+      },
+    });
+  }
   try {
     const result = await produceQuotes({
       provider,
       baseUrl: env.QUOTES_BASE_URL || undefined,
-      apiKey: await apiKey(env, region),
+      apiKey: await secureParameter(env, region, setting(env, "QUOTES_API_KEY_PARAMETER")),
       symbols: setting(env, "QUOTES_SYMBOLS")
         .split(",")
         .map((symbol) => symbol.trim()),
-      bootstrapServers: setting(env, "TICKSTREAM_BOOTSTRAP_SERVERS").split(","),
+      bootstrapServers,
       topic: setting(env, "TICKSTREAM_TOPIC"),
       s3,
       bucket: setting(env, "TICKSTREAM_LAKE_BUCKET"),

@@ -9,6 +9,13 @@
 import { createHash } from "node:crypto";
 import { shellQuote } from "../../apps/shared/shell-quote.ts";
 import { DEFAULT_KAFKA_MIRROR, DEFAULT_SCALA_VERSION, KAFKA_INSTALL_FUNCTIONS } from "./kafka-install.ts";
+import {
+  SECURE_LISTENER_PROPERTIES,
+  securityFunctions,
+  securitySettings,
+  validateSecurity,
+  type BootstrapSecurity,
+} from "./security.ts";
 
 export interface BootstrapVoter {
   readonly nodeId: number;
@@ -32,6 +39,8 @@ export interface BootstrapParams {
   readonly ports: { readonly external: number; readonly internal: number; readonly controller: number };
   /** The EBS volume (vol-…) that holds Kafka's data, found on the host by its NVMe serial. */
   readonly dataVolumeId?: string;
+  /** SASL_SSL listeners, ACLs and SCRAM users from Parameter Store (security.ts); without it, PLAINTEXT. */
+  readonly security?: BootstrapSecurity;
 }
 
 export const DEFAULT_BROKER_PORTS = { external: 9092, internal: 9094, controller: 9093 } as const;
@@ -66,11 +75,13 @@ function validate(params: BootstrapParams): void {
     throw new Error(`bootstrap: dataVolumeId "${params.dataVolumeId}" is not an EBS volume id`);
   if (!/^[A-Za-z0-9._-]+$/.test(params.topic))
     throw new Error(`bootstrap: topic "${params.topic}" is not a Kafka topic name`);
+  if (params.security) validateSecurity(params.security);
 }
 
 export function renderBootstrap(params: BootstrapParams): string {
   validate(params);
   const scala = params.scalaVersion ?? DEFAULT_SCALA_VERSION;
+  const security = params.security;
   const voters = params.voters
     .map((voter) => `${voter.nodeId}@${voter.host}:${params.ports.controller}`)
     .join(",");
@@ -90,6 +101,7 @@ export function renderBootstrap(params: BootstrapParams): string {
     ["INTERNAL_PORT", params.ports.internal],
     ["CONTROLLER_PORT", params.ports.controller],
     ["DATA_VOLUME_ID", params.dataVolumeId ?? ""],
+    ...(security ? securitySettings(security) : []),
   ]
     .map(([name, value]) => `readonly ${name}=${shellQuote(value!)}`)
     .join("\n");
@@ -111,6 +123,7 @@ readonly DATA_DEVICE="\${TICKSTREAM_DATA_DEVICE:-auto}"
 readonly DISK_BY_ID="\${TICKSTREAM_DISK_BY_ID:-/dev/disk/by-id}"
 readonly DATA_VOLUME_WAIT_S="\${TICKSTREAM_DATA_VOLUME_WAIT_S:-600}"
 readonly EXTERNAL_BIND="\${TICKSTREAM_EXTERNAL_BIND:-0.0.0.0}"
+${security ? 'readonly SSM_ENDPOINT="${TICKSTREAM_SSM_ENDPOINT:-}"' : ""}
 
 readonly KAFKA_HOME="$ROOT/opt/kafka"
 readonly CONFIG_DIR="$ROOT/etc/kafka"
@@ -177,7 +190,7 @@ install_packages() {
   fi
 }
 
-${KAFKA_INSTALL_FUNCTIONS}
+${KAFKA_INSTALL_FUNCTIONS}${security ? securityFunctions(security) : ""}
 # First boot only: unpack the stack's version and make it the active one. Later version changes are
 # \`tickstream broker reconfigure --kafka-version\`'s, so running this script again never moves the version back.
 install_kafka() {
@@ -247,14 +260,14 @@ write_config() {
   if [ -z "$voters" ]; then
     voters="$NODE_ID@$private_ip:$CONTROLLER_PORT"
   fi
-  write_if_changed "$CONFIG_DIR/server.properties" 0644 << EOF || true
+  write_if_changed "$CONFIG_DIR/server.properties" ${security ? "0600" : "0644"} << EOF || true
 # Written by the tickstream bootstrap.
 process.roles=broker,controller
 node.id=$NODE_ID
 controller.quorum.voters=$voters
 listeners=EXTERNAL://$EXTERNAL_BIND:$EXTERNAL_PORT,INTERNAL://$private_ip:$INTERNAL_PORT,CONTROLLER://$private_ip:$CONTROLLER_PORT
 advertised.listeners=EXTERNAL://$public_ip:$EXTERNAL_PORT,INTERNAL://$private_ip:$INTERNAL_PORT
-listener.security.protocol.map=EXTERNAL:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+${security ? SECURE_LISTENER_PROPERTIES : "listener.security.protocol.map=EXTERNAL:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"}
 inter.broker.listener.name=INTERNAL
 controller.listener.names=CONTROLLER
 log.dirs=$DATA_DIR/data
@@ -293,7 +306,17 @@ format_storage() {
     return
   fi
   log "formatting KRaft storage in $DATA_DIR/data (cluster $CLUSTER_ID)"
-  java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" -c "$CONFIG_DIR/server.properties" --ignore-formatted
+${
+    security
+      ? `  # The SCRAM users go into the first metadata, through an argument file of mode 600.
+  local scram="$CONFIG_DIR/format-scram.args"
+  write_scram_arguments "$scram"
+  # It prints the records it writes: the SCRAM ones (salts and derived keys) stay out of the log.
+  { java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" -c "$CONFIG_DIR/server.properties" --ignore-formatted "@$scram" 2>&1; } |
+    sed '/ScramCredential/d' || { rm -f "$scram"; exit 1; }
+  rm -f "$scram"`
+      : `  java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" -c "$CONFIG_DIR/server.properties" --ignore-formatted`
+  }
 }
 
 start_broker() {
@@ -301,7 +324,7 @@ start_broker() {
     "-Dlog4j2.configurationFile=$CONFIG_DIR/log4j2.properties" -cp "$KAFKA_HOME/libs/*"
     kafka.Kafka "$CONFIG_DIR/server.properties")
   if [ "$SERVICE_MANAGER" = systemd ]; then
-    chown -R kafka:kafka "$DATA_DIR" "$LOG_DIR"
+    chown -R kafka:kafka "$DATA_DIR" "$LOG_DIR"${security ? '\n    chown kafka:kafka "$CONFIG_DIR/server.properties" "$CONFIG_DIR/broker-keystore.pem"' : ""}
     local unit_changed=0
     write_if_changed /etc/systemd/system/kafka.service 0644 << EOF && unit_changed=1
 [Unit]
@@ -341,7 +364,7 @@ EOF
 }
 
 kafka_tool() {
-  java -cp "$KAFKA_HOME/libs/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$1:$INTERNAL_PORT" "\${@:2}"
+  java -cp "$KAFKA_HOME/libs/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$1:$INTERNAL_PORT"${security ? ' --command-config "$CONFIG_DIR/admin.properties"' : ""} "\${@:2}"
 }
 
 wait_and_create_topic() {
@@ -383,11 +406,11 @@ main() {
   log "node $NODE_ID: public $public_ip, private $private_ip"
   install_packages
   install_kafka
-  mount_data_volume
+  mount_data_volume${security ? '\n  fetch_security "$private_ip"\n  write_admin_config' : ""}
   write_config "$public_ip" "$private_ip"
   format_storage
   start_broker
-  wait_and_create_topic "$private_ip"
+  wait_and_create_topic "$private_ip"${security ? '\n  create_acls "$private_ip"' : ""}
   log "done"
 }
 

@@ -7,12 +7,19 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.ts";
 import { DEFAULT_BROKER_PORTS, DEFAULT_NODE_VERSION, renderBootstrap } from "../bootstrap/render.ts";
+import { STACK_PRINCIPALS } from "../bootstrap/security.ts";
+import { brokerSecretsPolicy, type BrokerSecurity } from "./broker-security.ts";
 import { hostAddress, type Network } from "./network.ts";
 
 export interface BrokerClusterArgs {
   readonly config: StackConfig;
   readonly network: Network;
   readonly instanceProfileName: pulumi.Input<string>;
+  /** The brokers' role, which alone reads their keystores and passwords. */
+  readonly brokerRoleId: pulumi.Input<string>;
+  readonly security: BrokerSecurity;
+  /** Consumer group ids (prefixes) the lake sink's ACLs cover. */
+  readonly consumerGroupPrefixes: readonly string[];
   readonly clusterId: string;
   readonly topic: string;
   readonly tags: Record<string, string>;
@@ -35,7 +42,7 @@ export class BrokerCluster extends pulumi.ComponentResource {
   constructor(name: string, args: BrokerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tickstream:broker:BrokerCluster", name, {}, opts);
     const parent = { parent: this };
-    const { config, network } = args;
+    const { config, network, security } = args;
     const ports = DEFAULT_BROKER_PORTS;
     const allowed = {
       cidrBlocks: config.allowedCidrs.filter((cidr) => !cidr.includes(":")),
@@ -50,7 +57,7 @@ export class BrokerCluster extends pulumi.ComponentResource {
           "tickstream brokers: Kafka and SSH from allowedCidrs only, broker-to-broker inside the group",
         ingress: [
           {
-            description: "Kafka clients",
+            description: "Kafka clients (SASL_SSL)",
             protocol: "tcp",
             fromPort: ports.external,
             toPort: ports.external,
@@ -147,6 +154,14 @@ export class BrokerCluster extends pulumi.ComponentResource {
               replicationFactor: config.replicationFactor,
               retentionHours: config.topicRetentionHours,
               ports,
+              security: {
+                caParameter: security.names.caCertificate,
+                keystoreParameter: security.names.keystore(nodeId),
+                userParameters: Object.fromEntries(
+                  STACK_PRINCIPALS.map((principal) => [principal, security.names.user(principal)]),
+                ) as Record<(typeof STACK_PRINCIPALS)[number], string>,
+                aclScope: { topics: [args.topic], groupPrefixes: args.consumerGroupPrefixes },
+              },
             }),
           ),
           tags: { ...args.tags, Name: brokerName },
@@ -173,9 +188,16 @@ export class BrokerCluster extends pulumi.ComponentResource {
         { allocationId: elasticIp.allocationId, instanceId: instance.id },
         { ...parent, dependsOn: [args.network.internetGateway] },
       );
+      // Its certificate names both addresses; the bootstrap waits for the keystore, written once both are known.
+      security.addBroker(nodeId, elasticIp.publicIp, instance.privateIp);
       this.elasticIps.push(elasticIp);
       this.instances.push(instance);
     }
+    new aws.iam.RolePolicy(
+      `${name}-kafka-secrets`,
+      { role: args.brokerRoleId, policy: security.brokerParameterArns().apply(brokerSecretsPolicy) },
+      parent,
+    );
     this.publicIps = pulumi.all(this.elasticIps.map((eip) => eip.publicIp));
     this.privateIps = pulumi.all(this.instances.map((instance) => instance.privateIp));
     this.instanceIds = pulumi.all(this.instances.map((instance) => instance.id));

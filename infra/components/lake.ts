@@ -19,6 +19,7 @@ export interface LakeArgs {
 export class Lake extends pulumi.ComponentResource {
   readonly bucket: SecureBucket;
   readonly brokerInstanceProfile: aws.iam.InstanceProfile;
+  readonly brokerRole: aws.iam.Role;
   readonly crawlerRole: aws.iam.Role;
 
   constructor(name: string, args: LakeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -69,11 +70,11 @@ export class Lake extends pulumi.ComponentResource {
       parent,
     );
 
-    const brokerRole = new aws.iam.Role(
+    const brokerRole = (this.brokerRole = new aws.iam.Role(
       `${name}-broker`,
       { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"), tags: args.tags },
       parent,
-    );
+    ));
     new aws.iam.RolePolicy(
       `${name}-broker-lake`,
       { role: brokerRole.id, policy: this.bucket.arn.apply((arn) => JSON.stringify(brokerLakePolicy(arn))) },

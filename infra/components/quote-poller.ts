@@ -29,6 +29,8 @@ export interface QuotePollerArgs {
   readonly network: Network;
   readonly brokerSecurityGroupId: pulumi.Input<string>;
   readonly internalBootstrapServers: pulumi.Input<string>;
+  /** The brokers' CA and the producer principal's password parameter (the internal listener is SASL_SSL). */
+  readonly kafka: { readonly caCertificate: pulumi.Input<string>; readonly producerPassword: aws.ssm.Parameter };
   readonly topic: string;
   readonly lakeBucketName: pulumi.Input<string>;
   readonly lakeBucketArn: pulumi.Input<string>;
@@ -44,6 +46,7 @@ export function quotesFunctionPolicy(args: {
   accountId: string;
   logGroupArn: string;
   parameterArn: string;
+  producerPasswordArn: string;
   lakeBucketArn: string;
   subnetArn: string;
   securityGroupArn: string;
@@ -60,7 +63,12 @@ export function quotesFunctionPolicy(args: {
       },
       // SSM decrypts with the AWS managed key aws/ssm, whose key policy lets the account's principals use it
       // through SSM, so no kms:Decrypt grant is needed.
-      { Sid: "ApiKey", Effect: "Allow", Action: "ssm:GetParameter", Resource: args.parameterArn },
+      {
+        Sid: "Secrets",
+        Effect: "Allow",
+        Action: "ssm:GetParameter",
+        Resource: [args.parameterArn, args.producerPasswordArn],
+      },
       {
         Sid: "PollerState",
         Effect: "Allow",
@@ -202,6 +210,7 @@ export class QuotePoller extends pulumi.ComponentResource {
             identity.accountId,
             this.logGroup.arn,
             this.apiKeyParameter.arn,
+            args.kafka.producerPassword.arn,
             args.lakeBucketArn,
             subnet.arn,
             securityGroup.arn,
@@ -212,6 +221,7 @@ export class QuotePoller extends pulumi.ComponentResource {
               accountId,
               logGroupArn,
               parameterArn,
+              producerPasswordArn,
               lakeBucketArn,
               subnetArn,
               securityGroupArn,
@@ -221,6 +231,7 @@ export class QuotePoller extends pulumi.ComponentResource {
                 accountId,
                 logGroupArn,
                 parameterArn,
+                producerPasswordArn,
                 lakeBucketArn,
                 subnetArn,
                 securityGroupArn,
@@ -254,6 +265,8 @@ export class QuotePoller extends pulumi.ComponentResource {
             TICKSTREAM_BOOTSTRAP_SERVERS: args.internalBootstrapServers,
             TICKSTREAM_TOPIC: args.topic,
             TICKSTREAM_LAKE_BUCKET: args.lakeBucketName,
+            TICKSTREAM_KAFKA_CA_PEM: args.kafka.caCertificate,
+            TICKSTREAM_KAFKA_PASSWORD_PARAMETER: args.kafka.producerPassword.name,
           },
         },
         tags,

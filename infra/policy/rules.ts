@@ -141,7 +141,8 @@ const CREDENTIAL_PATTERNS: [RegExp, string][] = [
   [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, "an AWS access key id"],
   [/aws_secret_access_key|AWS_SECRET_ACCESS_KEY\s*=/, "an AWS secret access key"],
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key"],
-  [/\b(password|passwd|secret)\s*[:=]\s*\S+/i, "a password or secret"],
+  // A value, not a reference a script fills in at run time ($VARIABLE, "$VARIABLE", a printf %s).
+  [/\b(password|passwd|secret)\s*[:=]\s*(?!"?\$[A-Za-z_{]|%s)\S+/i, "a password or secret"],
 ];
 
 export const noCredentialsInUserData: ResourceValidationPolicy = {

@@ -8,6 +8,8 @@ import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, HostError } from "../../apps/shared/errors.ts";
+import { KAFKA_SECURITY_ENV } from "../../apps/shared/kafka-security.ts";
+import { isSecuredStack, readStackPassword } from "../environments/stack-security.ts";
 import type { SshHost } from "../hosts/ssh-host.ts";
 import type { RemoteCluster } from "../remote/remote-cluster.ts";
 import type { SupervisedService } from "../services/plain-supervisor.ts";
@@ -68,6 +70,53 @@ async function uploadNativePackages(
   await host.writeFile(marker, `${version}\n`);
 }
 
+export function appEnvFile(cluster: RemoteCluster, app: AppName): string {
+  return cluster.hostPath(`/etc/tickstream/${app}.env`);
+}
+
+/**
+ * On a secured stack: the CA (a public file) and this app's own principal and password, nothing of any other
+ * principal. The password comes from its SSM parameter; it goes only into the env file of mode 600.
+ */
+async function kafkaEnvironment(
+  cluster: RemoteCluster,
+  host: SshHost,
+  app: AppName,
+): Promise<Record<string, string>> {
+  if (!isSecuredStack(cluster.outputs)) return {};
+  const caFile = cluster.hostPath("/etc/tickstream/kafka-ca.pem");
+  await host.writeFile(caFile, cluster.outputs.kafkaCaCertificate!, { mode: 0o644 });
+  const credentials = await readStackPassword(cluster.outputs, app);
+  return {
+    [KAFKA_SECURITY_ENV.caFile]: caFile,
+    [KAFKA_SECURITY_ENV.username]: credentials.username,
+    [KAFKA_SECURITY_ENV.password]: credentials.password,
+  };
+}
+
+/** Replaces KEY's value in an app's env file on its host (mode 600 kept); false when the app is not deployed. */
+export async function updateAppEnvironment(
+  cluster: RemoteCluster,
+  host: SshHost,
+  app: AppName,
+  key: string,
+  value: string,
+): Promise<boolean> {
+  const file = appEnvFile(cluster, app);
+  const text = await host.readFile(file);
+  if (text === undefined) return false;
+  const lines = text.split("\n").filter((line) => line !== "" && !line.startsWith(`${key}=`));
+  await host.writeFile(file, envFileText({ ...Object.fromEntries(lines.map(splitEnvLine)), [key]: value }), {
+    mode: 0o600,
+  });
+  return true;
+}
+
+function splitEnvLine(line: string): [string, string] {
+  const index = line.indexOf("=");
+  return [line.slice(0, index), line.slice(index + 1)];
+}
+
 export interface DeployResult {
   readonly app: AppName;
   readonly host: string;
@@ -87,7 +136,7 @@ export async function deployApp(
   await host.upload(bundle, appFile);
   await uploadNativePackages(host, app, appDir, path.dirname(bundle));
 
-  const envFile = cluster.hostPath(`/etc/tickstream/${app}.env`);
+  const envFile = appEnvFile(cluster, app);
   await host.writeFile(
     envFile,
     envFileText({
@@ -95,6 +144,7 @@ export async function deployApp(
       TICKSTREAM_BUCKET: cluster.outputs.lakeBucket,
       AWS_REGION: cluster.outputs.region,
       ...extraEnvironment,
+      ...(await kafkaEnvironment(cluster, host, app)),
     }),
     { mode: 0o600 },
   );

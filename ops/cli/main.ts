@@ -8,6 +8,7 @@ import { registerHostsCommands } from "./commands/hosts.ts";
 import { registerTeardownCommand } from "./commands/teardown.ts";
 import { registerBrokerCommands } from "./commands/broker.ts";
 import { registerCrawlCommand } from "./commands/crawl.ts";
+import { registerCredentialsCommands } from "./commands/credentials.ts";
 import { registerQueryCommand } from "./commands/query.ts";
 import { registerConsumeCommand } from "./commands/consume.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerHostsCommands(program);
   registerQuotesCommands(program);
   registerAppCommands(program);
+  registerCredentialsCommands(program);
   registerTeardownCommand(program);
   registerBenchCommand(program);
   for (const command of program.commands) {

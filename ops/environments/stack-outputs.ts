@@ -25,6 +25,12 @@ export const stackOutputsSchema = z.object({
   crawlerName: z.string().min(1),
   athenaWorkgroup: z.string().min(1),
   region: z.string().min(1),
+  /** The brokers' CA (PEM, public): a stack with it has SASL_SSL listeners (stack-security.ts). */
+  kafkaCaCertificate: z.string().includes("BEGIN CERTIFICATE").optional(),
+  /** The SSM SecureString parameters of the app principals' SCRAM passwords (names only). */
+  kafkaCredentialParameters: z
+    .object({ ops: z.string().min(1), producer: z.string().min(1), consumer: z.string().min(1) })
+    .optional(),
   /** The scheduled quote poller, when the stack enables it. */
   quotesFunctionName: z.string().min(1).optional(),
   quotesLogGroup: z.string().min(1).optional(),

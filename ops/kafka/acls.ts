@@ -83,3 +83,41 @@ export async function applyAppAcls(bootstrapServers: readonly string[], scope: A
     await admin.disconnect();
   }
 }
+
+const OPERATION_NAMES: Partial<Record<AclOperationTypes, string>> = {
+  [AclOperationTypes.READ]: "Read",
+  [AclOperationTypes.WRITE]: "Write",
+  [AclOperationTypes.DESCRIBE]: "Describe",
+  [AclOperationTypes.IDEMPOTENT_WRITE]: "IdempotentWrite",
+};
+
+/** The same ACLs as arguments of Kafka's `AclCommand --add` (what the broker bootstrap runs), one list each. */
+export function aclCommandArguments(scope: AppAclScope): string[][] {
+  const byBinding = new Map<string, { acl: Acl; operations: string[] }>();
+  for (const acl of appAcls(scope)) {
+    const key = [acl.principal, acl.resourceType, acl.resourceName, acl.resourcePatternType].join("|");
+    const entry = byBinding.get(key) ?? { acl, operations: [] };
+    entry.operations.push(OPERATION_NAMES[acl.operation]!);
+    byBinding.set(key, entry);
+  }
+  return [...byBinding.values()].map(({ acl, operations }) => {
+    const resource =
+      acl.resourceType === AclResourceTypes.CLUSTER
+        ? ["--cluster"]
+        : acl.resourceType === AclResourceTypes.TOPIC
+          ? ["--topic", acl.resourceName]
+          : acl.resourceType === AclResourceTypes.GROUP
+            ? ["--group", acl.resourceName]
+            : ["--transactional-id", acl.resourceName];
+    const pattern = acl.resourcePatternType === ResourcePatternTypes.PREFIXED ? "prefixed" : "literal";
+    return [
+      "--add",
+      "--allow-principal",
+      acl.principal,
+      ...operations.flatMap((operation) => ["--operation", operation]),
+      ...resource,
+      "--resource-pattern-type",
+      pattern,
+    ];
+  });
+}

@@ -9,9 +9,10 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ConfigError, ServiceError } from "../../apps/shared/errors.ts";
+import { ConfigError } from "../../apps/shared/errors.ts";
 import type { ClusterSecurity, KafkaCredentials } from "../../apps/shared/kafka-security.ts";
 import type { Host } from "../hosts/host.ts";
+import { createCertificateAuthority, issueServerCertificate } from "./certificates.ts";
 
 export type LocalPrincipal = "broker" | "controller" | "ops" | "producer" | "consumer";
 const PRINCIPALS: readonly LocalPrincipal[] = ["broker", "controller", "ops", "producer", "consumer"];
@@ -74,12 +75,6 @@ export function clientSecurity(home: string): ClusterSecurity | undefined {
   };
 }
 
-async function openssl(host: Host, args: string[]): Promise<void> {
-  const result = await host.exec("openssl", args, { timeoutMs: 60_000 });
-  if (result.exitCode !== 0)
-    throw new ServiceError(`openssl ${args[0]} failed: ${result.stderr.trim().split("\n").at(-1)}`);
-}
-
 /** Makes the CA, the broker certificate and the passwords, unless the home has them already. */
 export async function ensureLocalSecurity(
   host: Host,
@@ -90,69 +85,15 @@ export async function ensureLocalSecurity(
   if (await host.pathExists(files.credentials)) return files;
   await host.makeDirectory(files.dir);
   await host.exec("chmod", ["700", files.dir]);
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await openssl(host, [
-    "req",
-    "-x509",
-    "-new",
-    ...ec,
-    "-keyout",
-    files.caKey,
-    "-out",
-    files.caCertificate,
-    "-days",
-    "3650",
-    "-subj",
-    "/CN=tickstream local CA",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
-  const brokerKey = path.join(files.dir, "broker.key");
-  const request = path.join(files.dir, "broker.csr");
-  const certificate = path.join(files.dir, "broker.pem");
-  const extensions = path.join(files.dir, "broker.ext");
-  await openssl(host, [
-    "req",
-    "-new",
-    ...ec,
-    "-keyout",
-    brokerKey,
-    "-out",
-    request,
-    "-subj",
-    "/CN=tickstream broker",
-  ]);
-  await host.writeFile(
-    extensions,
-    `subjectAltName=IP:${brokerHost},DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n`,
-  );
-  await openssl(host, [
-    "x509",
-    "-req",
-    "-in",
-    request,
-    "-CA",
-    files.caCertificate,
-    "-CAkey",
-    files.caKey,
-    "-set_serial",
-    `0x${randomBytes(8).toString("hex")}`,
-    "-days",
-    "825",
-    "-extfile",
-    extensions,
-    "-out",
-    certificate,
-  ]);
-  const parts = await Promise.all(
-    [brokerKey, certificate, files.caCertificate].map((file) => host.readFile(file)),
-  );
-  const keystore = parts.map((part) => (part ?? "").trim()).join("\n");
-  await host.writeFile(files.brokerKeystore, `${keystore}\n`, { mode: 0o600 });
-  for (const file of [brokerKey, request, extensions]) await host.removePath(file);
-  await host.exec("chmod", ["600", files.caKey]);
+  const ca = { certificateFile: files.caCertificate, keyFile: files.caKey };
+  await createCertificateAuthority(host, ca, "tickstream local CA");
+  const keystore = await issueServerCertificate(host, ca, {
+    workDir: files.dir,
+    commonName: "tickstream broker",
+    ipAddresses: [brokerHost],
+    dnsNames: ["localhost"],
+  });
+  await host.writeFile(files.brokerKeystore, keystore, { mode: 0o600 });
   const passwords = Object.fromEntries(
     PRINCIPALS.map((principal) => [principal, randomBytes(24).toString("base64url")]),
   );

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { sleep } from "../../apps/shared/retry.ts";
 import { clusterIdFor, renderBootstrap, type BootstrapVoter } from "../../infra/bootstrap/render.ts";
+import type { BootstrapSecurity } from "../../infra/bootstrap/security.ts";
 import { DEFAULT_KAFKA_VERSION, localPaths } from "../../ops/config/settings.ts";
 import { LocalHost } from "../../ops/hosts/local-host.ts";
 import { ensureKafkaDistribution } from "../../ops/kafka/distribution.ts";
@@ -38,6 +39,8 @@ export interface BootstrapOptions {
   readonly publicIpLaterAfter?: number;
   /** The Kafka version the bootstrap installs (its jars from Maven Central); default the project's. */
   readonly kafkaVersion?: string;
+  /** A secured broker: its material in the Parameter Store at this endpoint (moto). */
+  readonly security?: BootstrapSecurity & { readonly ssmEndpoint: string };
 }
 
 export async function kafkaLibsForTests(version = DEFAULT_KAFKA_VERSION): Promise<string> {
@@ -79,6 +82,7 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
       replicationFactor: options.replicationFactor ?? 1,
       retentionHours: 24,
       ports,
+      security: options.security,
     }),
   );
   return {
@@ -102,6 +106,7 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
           TICKSTREAM_SKIP_PACKAGES: "1",
           TICKSTREAM_DATA_DEVICE: "none",
           TICKSTREAM_EXTERNAL_BIND: options.publicIp,
+          ...(options.security ? { TICKSTREAM_SSM_ENDPOINT: options.security.ssmEndpoint } : {}),
         },
       });
       return { exitCode: result.exitCode ?? -1, all: result.all ?? "" };

@@ -1,9 +1,14 @@
 /**
  * A stand-in for the EC2 instance metadata service (IMDSv2) on loopback: a token from PUT /latest/api/token,
- * required on every GET. It hands out loopback addresses as the instance's public and private IPs.
+ * required on every GET. It hands out loopback addresses as the instance's public and private IPs, a region,
+ * and the instance role's temporary credentials.
  */
 import { createServer, type Server } from "node:http";
 import { randomUUID } from "node:crypto";
+
+/** The instance's region and role, as IMDS reports them (the role's credentials are moto's "testing"). */
+export const IMDS_REGION = "us-east-1";
+export const IMDS_ROLE = "tickstream-broker";
 
 export interface ImdsStub {
   readonly endpoint: string;
@@ -36,6 +41,20 @@ export async function startImdsStub(options: {
     if (request.method !== "GET") return answer(405);
     if (!tokens.has(String(request.headers["x-aws-ec2-metadata-token"] ?? ""))) return answer(401);
     if (request.url === "/latest/meta-data/local-ipv4") return answer(200, options.privateIp);
+    if (request.url === "/latest/meta-data/placement/region") return answer(200, IMDS_REGION);
+    if (request.url === "/latest/meta-data/iam/security-credentials/") return answer(200, IMDS_ROLE);
+    if (request.url === `/latest/meta-data/iam/security-credentials/${IMDS_ROLE}`)
+      return answer(
+        200,
+        JSON.stringify({
+          Code: "Success",
+          Type: "AWS-HMAC",
+          AccessKeyId: "testing",
+          SecretAccessKey: "testing",
+          Token: "testing-session-token",
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
     if (request.url === "/latest/meta-data/public-ipv4") {
       publicReads++;
       const early = publicReads <= (options.publicIpLaterAfter ?? 0);

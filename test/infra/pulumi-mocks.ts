@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyResource } from "@pulumi/policy";
 import { load } from "js-yaml";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RawStackConfig } from "../../infra/config.ts";
 
@@ -30,6 +30,10 @@ export const recordOptions: pulumi.ResourceTransformation = (args) => {
   return undefined;
 };
 let addressCounter = 10;
+
+function pem(label: string, name: string): string {
+  return `-----BEGIN ${label}-----\nmock-${name}\n-----END ${label}-----\n`;
+}
 
 function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
@@ -60,6 +64,21 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
       return { arn: `arn:aws:ec2:us-east-1:123456789012:subnet/${name}-id` };
     case "aws:ec2/securityGroup:SecurityGroup":
       return { arn: `arn:aws:ec2:us-east-1:123456789012:security-group/${name}-id` };
+    // @pulumi/tls and @pulumi/random: labelled stand-ins for what the providers compute, so that tests can
+    // follow each key and certificate to where it goes.
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        privateKeyPem: pem("EC PRIVATE KEY", name),
+        privateKeyPemPkcs8: pem("PRIVATE KEY", name),
+        publicKeyPem: pem("PUBLIC KEY", name),
+      };
+    case "tls:index/certRequest:CertRequest":
+      return { certRequestPem: pem("CERTIFICATE REQUEST", name) };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return { certPem: pem("CERTIFICATE", name) };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: randomBytes(48).toString("base64url").slice(0, inputs.length ?? 16) };
     case "aws:glue/crawler:Crawler":
     case "aws:athena/workgroup:Workgroup":
       return { name };

@@ -102,8 +102,9 @@ describe("the scheduled quote poller under Pulumi mocks", function () {
     expect(JSON.stringify(resolved)).to.not.include(API_KEY);
   });
 
-  // IAM: only the function's role may read the key (no other statement grants ssm:GetParameter).
-  it("must let only the function's role read the key, write its own log group and the poller's state", function () {
+  // IAM: only the function's role may read the key (no other statement grants ssm:GetParameter on it); of the
+  // brokers' secrets it reads the producer's password alone.
+  it("must let only the function's role read the key and the producer's password, write its own log group and the poller's state", function () {
     const policies = ofType("aws:iam/rolePolicy:RolePolicy").map((resource) => ({
       name: resource.name,
       statements: JSON.parse(resource.inputs.policy).Statement as {
@@ -116,12 +117,18 @@ describe("the scheduled quote poller under Pulumi mocks", function () {
         [statement.Action].flat().some((action) => action.startsWith("ssm:")),
       ),
     );
-    expect(readers.map((policy) => policy.name)).to.deep.equal(["tickstream-dev-quotes-fn"]);
-    const statements = readers[0]!.statements;
     const parameter = one("aws:ssm/parameter:Parameter");
-    expect(statements.find((statement) => statement.Action === "ssm:GetParameter")!.Resource).to.equal(
-      parameter.state.arn,
-    );
+    const producerPassword = ofType("aws:ssm/parameter:Parameter").find(
+      (resource) => resource.inputs.name === "/tickstream/dev/kafka/users/producer",
+    )!;
+    const grantsOf = (policy: (typeof readers)[number]) =>
+      policy.statements
+        .filter((statement) => [statement.Action].flat().includes("ssm:GetParameter"))
+        .flatMap((statement) => [statement.Resource].flat());
+    const keyReaders = readers.filter((policy) => grantsOf(policy).includes(parameter.state.arn));
+    expect(keyReaders.map((policy) => policy.name)).to.deep.equal(["tickstream-dev-quotes-fn"]);
+    const statements = keyReaders[0]!.statements;
+    expect(grantsOf(keyReaders[0]!)).to.have.members([parameter.state.arn, producerPassword.state.arn]);
     const logGroup = one("aws:cloudwatch/logGroup:LogGroup");
     expect(
       statements.find((statement) => [statement.Action].flat().includes("logs:PutLogEvents"))!.Resource,

@@ -32,6 +32,8 @@ const EXPECTED_OUTPUTS = [
   "crawlerName",
   "athenaWorkgroup",
   "region",
+  "kafkaCaCertificate",
+  "kafkaCredentialParameters",
 ];
 
 for (const stack of ["dev", "prod"] as const) {

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { ConfigError, errorMessage } from "../../../apps/shared/errors.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
+import { useStackSecurity } from "../../environments/stack-security.ts";
 import { clusterHealth } from "../../kafka/cluster-health.ts";
 import { parseSettings } from "../../kafka/reconfigure.ts";
 import { rollingRestart, waitUntilHealthy } from "../../kafka/rolling-restart.ts";
@@ -50,7 +51,10 @@ async function withCluster<T>(
   options: RemoteOptions,
   task: (cluster: RemoteCluster) => Promise<T>,
 ): Promise<T> {
-  const cluster = new RemoteCluster(await loadStackOutputs(options), {
+  const outputs = await loadStackOutputs(options);
+  // Health checks and status connect to the brokers as ops (TLS and SCRAM on a secured stack).
+  await useStackSecurity(outputs);
+  const cluster = new RemoteCluster(outputs, {
     identityFile: options.identity,
     knownHostsFile: options.knownHosts,
   });

@@ -1,0 +1,63 @@
+/** `tickstream credentials rotate producer|consumer|ops --stack NAME`: a new SCRAM password, brokers up throughout. */
+import { InvalidArgumentError, type Command } from "commander";
+import { ROTATABLE_PRINCIPALS, type RotatablePrincipal } from "../../../infra/bootstrap/security.ts";
+import { loadStackOutputs } from "../../environments/stack-outputs.ts";
+import { useStackSecurity } from "../../environments/stack-security.ts";
+import { RemoteCluster } from "../../remote/remote-cluster.ts";
+import { rotateCredentials } from "../../remote/rotate-credentials.ts";
+import { commandAction, withCommonOptions } from "../command.ts";
+import type { Output } from "../output.ts";
+
+interface CredentialsOptions {
+  stack?: string;
+  outputs?: string;
+  identity?: string;
+  knownHosts?: string;
+}
+
+function principalName(value: string): RotatablePrincipal {
+  if (!(ROTATABLE_PRINCIPALS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected ${ROTATABLE_PRINCIPALS.join(", ")}, got "${value}"`);
+  return value as RotatablePrincipal;
+}
+
+export function registerCredentialsCommands(program: Command): void {
+  const credentials = program.command("credentials").description("the Kafka credentials of a secured stack");
+  withCommonOptions(
+    credentials
+      .command("rotate <principal>")
+      .description(
+        "give producer, consumer or ops a new SCRAM-SHA-512 password: in Kafka, in its SSM parameter, and in the app's env file (the app restarts once)",
+      ),
+  )
+    .option("--stack <name>", "the Pulumi stack (reads its outputs; needs the Pulumi CLI)")
+    .option("--outputs <file>", "a stack's outputs (pulumi stack output --json)")
+    .option("--identity <file>", "SSH private key (default: the SSH agent)")
+    .option("--known-hosts <file>", "pinned host keys, when the outputs have no brokerHostKeys")
+    .action(
+      commandAction(async (output: Output, options: CredentialsOptions, name: string) => {
+        const principal = principalName(name);
+        const outputs = await loadStackOutputs(options);
+        await useStackSecurity(outputs);
+        const cluster = new RemoteCluster(outputs, {
+          identityFile: options.identity,
+          knownHostsFile: options.knownHosts,
+        });
+        try {
+          const result = await rotateCredentials(cluster, principal, (message) => output.progress(message));
+          const restarted = result.hosts.filter((host) => host.restarted).map((host) => `broker ${host.nodeId}`);
+          output.result(
+            result,
+            `${principal}: new password in Kafka and in its SSM parameter` +
+              (principal === "ops"
+                ? ""
+                : restarted.length > 0
+                  ? `; ${principal} restarted on ${restarted.join(", ")}`
+                  : `; no running ${principal} to restart`),
+          );
+        } finally {
+          cluster.close();
+        }
+      }),
+    );
+}
