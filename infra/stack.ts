@@ -109,7 +109,10 @@ export function createTickstreamStack(
           network,
           brokerSecurityGroupId: brokers.securityGroup.id,
           internalBootstrapServers: brokers.internalBootstrapServers,
-          kafka: { caCertificate: security.caCertificatePem, producerPassword: security.userParameters.producer },
+          kafka: {
+            caCertificate: security.caCertificatePem,
+            producerPassword: security.userParameters.producer,
+          },
           topic: TOPIC,
           lakeBucketName: lake.bucket.name,
           lakeBucketArn: lake.bucket.arn,

@@ -307,16 +307,16 @@ format_storage() {
   fi
   log "formatting KRaft storage in $DATA_DIR/data (cluster $CLUSTER_ID)"
 ${
-    security
-      ? `  # The SCRAM users go into the first metadata, through an argument file of mode 600.
+  security
+    ? `  # The SCRAM users go into the first metadata, through an argument file of mode 600.
   local scram="$CONFIG_DIR/format-scram.args"
   write_scram_arguments "$scram"
   # It prints the records it writes: the SCRAM ones (salts and derived keys) stay out of the log.
   { java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" -c "$CONFIG_DIR/server.properties" --ignore-formatted "@$scram" 2>&1; } |
     sed '/ScramCredential/d' || { rm -f "$scram"; exit 1; }
   rm -f "$scram"`
-      : `  java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" -c "$CONFIG_DIR/server.properties" --ignore-formatted`
-  }
+    : `  java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" -c "$CONFIG_DIR/server.properties" --ignore-formatted`
+}
 }
 
 start_broker() {

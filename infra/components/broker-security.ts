@@ -99,7 +99,11 @@ export class BrokerSecurity extends pulumi.ComponentResource {
   }
 
   /** Broker `nodeId`'s keystore parameter, for a certificate naming its two addresses. */
-  addBroker(nodeId: number, publicIp: pulumi.Input<string>, privateIp: pulumi.Input<string>): aws.ssm.Parameter {
+  addBroker(
+    nodeId: number,
+    publicIp: pulumi.Input<string>,
+    privateIp: pulumi.Input<string>,
+  ): aws.ssm.Parameter {
     const parent = { parent: this };
     const name = `${this.componentName}-keystore-${nodeId}`;
     const key = new tls.PrivateKey(name, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
@@ -157,6 +161,8 @@ export class BrokerSecurity extends pulumi.ComponentResource {
 export function brokerSecretsPolicy(parameterArns: readonly string[]): string {
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Sid: "KafkaSecrets", Effect: "Allow", Action: "ssm:GetParameter", Resource: parameterArns }],
+    Statement: [
+      { Sid: "KafkaSecrets", Effect: "Allow", Action: "ssm:GetParameter", Resource: parameterArns },
+    ],
   });
 }

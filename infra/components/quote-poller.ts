@@ -30,7 +30,10 @@ export interface QuotePollerArgs {
   readonly brokerSecurityGroupId: pulumi.Input<string>;
   readonly internalBootstrapServers: pulumi.Input<string>;
   /** The brokers' CA and the producer principal's password parameter (the internal listener is SASL_SSL). */
-  readonly kafka: { readonly caCertificate: pulumi.Input<string>; readonly producerPassword: aws.ssm.Parameter };
+  readonly kafka: {
+    readonly caCertificate: pulumi.Input<string>;
+    readonly producerPassword: aws.ssm.Parameter;
+  };
   readonly topic: string;
   readonly lakeBucketName: pulumi.Input<string>;
   readonly lakeBucketArn: pulumi.Input<string>;

@@ -1,5 +1,5 @@
 /** The `tickstream` command line. Importing this module runs nothing; `run(argv)` does and returns the exit code. */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { errorMessage } from "../../apps/shared/errors.ts";
 import { lastResult } from "./command.ts";
 import { registerAppCommands } from "./commands/app.ts";
@@ -51,6 +51,12 @@ export async function run(argv: readonly string[]): Promise<number> {
     await buildProgram().parseAsync([...argv]);
     return lastResult.exitCode;
   } catch (error) {
+    // A bad positional argument checked inside a command (`app deploy foo`): commander did not print it.
+    if (error instanceof InvalidArgumentError) {
+      process.stderr.write(`tickstream: ${error.message}\n`);
+      return 1;
+    }
+    // Commander's own parse errors, already printed with the usage hint.
     if (error instanceof CommanderError) return error.exitCode;
     const message = errorMessage(error).split("\n");
     process.stderr.write(`tickstream: ${message[0]}\n`);

@@ -51,7 +51,11 @@ export async function readStackPassword(outputs: StackOutputs, role: KafkaRole):
 }
 
 /** Replaces the principal's password in its parameter (after Kafka has it). */
-export async function writeStackPassword(outputs: StackOutputs, role: KafkaRole, password: string): Promise<void> {
+export async function writeStackPassword(
+  outputs: StackOutputs,
+  role: KafkaRole,
+  password: string,
+): Promise<void> {
   const name = parameterOf(outputs, role);
   const ssm = ssmClient(outputs);
   try {

@@ -34,13 +34,19 @@ function newPassword(): string {
   return randomBytes(24).toString("base64url");
 }
 
-async function alterScramCredential(cluster: RemoteCluster, principal: string, password: string): Promise<void> {
+async function alterScramCredential(
+  cluster: RemoteCluster,
+  principal: string,
+  password: string,
+): Promise<void> {
   const [broker] = cluster.brokers;
   const host = await cluster.connect(broker!);
   const internal = cluster.outputs.internalBootstrapServers?.split(",")[0];
   if (!internal) throw new ServiceError("the stack's outputs have no internalBootstrapServers");
-  const configFile = cluster.hostPath(`/etc/kafka/rotate-${principal}-${randomBytes(4).toString("hex")}.properties`);
-  await host.writeFile(configFile, `SCRAM-SHA-512=[iterations=8192,password=${password}]\n`, { mode: 0o600 });
+  const configFile = cluster.hostPath(
+    `/etc/kafka/rotate-${principal}-${randomBytes(4).toString("hex")}.properties`,
+  );
+  await host.writeFile(configFile, `SCRAM-SHA-512=iterations=8192,password=${password}\n`, { mode: 0o600 });
   try {
     const result = await host.exec(
       "java",
@@ -110,7 +116,9 @@ export async function rotateCredentials(
   onProgress: (message: string) => void = () => undefined,
 ): Promise<RotationResult> {
   if (!isSecuredStack(cluster.outputs))
-    throw new ServiceError("the stack's listeners have no credentials to rotate (no kafkaCaCertificate output)");
+    throw new ServiceError(
+      "the stack's listeners have no credentials to rotate (no kafkaCaCertificate output)",
+    );
   const password = newPassword();
   onProgress(`setting a new SCRAM-SHA-512 password for ${principal} in Kafka...`);
   await alterScramCredential(cluster, principal, password);
@@ -121,7 +129,13 @@ export async function rotateCredentials(
   if (principal === "ops") return { principal, hosts };
   for (const broker of cluster.brokers) {
     const host = await cluster.connect(broker);
-    const updated = await updateAppEnvironment(cluster, host, principal, KAFKA_SECURITY_ENV.password, password);
+    const updated = await updateAppEnvironment(
+      cluster,
+      host,
+      principal,
+      KAFKA_SECURITY_ENV.password,
+      password,
+    );
     let restarted = false;
     const service = updated ? await cluster.appService(host, principal) : undefined;
     if (service && (await service.status()).running) {

@@ -103,7 +103,9 @@ export async function issueServerCertificate(
       "-out",
       certificate,
     ]);
-    const parts = await Promise.all([key, certificate, ca.certificateFile].map((file) => host.readFile(file)));
+    const parts = await Promise.all(
+      [key, certificate, ca.certificateFile].map((file) => host.readFile(file)),
+    );
     return `${parts.map((part) => (part ?? "").trim()).join("\n")}\n`;
   } finally {
     for (const file of [key, request, certificate, extensions]) await host.removePath(file);

@@ -96,6 +96,8 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
       const result = await execa("bash", [script], {
         reject: false,
         all: true,
+        // The broker it starts in the background must not inherit a pipe of this process.
+        stdin: "ignore",
         timeout: 300_000,
         env: {
           ...process.env,

@@ -120,7 +120,9 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
     for (const principal of ["broker", "controller", "ops", "producer", "consumer"]) {
       const user = parameter(`/tickstream/prod/kafka/users/${principal}`);
       expect(user.inputs.type).to.equal("SecureString");
-      const password = ofType(T.password).find((resource) => resource.name === `tickstream-prod-kafka-${principal}`)!;
+      const password = ofType(T.password).find(
+        (resource) => resource.name === `tickstream-prod-kafka-${principal}`,
+      )!;
       expect(unwrapSecret(user.inputs.value)).to.equal(password.state.result);
       // SCRAM passwords go into Kafka's "[name=…,password=…]" syntax: no brackets, commas or equals signs.
       expect(password.inputs).to.include({ length: 32, special: false });
@@ -132,11 +134,14 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
   // the first random value back over it. The cluster's own principals are the stack's to keep.
   it("must never write a rotated password back (ignoreChanges value on ops, producer and consumer)", function () {
     for (const principal of ["ops", "producer", "consumer"])
-      expect(declaredOptions.get(`tickstream-prod-kafka-${principal}`)?.ignoreChanges, principal).to.deep.equal([
-        "value",
-      ]);
+      expect(
+        declaredOptions.get(`tickstream-prod-kafka-${principal}`)?.ignoreChanges,
+        principal,
+      ).to.deep.equal(["value"]);
     for (const principal of ["broker", "controller"])
-      expect(declaredOptions.get(`tickstream-prod-kafka-${principal}`)?.ignoreChanges ?? []).to.deep.equal([]);
+      expect(declaredOptions.get(`tickstream-prod-kafka-${principal}`)?.ignoreChanges ?? []).to.deep.equal(
+        [],
+      );
   });
 
   // IAM: ssm:GetParameter on the exact parameter ARNs (the AWS managed key aws/ssm lets any principal of the
@@ -150,11 +155,15 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
     const readers = ofType(T.rolePolicy).filter((policy) => String(policy.inputs.policy).includes("ssm:"));
     expect(readers.map((policy) => policy.name)).to.deep.equal(["tickstream-prod-broker-kafka-secrets"]);
     const statements = JSON.parse(readers[0]!.inputs.policy).Statement;
-    expect(statements).to.deep.equal([
-      { Sid: "KafkaSecrets", Effect: "Allow", Action: "ssm:GetParameter", Resource: arns.sort() },
-    ].map((statement) => ({ ...statement, Resource: statements[0].Resource })));
+    expect(statements).to.deep.equal(
+      [{ Sid: "KafkaSecrets", Effect: "Allow", Action: "ssm:GetParameter", Resource: arns.sort() }].map(
+        (statement) => ({ ...statement, Resource: statements[0].Resource }),
+      ),
+    );
     expect([...statements[0].Resource].sort()).to.deep.equal(arns.sort());
-    const role = ofType("aws:iam/role:Role").find((candidate) => candidate.name === "tickstream-prod-broker")!;
+    const role = ofType("aws:iam/role:Role").find(
+      (candidate) => candidate.name === "tickstream-prod-broker",
+    )!;
     expect(readers[0]!.inputs.role).to.equal(`${role.name}-id`);
   });
 

@@ -17,7 +17,9 @@ interface CredentialsOptions {
 
 function principalName(value: string): RotatablePrincipal {
   if (!(ROTATABLE_PRINCIPALS as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`expected ${ROTATABLE_PRINCIPALS.join(", ")}, got "${value}"`);
+    throw new InvalidArgumentError(
+      `credentials rotate: expected producer, consumer or ops, got "${value}" (the cluster's own principals are the stack's)`,
+    );
   return value as RotatablePrincipal;
 }
 
@@ -45,7 +47,9 @@ export function registerCredentialsCommands(program: Command): void {
         });
         try {
           const result = await rotateCredentials(cluster, principal, (message) => output.progress(message));
-          const restarted = result.hosts.filter((host) => host.restarted).map((host) => `broker ${host.nodeId}`);
+          const restarted = result.hosts
+            .filter((host) => host.restarted)
+            .map((host) => `broker ${host.nodeId}`);
           output.result(
             result,
             `${principal}: new password in Kafka and in its SSM parameter` +
