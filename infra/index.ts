@@ -24,3 +24,4 @@ export const quotesFunctionName = outputs.quotesFunctionName;
 export const quotesLogGroup = outputs.quotesLogGroup;
 export const kafkaCaCertificate = outputs.kafkaCaCertificate;
 export const kafkaCredentialParameters = outputs.kafkaCredentialParameters;
+export const kafkaKeystoreParameters = outputs.kafkaKeystoreParameters;

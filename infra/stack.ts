@@ -38,6 +38,8 @@ export interface TickstreamOutputs {
   readonly kafkaCaCertificate: pulumi.Output<string>;
   /** The SSM SecureString parameters holding each app principal's SCRAM password (names, not values). */
   readonly kafkaCredentialParameters: Record<"ops" | "producer" | "consumer", string>;
+  /** Each broker's keystore parameter (names), for `tickstream broker renew-certificates`. */
+  readonly kafkaKeystoreParameters: string[];
   /** The scheduled quote poller's function and log group (`tickstream quotes invoke|logs`), when enabled. */
   readonly quotesFunctionName?: pulumi.Output<string>;
   readonly quotesLogGroup?: pulumi.Output<string>;
@@ -126,6 +128,9 @@ export function createTickstreamStack(
     ...(quotes ? { quotesFunctionName: quotes.function.name, quotesLogGroup: quotes.logGroup.name } : {}),
     brokerPublicIps: brokers.publicIps,
     kafkaCaCertificate: security.caCertificatePem,
+    kafkaKeystoreParameters: Array.from({ length: config.brokerCount }, (_, index) =>
+      security.names.keystore(index + 1),
+    ),
     kafkaCredentialParameters: {
       ops: security.names.user("ops"),
       producer: security.names.user("producer"),

@@ -107,7 +107,7 @@ certificate_names_ip() {
 # The keystore's certificate must name this host's private IP, which the stack learns only once the instance
 # exists: it writes the keystore after, so a new instance may read a predecessor's for a while. Wait for ours.
 fetch_security() {
-  local private_ip="$1" deadline=$((SECONDS + 900)) keystore principal variable
+  local private_ip="$1" deadline=$((SECONDS + 900)) keystore
   until keystore="$(ssm_get "$KEYSTORE_PARAMETER" 2> /dev/null)" &&
     printf '%s\\n' "$keystore" | certificate_names_ip "$private_ip"; do
     if [ "$SECONDS" -gt "$deadline" ]; then
@@ -119,10 +119,11 @@ fetch_security() {
   done
   printf '%s\\n' "$keystore" | write_if_changed "$CONFIG_DIR/broker-keystore.pem" 0600 || true
   ssm_get "$CA_PARAMETER" | write_if_changed "$CONFIG_DIR/ca.pem" 0644 || true
-  for principal in BROKER CONTROLLER OPS PRODUCER CONSUMER; do
-    variable="\${principal}_PASSWORD_PARAMETER"
-    printf -v "\${principal}_PASSWORD" '%s' "$(ssm_get "\${!variable}")"
-  done
+  BROKER_PASSWORD="$(ssm_get "$BROKER_PASSWORD_PARAMETER")"
+  CONTROLLER_PASSWORD="$(ssm_get "$CONTROLLER_PASSWORD_PARAMETER")"
+  OPS_PASSWORD="$(ssm_get "$OPS_PASSWORD_PARAMETER")"
+  PRODUCER_PASSWORD="$(ssm_get "$PRODUCER_PASSWORD_PARAMETER")"
+  CONSUMER_PASSWORD="$(ssm_get "$CONSUMER_PASSWORD_PARAMETER")"
   log "read the keystore, the CA and the SCRAM credentials from Parameter Store"
 }
 
@@ -139,14 +140,11 @@ EOF
 
 # The storage tool's --add-scram arguments, in an argument file of mode 600 (it reads @FILE).
 write_scram_arguments() {
-  local file="$1" principal password
+  local file="$1"
   (
     umask 077
-    : > "$file"
-    for principal in broker ops producer consumer; do
-      password="\${principal^^}_PASSWORD"
-      printf -- '--add-scram\\nSCRAM-SHA-512=[name=%s,password=%s]\\n' "$principal" "\${!password}" >> "$file"
-    done
+    printf -- '--add-scram\\nSCRAM-SHA-512=[name=%s,password=%s]\\n' \\
+      broker "$BROKER_PASSWORD" ops "$OPS_PASSWORD" producer "$PRODUCER_PASSWORD" consumer "$CONSUMER_PASSWORD" > "$file"
   )
 }
 

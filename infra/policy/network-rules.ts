@@ -16,7 +16,10 @@ export const ADMIN_PORTS = [
   DEFAULT_BROKER_PORTS.controller,
   DEFAULT_BROKER_PORTS.internal,
 ] as const;
-/** The listeners that carry Kafka unencrypted: the controllers' and the internal one. */
+/**
+ * The listeners meant for the VPC alone: the controllers' and the internal one. They were PLAINTEXT before the
+ * secured bootstrap (a stack deployed then still has them so), and are never to be reached from outside the VPC.
+ */
 export const PLAINTEXT_KAFKA_PORTS = [
   DEFAULT_BROKER_PORTS.controller,
   DEFAULT_BROKER_PORTS.internal,
@@ -76,7 +79,7 @@ export const noWideIngressToAdminPorts: ResourceValidationPolicy = {
 export const kafkaPlaintextPortsPrivate: StackValidationPolicy = {
   name: "kafka-plaintext-ports-inside-the-vpc",
   description:
-    "The controller and internal Kafka listeners, which are not encrypted, admit only the stack's VPC or its security groups.",
+    "The controller and internal Kafka listeners (PLAINTEXT on stacks bootstrapped before SASL_SSL) admit only the stack's VPC or its security groups.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const vpcs = args.resources
@@ -91,7 +94,7 @@ export const kafkaPlaintextPortsPrivate: StackValidationPolicy = {
           const cidr = parseCidr(text);
           if (cidr === undefined || !vpcs.some((vpc) => cidrContains(vpc, cidr)))
             report(
-              `${resource.name}: unencrypted Kafka port ${ports.join(", ")} open to ${text}, outside the VPC`,
+              `${resource.name}: VPC-only Kafka port ${ports.join(", ")} open to ${text}, outside the VPC`,
               resource.urn,
             );
         }

@@ -31,6 +31,8 @@ export const stackOutputsSchema = z.object({
   kafkaCredentialParameters: z
     .object({ ops: z.string().min(1), producer: z.string().min(1), consumer: z.string().min(1) })
     .optional(),
+  /** Each broker's keystore parameter (by node id - 1), which `broker renew-certificates` installs. */
+  kafkaKeystoreParameters: z.array(z.string().min(1)).optional(),
   /** The scheduled quote poller, when the stack enables it. */
   quotesFunctionName: z.string().min(1).optional(),
   quotesLogGroup: z.string().min(1).optional(),

@@ -31,23 +31,28 @@ function ssmClient(outputs: StackOutputs): SSMClient {
   return new SSMClient({ region: outputs.region });
 }
 
-/** The principal's current SCRAM password, from its parameter. */
-export async function readStackPassword(outputs: StackOutputs, role: KafkaRole): Promise<KafkaCredentials> {
-  const name = parameterOf(outputs, role);
+/** A SecureString's decrypted value; `what` names it in the one-line error. */
+export async function readStackParameter(outputs: StackOutputs, name: string, what: string): Promise<string> {
   const ssm = ssmClient(outputs);
   try {
     const answer = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-    const password = answer.Parameter?.Value;
-    if (!password) throw new ConfigError(`SSM parameter ${name} is empty`);
-    return { username: role, password };
+    const value = answer.Parameter?.Value;
+    if (!value) throw new ConfigError(`SSM parameter ${name} is empty`);
+    return value;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(
-      `cannot read the ${role} credentials from SSM parameter ${name}: ${errorMessage(error)} (are your AWS credentials for this account and region ${outputs.region}?)`,
+      `cannot read ${what} from SSM parameter ${name}: ${errorMessage(error)} (are your AWS credentials for this account and region ${outputs.region}?)`,
     );
   } finally {
     ssm.destroy();
   }
+}
+
+/** The principal's current SCRAM password, from its parameter. */
+export async function readStackPassword(outputs: StackOutputs, role: KafkaRole): Promise<KafkaCredentials> {
+  const password = await readStackParameter(outputs, parameterOf(outputs, role), `the ${role} credentials`);
+  return { username: role, password };
 }
 
 /** Replaces the principal's password in its parameter (after Kafka has it). */

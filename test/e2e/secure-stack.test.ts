@@ -1,8 +1,14 @@
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
 import kafkajs, { Kafka, logLevel } from "kafkajs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
+import { pathToFileURL } from "node:url";
+import type { handler as Handler } from "../../apps/quotes/lambda-handler.ts";
+import { bundleQuotesFunction } from "../../ops/apps/bundle.ts";
+import { finnhubQuote, startQuoteApi } from "../helpers/quote-api.ts";
+import { connect as tlsConnect } from "node:tls";
 import path from "node:path";
 import { sleep, waitFor } from "../../apps/shared/retry.ts";
 import { encodeTick } from "../../apps/tick/schema.ts";
@@ -119,6 +125,7 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
       region: "us-east-1",
       hostRoot: broker.root,
       kafkaCaCertificate: security.caPem,
+      kafkaKeystoreParameters: [security.names.keystore(1)],
       kafkaCredentialParameters: {
         ops: security.names.user("ops"),
         producer: security.names.user("producer"),
@@ -142,6 +149,7 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
     await sshd?.stop();
     await s3?.supervisor.stop();
     await broker?.destroy();
+    await security?.dispose();
     await moto?.stop();
     if (s3Dir) await rm(s3Dir, { recursive: true, force: true });
   });
@@ -374,6 +382,100 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
     );
     await old.disconnect().catch(() => undefined);
     expect(String(error)).to.match(/SASL|authentication/i);
+  });
+
+  // pulumi up renews a certificate within 30 days of its end (earlyRenewalHours) into the keystore parameter;
+  // renew-certificates puts it in service.
+  it("puts a renewed certificate in service: the broker restarts once and presents it; a second run restarts nothing", async function () {
+    this.timeout(300_000);
+    const served = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect(
+          { host: PUBLIC_IP, port: broker.externalPort, ca: [security.caPem], servername: undefined },
+          () => {
+            resolve(socket.getPeerCertificate().serialNumber);
+            socket.destroy();
+          },
+        );
+        socket.on("error", reject);
+      });
+    const before = await served();
+    const keystore = await security.reissue({ nodeId: 1, publicIp: PUBLIC_IP, privateIp: PRIVATE_IP });
+    const renewedSerial = new X509Certificate(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(keystore)![0],
+    ).serialNumber;
+    expect(renewedSerial).to.not.equal(before);
+    const renewed = await cli("broker", "renew-certificates", "--json");
+    expect(renewed.exitCode, renewed.stderr).to.equal(0);
+    expect(lastJsonLine(renewed.stdout)).to.deep.include({ renewed: [1], unchanged: [] });
+    expect((await served()).toUpperCase()).to.equal(renewedSerial.toUpperCase());
+    const producer = client("producer", await parameterValue(security.names.user("producer"))).producer();
+    await producer.connect();
+    await producer.disconnect();
+    const again = await cli("broker", "renew-certificates");
+    expect(again.stdout.trim()).to.equal(
+      "every broker already has the certificate its parameter holds; nothing restarted",
+    );
+  });
+
+  // The stack hands the function the CA (public) in its environment and the producer password's parameter name.
+  it("lets the quote poller's Lambda handler (its bundle) produce over SASL_SSL with the producer password from SSM", async function () {
+    this.timeout(180_000);
+    const api = await startQuoteApi();
+    api.symbols.set("AAPL", { quote: finnhubQuote(201.5, 1_764_700_000) });
+    const ssm = new SSMClient(moto.clientConfig);
+    await ssm.send(
+      new PutParameterCommand({
+        Name: "/tickstream/secure/quotes/api-key",
+        Type: "SecureString",
+        Value: "k-123",
+      }),
+    );
+    ssm.destroy();
+    const bundle = await bundleQuotesFunction();
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    // The function role's credentials: s3rver checks them, moto accepts any.
+    process.env.AWS_ACCESS_KEY_ID = LOCAL_S3_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = LOCAL_S3_CREDENTIALS.secretAccessKey;
+    try {
+      const { handler } = (await import(pathToFileURL(bundle).href)) as { handler: typeof Handler };
+      const result = await handler(
+        {},
+        { awsRequestId: "secure-1" },
+        {
+          QUOTES_PROVIDER: "finnhub",
+          QUOTES_SYMBOLS: "AAPL",
+          QUOTES_BASE_URL: api.url,
+          QUOTES_API_KEY_PARAMETER: "/tickstream/secure/quotes/api-key",
+          TICKSTREAM_BOOTSTRAP_SERVERS: outputs.internalBootstrapServers as string,
+          TICKSTREAM_TOPIC: TOPIC,
+          TICKSTREAM_LAKE_BUCKET: lake.bucket,
+          TICKSTREAM_S3_ENDPOINT: lake.endpoint,
+          TICKSTREAM_SSM_ENDPOINT: moto.endpoint,
+          TICKSTREAM_KAFKA_CA_PEM: security.caPem,
+          TICKSTREAM_KAFKA_PASSWORD_PARAMETER: security.names.user("producer"),
+          AWS_REGION: "us-east-1",
+        },
+      );
+      expect(result).to.deep.include({ producerId: "quotes-lambda-secure-1", produced: 1, errors: [] });
+    } finally {
+      for (const [name, value] of [
+        ["AWS_ACCESS_KEY_ID", saved.id],
+        ["AWS_SECRET_ACCESS_KEY", saved.secret],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await api.close();
+      await rm(path.dirname(bundle), { recursive: true, force: true });
+    }
+    let rows: Awaited<ReturnType<typeof readLakeTicks>> = [];
+    await waitFor(async () => (rows = await readLakeTicks(lake, "quotes-lambda-secure-1")).length >= 1, {
+      timeoutMs: 120_000,
+      intervalMs: 1_000,
+      describe: () => "the poller's tick did not reach the lake",
+    });
+    expect(rows.map((row) => [row.symbol, row.price])).to.deep.equal([["AAPL", 201.5]]);
   });
 
   it("names a bad principal in one line", async function () {

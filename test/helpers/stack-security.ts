@@ -24,6 +24,10 @@ export interface ProvisionedSecurity {
   readonly names: ReturnType<typeof kafkaParameterNames>;
   /** The bootstrap's security parameters for broker `nodeId`. */
   bootstrap(nodeId: number): BootstrapSecurity & { ssmEndpoint: string };
+  /** A new certificate for the broker, from the same CA, into its parameter (as pulumi up renews it). */
+  reissue(broker: { nodeId: number; publicIp: string; privateIp: string }): Promise<string>;
+  /** Removes the CA's key. */
+  dispose(): Promise<void>;
 }
 
 export async function provisionStackSecurity(
@@ -38,19 +42,21 @@ export async function provisionStackSecurity(
   const names = kafkaParameterNames(stack);
   const put = (Name: string, Value: string, Type: "String" | "SecureString" = "SecureString") =>
     ssm.send(new PutParameterCommand({ Name, Value, Type, Overwrite: true }));
+  const ca = { certificateFile: path.join(workDir, "ca.pem"), keyFile: path.join(workDir, "ca.key") };
+  const issue = async (broker: { nodeId: number; publicIp: string; privateIp: string }) => {
+    const keystore = await issueServerCertificate(host, ca, {
+      workDir,
+      commonName: `tickstream broker ${broker.nodeId}`,
+      ipAddresses: [broker.publicIp, broker.privateIp],
+    });
+    await put(names.keystore(broker.nodeId), keystore);
+    return keystore;
+  };
   try {
-    const ca = { certificateFile: path.join(workDir, "ca.pem"), keyFile: path.join(workDir, "ca.key") };
     await createCertificateAuthority(host, ca, "tickstream test stack CA");
     const caPem = await readFile(ca.certificateFile, "utf8");
     await put(names.caCertificate, caPem, "String");
-    for (const broker of brokers) {
-      const keystore = await issueServerCertificate(host, ca, {
-        workDir,
-        commonName: `tickstream broker ${broker.nodeId}`,
-        ipAddresses: [broker.publicIp, broker.privateIp],
-      });
-      await put(names.keystore(broker.nodeId), keystore);
-    }
+    for (const broker of brokers) await issue(broker);
     const passwords = Object.fromEntries(
       STACK_PRINCIPALS.map((principal) => [principal, randomBytes(24).toString("base64url")]),
     ) as Record<StackPrincipal, string>;
@@ -68,9 +74,15 @@ export async function provisionStackSecurity(
         ) as Record<StackPrincipal, string>,
         aclScope: { topics, groupPrefixes: ["tickstream-lake-sink"] },
       }),
+      reissue: issue,
+      dispose: async () => {
+        ssm.destroy();
+        await rm(workDir, { recursive: true, force: true });
+      },
     };
-  } finally {
+  } catch (error) {
     ssm.destroy();
     await rm(workDir, { recursive: true, force: true });
+    throw error;
   }
 }

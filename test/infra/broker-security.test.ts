@@ -1,5 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import { execa } from "execa";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import {
   declaredOptions,
   ofType,
@@ -76,6 +80,19 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
       expect(script).to.include(
         `kafka_acl "$private_ip" '--add' '--allow-principal' 'User:producer' '--operation' 'Write' '--operation' 'Describe' '--topic' 'stock-ticks'`,
       );
+    }
+  });
+
+  it("renders a secured bootstrap that passes shellcheck", async function () {
+    this.timeout(60_000);
+    const dir = await mkdtemp(path.join(tmpdir(), "tickstream-sc-"));
+    try {
+      const file = path.join(dir, "user-data.sh");
+      await writeFile(file, userData()[0]!);
+      const result = await execa("shellcheck", [file], { reject: false, all: true });
+      expect(result.exitCode, result.all).to.equal(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

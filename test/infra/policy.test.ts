@@ -231,16 +231,16 @@ describe("policy pack rules", function () {
       expect(await stackViolations(kafkaPlaintextPortsPrivate, [vpc, sg])).to.deep.equal([]);
     });
 
-    it("must refuse the unencrypted internal listener (9094) to a block outside the VPC, however narrow", async function () {
+    it("must refuse the internal listener (9094, PLAINTEXT on older stacks) to a block outside the VPC, however narrow", async function () {
       const sg = resource(T.securityGroup, "sg", {
         ingress: [tcp(9094, 9094, { cidrBlocks: ["203.0.113.7/32"] })],
       });
       expect(await stackViolations(kafkaPlaintextPortsPrivate, [vpc, sg])).to.deep.equal([
-        "sg: unencrypted Kafka port 9094 open to 203.0.113.7/32, outside the VPC",
+        "sg: VPC-only Kafka port 9094 open to 203.0.113.7/32, outside the VPC",
       ]);
     });
 
-    it("must refuse the unencrypted controller listener (9093) to any IPv6 block, and all traffic to another private range", async function () {
+    it("must refuse the controller listener (9093) to any IPv6 block, and all traffic to another private range", async function () {
       const ipv6 = resource(T.ingressRule, "v6", {
         ipProtocol: "tcp",
         fromPort: 9093,
@@ -255,8 +255,8 @@ describe("policy pack rules", function () {
         cidrBlocks: ["10.43.0.0/16"],
       });
       expect(await stackViolations(kafkaPlaintextPortsPrivate, [vpc, ipv6, all])).to.deep.equal([
-        "v6: unencrypted Kafka port 9093 open to 2001:db8::/64, outside the VPC",
-        "all: unencrypted Kafka port 9093, 9094 open to 10.43.0.0/16, outside the VPC",
+        "v6: VPC-only Kafka port 9093 open to 2001:db8::/64, outside the VPC",
+        "all: VPC-only Kafka port 9093, 9094 open to 10.43.0.0/16, outside the VPC",
       ]);
     });
   });

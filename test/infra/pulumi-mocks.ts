@@ -78,7 +78,11 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     case "tls:index/locallySignedCert:LocallySignedCert":
       return { certPem: pem("CERTIFICATE", name) };
     case "random:index/randomPassword:RandomPassword":
-      return { result: randomBytes(48).toString("base64url").slice(0, inputs.length ?? 16) };
+      return {
+        result: randomBytes(48)
+          .toString("base64url")
+          .slice(0, inputs.length ?? 16),
+      };
     case "aws:glue/crawler:Crawler":
     case "aws:athena/workgroup:Workgroup":
       return { name };

@@ -139,6 +139,29 @@ describe("the scheduled quote poller under Pulumi mocks", function () {
 
   // CloudWatch Logs PutRetentionPolicy: retentionInDays is one of 1, 3, 5, 7, 14, 30, 60, 90, … days; Lambda
   // writes to the group its loggingConfig names (JSON format: structured log lines).
+  // Lambda quotas: "the total size of all environment variables doesn't exceed 4 KB"
+  // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html). The CA is public; the password
+  // is only named.
+  it("must hand the function the brokers' CA and the producer password's parameter name, within Lambda's 4 KB of environment", async function () {
+    const fn = one("aws:lambda/function:Function");
+    const variables = fn.inputs.environment.variables as Record<string, string>;
+    const ca = ofType("tls:index/selfSignedCert:SelfSignedCert")[0]!;
+    expect(variables).to.include({
+      TICKSTREAM_KAFKA_CA_PEM: ca.state.certPem,
+      TICKSTREAM_KAFKA_PASSWORD_PARAMETER: "/tickstream/dev/kafka/users/producer",
+    });
+    // A real P-256 CA certificate is about 700 bytes; the mock's is shorter, so count it at its real size.
+    const size = Object.entries(variables).reduce(
+      (total, [key, value]) => total + key.length + (key === "TICKSTREAM_KAFKA_CA_PEM" ? 1_000 : value.length),
+      0,
+    );
+    expect(size).to.be.below(4096);
+    const password = ofType("random:index/randomPassword:RandomPassword").find((resource) =>
+      resource.name.endsWith("-producer"),
+    )!;
+    expect(JSON.stringify(fn.inputs)).to.not.include(password.state.result);
+  });
+
   it("must log JSON to a log group with a retention period CloudWatch accepts", function () {
     const logGroup = one("aws:cloudwatch/logGroup:LogGroup");
     expect([1, 3, 5, 7, 14, 30, 60, 90]).to.include(logGroup.inputs.retentionInDays);

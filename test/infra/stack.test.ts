@@ -34,6 +34,7 @@ const EXPECTED_OUTPUTS = [
   "region",
   "kafkaCaCertificate",
   "kafkaCredentialParameters",
+  "kafkaKeystoreParameters",
 ];
 
 for (const stack of ["dev", "prod"] as const) {

@@ -16,6 +16,7 @@ import {
 } from "../../remote/reconfigure-brokers.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { RemoteCluster } from "../../remote/remote-cluster.ts";
+import { renewCertificates } from "../../remote/renew-certificates.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
 import { formatPairs, type Output } from "../output.ts";
@@ -131,6 +132,19 @@ async function remoteReconfigure(
       result.restarted.length > 0
         ? `reconfigured and restarted brokers ${result.restarted.join(", ")}, one at a time`
         : "nothing to change",
+    );
+  });
+}
+
+async function remoteRenewCertificates(output: Output, options: RemoteOptions): Promise<void> {
+  await withCluster(options, async (cluster) => {
+    const brokers = options.broker === undefined ? cluster.brokers : cluster.select(options);
+    const result = await renewCertificates(cluster, brokers, (message) => output.progress(message));
+    output.result(
+      result,
+      result.renewed.length > 0
+        ? `new certificates in service on brokers ${result.renewed.join(", ")} (restarted one at a time)`
+        : "every broker already has the certificate its parameter holds; nothing restarted",
     );
   });
 }
@@ -337,5 +351,21 @@ export function registerBrokerCommands(program: Command): void {
         await remoteReconfigure(output, options);
       },
     ),
+  );
+
+  withRemoteOptions(
+    broker
+      .command("renew-certificates")
+      .description(
+        "install each broker's keystore from its SSM parameter (renewed by pulumi up) and restart the brokers whose certificate changed, one at a time",
+      ),
+  ).action(
+    commandAction(async (output: Output, options: RemoteOptions) => {
+      if (!options.outputs && !options.stack)
+        throw new ConfigError(
+          "renew-certificates acts on a stack's brokers: give --stack NAME or --outputs FILE",
+        );
+      await remoteRenewCertificates(output, options);
+    }),
   );
 }
