@@ -152,7 +152,8 @@ describe("the scheduled quote poller under Pulumi mocks", function () {
     });
     // A real P-256 CA certificate is about 700 bytes; the mock's is shorter, so count it at its real size.
     const size = Object.entries(variables).reduce(
-      (total, [key, value]) => total + key.length + (key === "TICKSTREAM_KAFKA_CA_PEM" ? 1_000 : value.length),
+      (total, [key, value]) =>
+        total + key.length + (key === "TICKSTREAM_KAFKA_CA_PEM" ? 1_000 : value.length),
       0,
     );
     expect(size).to.be.below(4096);
