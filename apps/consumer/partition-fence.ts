@@ -10,7 +10,7 @@
  * generation on every retry of a commit, so a commit retried across a rejoin goes out under the new generation,
  * for a flush consumed under the old one. A producer epoch does not move unless someone claims the partition.
  */
-import type { Admin, Kafka, Producer } from "kafkajs";
+import type { Admin, Kafka, Message, Producer } from "kafkajs";
 import { errorMessage } from "../shared/errors.ts";
 import { retry } from "../shared/retry.ts";
 
@@ -72,13 +72,22 @@ export class PartitionFence {
   }
 
   /**
-   * Commits `nextOffset` with `metadata` for the claimed partition in one transaction. Throws
+   * Commits `nextOffset` with `metadata` for the claimed partition in one transaction, with `records` if given. Throws
    * PartitionFencedError when another member has claimed the partition since; any other error leaves the outcome
    * unknown, and the caller must claim again (which settles it) before trusting what it knows.
    */
-  async commit(claim: PartitionClaim, nextOffset: bigint, metadata: string): Promise<void> {
+  async commit(
+    claim: PartitionClaim,
+    nextOffset: bigint,
+    metadata: string,
+    records?: { readonly topic: string; readonly messages: Message[] },
+  ): Promise<void> {
     const transaction = await claim.producer.transaction();
     try {
+      // What a consume-to-produce app writes for these offsets: visible to read-committed readers only if the
+      // offsets are committed too.
+      if (records && records.messages.length > 0)
+        await transaction.send({ topic: records.topic, messages: records.messages, acks: -1 });
       await transaction.sendOffsets({
         consumerGroupId: this.groupId,
         topics: [

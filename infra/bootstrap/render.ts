@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { shellQuote } from "../../apps/shared/shell-quote.ts";
+import { OFFSET_METADATA_MAX_BYTES } from "../../ops/kafka/server-properties.ts";
 import { DEFAULT_KAFKA_MIRROR, DEFAULT_SCALA_VERSION, KAFKA_INSTALL_FUNCTIONS } from "./kafka-install.ts";
 import {
   SECURE_LISTENER_PROPERTIES,
@@ -280,6 +281,7 @@ transaction.state.log.min.isr=$(( REPLICATION_FACTOR > 1 ? 2 : 1 ))
 share.coordinator.state.topic.replication.factor=$REPLICATION_FACTOR
 share.coordinator.state.topic.min.isr=$(( REPLICATION_FACTOR > 1 ? 2 : 1 ))
 auto.create.topics.enable=false
+offset.metadata.max.bytes=${OFFSET_METADATA_MAX_BYTES}
 log.retention.ms=$RETENTION_MS
 EOF
   write_if_changed "$CONFIG_DIR/log4j2.properties" 0644 << EOF || true

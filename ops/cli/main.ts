@@ -15,6 +15,7 @@ import { registerDemoCommand } from "./commands/demo.ts";
 import { registerLocalCommands } from "./commands/local.ts";
 import { registerProduceCommand } from "./commands/produce.ts";
 import { registerQuotesCommands } from "./commands/quotes.ts";
+import { registerRollupCommand } from "./commands/rollup.ts";
 import { registerTopicCommands } from "./commands/topic.ts";
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerTopicCommands(program);
   registerProduceCommand(program);
   registerConsumeCommand(program);
+  registerRollupCommand(program);
   registerCrawlCommand(program);
   registerQueryCommand(program);
   registerHostsCommands(program);

@@ -25,6 +25,11 @@ export const localSettingsSchema = z
     region: z.string().min(1),
     topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a valid Kafka topic name"),
     consumerGroup: z.string().min(1),
+    /** The rollup's output topic (one-minute bars) and its consumer group. */
+    barsTopic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a valid Kafka topic name"),
+    rollupGroup: z.string().min(1),
+    /** How far behind a partition's newest event time a tick may arrive and still be in its bar's first emission. */
+    rollupLatenessMs: z.number().int().min(0).max(3_600_000),
     /** The quote API's base URL for `--source quotes:…` ("" = the provider's documented one). */
     quotesBaseUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
   })
@@ -44,6 +49,9 @@ export const DEFAULT_LOCAL_SETTINGS: LocalSettings = {
   region: "us-east-1",
   topic: "stock-ticks",
   consumerGroup: "tickstream-lake-sink",
+  barsTopic: "stock-bars-1m",
+  rollupGroup: "tickstream-rollup",
+  rollupLatenessMs: 5_000,
   quotesBaseUrl: "",
 };
 

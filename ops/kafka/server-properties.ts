@@ -26,6 +26,9 @@ export interface BrokerSecurity {
   readonly controllerPassword: string;
 }
 
+/** Room for the rollup's state in an offset commit's metadata (Kafka's default is 4,096 bytes). */
+export const OFFSET_METADATA_MAX_BYTES = 1_048_576;
+
 /** Principals the authorizer lets do anything; every other one needs an ACL. */
 export const SUPER_USERS = ["broker", "controller", "ops"] as const;
 
@@ -83,6 +86,8 @@ export function renderServerProperties(config: SingleNodeBrokerConfig): string {
     "share.coordinator.state.topic.min.isr=1",
     // A lone consumer should not wait 3 s for company before its first assignment.
     "group.initial.rebalance.delay.ms=0",
+    // The rollup commits its state with its offsets (apps/rollup/partition-rollup.ts): more than the 4 KiB default.
+    `offset.metadata.max.bytes=${OFFSET_METADATA_MAX_BYTES}`,
     "auto.create.topics.enable=false",
     "log.retention.hours=168",
   ];
