@@ -13,6 +13,7 @@
 import type { Admin, Kafka, Message, Producer } from "kafkajs";
 import { errorMessage } from "../shared/errors.ts";
 import { retry } from "../shared/retry.ts";
+import { faultPoint } from "./fault-points.ts";
 
 export interface PartitionClaim {
   readonly partition: number;
@@ -86,8 +87,10 @@ export class PartitionFence {
     try {
       // What a consume-to-produce app writes for these offsets: visible to read-committed readers only if the
       // offsets are committed too.
-      if (records && records.messages.length > 0)
+      if (records && records.messages.length > 0) {
         await transaction.send({ topic: records.topic, messages: records.messages, acks: -1 });
+        faultPoint("records-sent");
+      }
       await transaction.sendOffsets({
         consumerGroupId: this.groupId,
         topics: [

@@ -25,6 +25,7 @@ import { errorMessage, ServiceError } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
 import { decodeTick } from "../tick/schema.ts";
+import { faultPoint } from "../consumer/fault-points.ts";
 import { PartitionFence, PartitionFencedError, type PartitionClaim } from "../consumer/partition-fence.ts";
 import { barKey, type Bar } from "./bar.ts";
 import { DEFAULT_ROLLUP_TIMING, PartitionRollup, type RollupTiming } from "./partition-rollup.ts";
@@ -211,7 +212,9 @@ export class Rollup {
     } catch (error) {
       await this.unclaim(state);
       if (error instanceof PartitionFencedError) {
-        this.fenced.add(partition);
+        // A claim of an earlier join failing late (a thawed zombie that has rejoined since) says nothing about
+        // who holds the partition now: it is claimed again under the current join.
+        if (state.claim.joinEpoch === this.joinEpoch) this.fenced.add(partition);
         this.warn(`${error.message}; nothing committed, its bars are left to it`);
         return;
       }
@@ -221,6 +224,7 @@ export class Rollup {
       await this.rewind(partition);
       return;
     }
+    faultPoint("rollup-committed");
     state.lastCommitAtMs = Date.now();
     this.totals.commits++;
     for (const bar of bars) {
@@ -251,6 +255,14 @@ export class Rollup {
     const idleCloseMs = this.options.idleCloseMs ?? 30_000;
     await this.lock
       .runExclusive(async () => {
+        // An assigned partition that gets no records (its ticks all folded by an earlier holder) is claimed
+        // anyway: its committed state may hold open bars that only the idle close can emit.
+        for (const partition of this.assigned) {
+          if (this.stopping !== undefined || this.rebalancing) return;
+          const held = this.states.get(partition);
+          if (this.fenced.has(partition) || held?.claim.joinEpoch === this.joinEpoch) continue;
+          await this.claimed(partition);
+        }
         const now = Date.now();
         for (const state of [...this.states.values()]) {
           if (this.stopping !== undefined || this.rebalancing) return;

@@ -1,0 +1,100 @@
+import { expect } from "chai";
+import { waitFor } from "../../apps/shared/retry.ts";
+import { createTopic } from "../../ops/kafka/topics.ts";
+import {
+  produceTicks,
+  readBars,
+  readTicks,
+  referenceBars,
+  syntheticTicks,
+  withoutRevisions,
+} from "../helpers/bars.ts";
+import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
+import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
+import { RollupMember } from "../helpers/rollup-member.ts";
+
+const FREEZE_PAST_SESSION_MS = 6_000 + 4_000;
+
+describe("fault: rollup members killed and frozen mid-stream @integration", function () {
+  const environment = useLocalEnvironment();
+  const brokers = () => environment().bootstrapServers;
+
+  async function prepare() {
+    const topic = uniqueName("rollup-fault");
+    const barsTopic = uniqueName("rollup-fault-bars");
+    await createTestTopic(brokers(), topic, 4);
+    await createTopic(brokers(), { topic: barsTopic, partitions: 3, replicationFactor: 1 });
+    // 12 minutes of event time over 8 symbols, produced over about 15 s.
+    const ticks = syntheticTicks({
+      startMs: Date.UTC(2026, 11, 1, 14, 0, 0),
+      count: 36_000,
+      stepMs: 20,
+      symbols: ["AAPL", "MSFT", "AMZN", "GOOGL", "NVDA", "META", "TSLA", "JPM"],
+      jitterMs: 2_000,
+    });
+    return { topic, barsTopic, group: uniqueName("rollup-fault"), ticks };
+  }
+
+  /** Once everything is folded and out: no (symbol, minute, revision) twice, and the latest revisions exact. */
+  async function assertBarsExact(run: Awaited<ReturnType<typeof prepare>>, members: RollupMember[]) {
+    await waitForGroupCaughtUp(brokers(), run.group, run.topic, 120_000);
+    const produced = await readTicks(brokers(), run.topic, run.ticks.length);
+    const reference = referenceBars(produced);
+    await waitFor(
+      async () => (await readBars(brokers(), run.barsTopic, 1_000)).latest.size >= reference.size,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 2_000,
+        describe: () =>
+          `not every bar came out:\n${members.map((member) => member.output.slice(-1_500)).join("\n---\n")}`,
+      },
+    );
+    for (const member of members) await member.stop();
+    const bars = await readBars(brokers(), run.barsTopic);
+    expect(bars.duplicates, "a bar emitted twice").to.deep.equal([]);
+    expect(withoutRevisions(bars.latest)).to.deep.equal(reference);
+    return bars;
+  }
+
+  it("SIGKILLed inside a transaction (bars sent, offsets not committed) and restarted: no bar duplicated or missing", async function () {
+    this.timeout(300_000);
+    const run = await prepare();
+    const env = cliEnvironment(environment());
+    const first = new RollupMember(env, { ...run, faultPoint: "records-sent:3" });
+    await first.waitForOutput(/rollup: /);
+    const producing = produceTicks(brokers(), run.topic, run.ticks, { chunk: 600, pauseMs: 150 });
+    await first.waitForOutput(/fault point records-sent #3 reached; SIGKILL/, 120_000);
+    expect((await first.ended()).signal).to.equal("SIGKILL");
+    const second = new RollupMember(env, run);
+    await producing;
+    const bars = await assertBarsExact(run, [second]);
+    expect(bars.all.length, "bars before and after the kill").to.be.greaterThan(50);
+  });
+
+  it("frozen with SIGSTOP inside a transaction past its session, its partitions taken over, then thawed: its bars never appear, none missing", async function () {
+    this.timeout(300_000);
+    const run = await prepare();
+    const env = cliEnvironment(environment());
+    const zombie = new RollupMember(env, { ...run, faultPoint: "records-sent:3:SIGSTOP" });
+    const other = new RollupMember(env, run);
+    await Promise.all([zombie.waitForOutput(/rollup: /), other.waitForOutput(/rollup: /)]);
+    const producing = produceTicks(brokers(), run.topic, run.ticks, { chunk: 600, pauseMs: 150 });
+    await zombie.waitForOutput(/fault point records-sent #3 reached; SIGSTOP/, 120_000);
+    const frozenPartitions = [...zombie.partitionsWithBars()];
+    const frozenAt = other.output.length;
+    await new Promise((resolve) => setTimeout(resolve, FREEZE_PAST_SESSION_MS));
+    await producing;
+    // Thaw once the other member has taken over and emitted bars for the frozen one's partitions.
+    await waitFor(
+      () => frozenPartitions.every((partition) => other.partitionsWithBars(frozenAt).has(partition)),
+      {
+        timeoutMs: 90_000,
+        describe: () =>
+          `the other member did not take ${frozenPartitions.join(",")} over:\n${other.output.slice(-2_000)}`,
+      },
+    );
+    process.kill(zombie.pid, "SIGCONT");
+    await zombie.waitForOutput(/was claimed by another member/, 60_000);
+    await assertBarsExact(run, [zombie, other]);
+  });
+});
