@@ -1,6 +1,6 @@
 /**
  * The local catalog: what the local crawler learnt about the lake, as Glue would hold it.
- * One JSON file under `<home>/catalog/`; tables `ticks` and `quarantine` in database `tickstream`.
+ * One JSON file under `<home>/catalog/`; tables `ticks`, `quarantine` and `bars_1m` in database `tickstream`.
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";

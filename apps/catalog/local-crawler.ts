@@ -7,7 +7,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { TickstreamError } from "../shared/errors.ts";
 import { queryObjects, withDuckDB } from "../lake/duckdb.ts";
-import { QUARANTINE_PREFIX, TICKS_PREFIX, partitionDateOf } from "../lake/layout.ts";
+import { BARS_PREFIX, QUARANTINE_PREFIX, TICKS_PREFIX, partitionDateOf } from "../lake/layout.ts";
 import { mirrorPrefix } from "../lake/lake-mirror.ts";
 import {
   loadCatalog,
@@ -32,6 +32,7 @@ interface TableSource {
 export const LAKE_TABLES: readonly TableSource[] = [
   { name: "ticks", prefix: TICKS_PREFIX, format: "parquet" },
   { name: "quarantine", prefix: QUARANTINE_PREFIX, format: "jsonl" },
+  { name: "bars_1m", prefix: BARS_PREFIX, format: "parquet" },
 ];
 
 /** What a crawl changed, in the terms of Glue's crawler metrics. */

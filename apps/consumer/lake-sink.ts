@@ -42,9 +42,9 @@ import { randomUUID } from "node:crypto";
 import { LakeWriteError, errorMessage } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
-import { decodeTick, eventDate, lakeTimestampMicros } from "../tick/schema.ts";
-import { quarantineObjectKey, stagingFlushPrefix, tickObjectKey } from "../lake/layout.ts";
-import type { LakeRow } from "../lake/lake-row.ts";
+import { eventDate } from "../tick/schema.ts";
+import { quarantineObjectKey, stagingFlushPrefix, tableObjectKey } from "../lake/layout.ts";
+import { LAKE_TABLES, type LakeTable, type LakeTableName } from "../lake/lake-tables.ts";
 import { ParquetEncoder } from "../lake/parquet-encoder.ts";
 import { createS3Client, type LakeLocation } from "../lake/s3-client.ts";
 import { faultPoint } from "./fault-points.ts";
@@ -80,6 +80,8 @@ export interface LakeSinkOptions {
   readonly topic: string;
   readonly groupId: string;
   readonly lake: LakeLocation;
+  /** Which table the topic's records become: `ticks` (default) or `bars_1m` (the rollup's bar topic). */
+  readonly table?: LakeTableName;
   readonly flush?: Partial<FlushPolicy>;
   /** Where a new group starts: the earliest offset (default) or only new records. */
   readonly fromBeginning?: boolean;
@@ -124,10 +126,14 @@ export const DEFAULT_STAGING_RETENTION_MS = 24 * 60 * 60 * 1000;
 const PARQUET = "application/vnd.apache.parquet";
 const NDJSON = "application/x-ndjson";
 
+/** Any table's row: what the sink buffers, encodes and names objects by. */
+type Row = { readonly kafkaOffset: bigint };
+
 export class LakeSink {
   readonly totals: LakeSinkTotals = { ticks: 0, quarantined: 0, objects: 0, bytes: 0, flushes: 0 };
   private readonly flushPolicy: FlushPolicy;
-  private readonly buffers = new Map<number, PartitionBuffer>();
+  private readonly buffers = new Map<number, PartitionBuffer<Row>>();
+  private readonly table: LakeTable<Row>;
   /** The partitions this member has fenced and may commit, with what was committed when it claimed them. */
   private readonly claims = new Map<number, PartitionClaim>();
   /** Partitions another member claimed since this one did: not touched again until this member rejoins. */
@@ -150,12 +156,13 @@ export class LakeSink {
   private admin?: Admin;
   private fence?: PartitionFence;
   private consumer?: Consumer;
-  private encoder?: ParquetEncoder;
+  private encoder?: ParquetEncoder<Row>;
   private timer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
 
   constructor(private readonly options: LakeSinkOptions) {
     this.flushPolicy = { ...DEFAULT_FLUSH_POLICY, ...options.flush };
+    this.table = LAKE_TABLES[options.table ?? "ticks"] as unknown as LakeTable<Row>;
     // One attempt per call: the sink's own backoff loop decides how long to keep trying.
     this.s3 = createS3Client(options.lake, { maxAttempts: 1 });
     this.publisher = new FlushPublisher({
@@ -167,7 +174,7 @@ export class LakeSink {
   }
 
   async start(): Promise<void> {
-    this.encoder = await ParquetEncoder.create();
+    this.encoder = await ParquetEncoder.create(this.table);
     const { bootstrapServers, topic, groupId } = this.options;
     const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
     this.kafka = createKafka(bootstrapServers, "tickstream-lake-sink");
@@ -227,6 +234,10 @@ export class LakeSink {
         this.accept(batch.topic, batch.partition, message);
       }
       const buffer = this.buffers.get(batch.partition);
+      // On a transactional topic (the rollup's bars) a commit marker takes an offset after the records: committing
+      // past it keeps the group's lag at 0 once everything is in the lake (kafkajs hands over no marker-only batch).
+      const pastBatch = BigInt(batch.lastOffset()) + 1n;
+      if (buffer && buffer.nextOffset < pastBatch) buffer.nextOffset = pastBatch;
       if (buffer && this.isDue(buffer, Date.now())) await this.flushPartition(buffer, heartbeat);
     } finally {
       release();
@@ -280,25 +291,9 @@ export class LakeSink {
     }
     const producedAtMs = Number(message.timestamp);
     const size = (message.value?.length ?? 0) + (message.key?.length ?? 0);
-    const decoded = decodeTick(message.value);
+    const decoded = this.table.decode(message.value, partition, offset);
     if (decoded.ok) {
-      const tick = decoded.tick;
-      const row: LakeRow = {
-        symbol: tick.symbol,
-        tsMicros: lakeTimestampMicros(tick.ts),
-        price: tick.price,
-        volume: BigInt(tick.volume),
-        open: tick.open ?? null,
-        high: tick.high ?? null,
-        low: tick.low ?? null,
-        close: tick.close ?? null,
-        source: tick.source,
-        producerId: tick.producerId,
-        seq: BigInt(tick.seq),
-        kafkaPartition: partition,
-        kafkaOffset: offset,
-      };
-      buffer.addRow(eventDate(tick.ts), row, size, producedAtMs);
+      buffer.addRow(decoded.dt, decoded.row, size, producedAtMs);
     } else {
       const kafkaTimestamp = new Date(producedAtMs).toISOString();
       buffer.addQuarantined(
@@ -318,7 +313,7 @@ export class LakeSink {
     }
   }
 
-  private isDue(buffer: PartitionBuffer, nowMs: number): boolean {
+  private isDue(buffer: PartitionBuffer<Row>, nowMs: number): boolean {
     return (
       buffer.records >= this.flushPolicy.maxRecords ||
       buffer.bytes >= this.flushPolicy.maxBytes ||
@@ -343,7 +338,7 @@ export class LakeSink {
   }
 
   /** Stages every object of the buffer, commits, publishes; the caller holds the lock. */
-  private async flushPartition(buffer: PartitionBuffer, heartbeat?: () => Promise<void>): Promise<void> {
+  private async flushPartition(buffer: PartitionBuffer<Row>, heartbeat?: () => Promise<void>): Promise<void> {
     const { topic, groupId } = this.options;
     const { partition } = buffer;
     const claim = this.claims.get(partition);
@@ -358,7 +353,7 @@ export class LakeSink {
     let quarantined = 0;
     for (const [dt, group] of buffer.rowsByDate) {
       const body = await this.encoder!.encode(group.items, ingestedAtMs);
-      const key = tickObjectKey(dt, topic, partition, group.startOffset);
+      const key = tableObjectKey(this.table.prefix, dt, topic, partition, group.startOffset);
       staged.push(await this.publisher.stage(stagingPrefix, staged.length, key, body, PARQUET, heartbeat));
       objects.push({ key, records: group.items.length, bytes: body.length });
       ticks += group.items.length;
@@ -407,7 +402,7 @@ export class LakeSink {
    */
   private async commitFlush(
     claim: PartitionClaim,
-    buffer: PartitionBuffer,
+    buffer: PartitionBuffer<Row>,
     manifest: FlushManifest,
     heartbeat?: () => Promise<void>,
   ): Promise<boolean> {

@@ -4,6 +4,8 @@
  */
 import type { LakeRow } from "../lake/lake-row.ts";
 
+type Row = { readonly kafkaOffset: bigint };
+
 export interface QuarantinedRecord {
   readonly reason: string;
   readonly topic: string;
@@ -20,8 +22,8 @@ export interface DateGroup<T> {
   readonly items: T[];
 }
 
-export class PartitionBuffer {
-  readonly rowsByDate = new Map<string, DateGroup<LakeRow>>();
+export class PartitionBuffer<R extends Row = LakeRow> {
+  readonly rowsByDate = new Map<string, DateGroup<R>>();
   readonly quarantineByDate = new Map<string, DateGroup<QuarantinedRecord>>();
   /** Kafka CreateTime (ms) of every buffered record, for freshness figures. */
   readonly producedAtMs: number[] = [];
@@ -45,7 +47,7 @@ export class PartitionBuffer {
     this.nextOffset = offset + 1n;
   }
 
-  addRow(dt: string, row: LakeRow, bytes: number, producedAtMs: number): void {
+  addRow(dt: string, row: R, bytes: number, producedAtMs: number): void {
     addToGroup(this.rowsByDate, dt, row.kafkaOffset, row);
     this.track(row.kafkaOffset, bytes, producedAtMs);
   }

@@ -1,6 +1,7 @@
 /**
  * The lake's object names (DESIGN.md, "Lake layout"):
  *   ticks/dt=YYYY-MM-DD/<topic>+<partition>+<startOffset, 20 digits>.parquet
+ *   bars_1m/dt=YYYY-MM-DD/<topic>+<partition>+<startOffset, 20 digits>.parquet
  *   quarantine/dt=YYYY-MM-DD/<topic>+<partition>+<startOffset, 20 digits>.jsonl
  * A name depends only on where its flush starts in the Kafka log; only committed flushes are published to these
  * names, from a staging folder (see apps/consumer/lake-sink.ts).
@@ -25,7 +26,20 @@ export function tickObjectKey(
   partition: number,
   startOffset: bigint | string,
 ): string {
-  return `${TICKS_PREFIX}dt=${dt}/${baseName(topic, partition, startOffset)}.parquet`;
+  return tableObjectKey(TICKS_PREFIX, dt, topic, partition, startOffset);
+}
+
+export const BARS_PREFIX = "bars_1m/";
+
+/** A Parquet object of a table (`ticks/`, `bars_1m/`): `<prefix>dt=<date>/<topic>+<partition>+<offset>.parquet`. */
+export function tableObjectKey(
+  prefix: string,
+  dt: string,
+  topic: string,
+  partition: number,
+  startOffset: bigint | string,
+): string {
+  return `${prefix}dt=${dt}/${baseName(topic, partition, startOffset)}.parquet`;
 }
 
 export function quarantineObjectKey(

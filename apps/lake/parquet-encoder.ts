@@ -1,50 +1,40 @@
 /**
- * Encodes lake rows as Parquet (zstd) with DuckDB: rows go in through an appender, out through COPY.
+ * Encodes a lake table's rows as Parquet (zstd) with DuckDB: rows go in through an appender, out through COPY.
  * Timestamps are TIMESTAMPTZ, i.e. Parquet TIMESTAMP(MICROS, UTC), which Athena reads (it cannot read nanoseconds).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DuckDBInstance, DuckDBTimestampTZValue, type DuckDBConnection } from "@duckdb/node-api";
-import { LAKE_COLUMNS, type LakeRow } from "./lake-row.ts";
+import type { LakeRow } from "./lake-row.ts";
+import { TICKS_TABLE, type LakeTable } from "./lake-tables.ts";
 
-export class ParquetEncoder {
+export class ParquetEncoder<Row extends { readonly kafkaOffset: bigint } = LakeRow> {
   private constructor(
+    private readonly table: LakeTable<Row>,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     private readonly workDir: string,
   ) {}
 
-  static async create(): Promise<ParquetEncoder> {
+  static async create<Row extends { readonly kafkaOffset: bigint } = LakeRow>(
+    table: LakeTable<Row> = TICKS_TABLE as unknown as LakeTable<Row>,
+  ): Promise<ParquetEncoder<Row>> {
     const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
     const connection = await instance.connect();
-    const columns = LAKE_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(", ");
+    const columns = table.columns.map(([name, type]) => `"${name}" ${type}`).join(", ");
     await connection.run(`CREATE TEMP TABLE lake_batch (${columns})`);
     const workDir = await mkdtemp(path.join(tmpdir(), "tickstream-parquet-"));
-    return new ParquetEncoder(instance, connection, workDir);
+    return new ParquetEncoder(table, instance, connection, workDir);
   }
 
   /** One Parquet file holding `rows`, every row stamped with `ingestedAtMs`. Not re-entrant: callers serialise. */
-  async encode(rows: readonly LakeRow[], ingestedAtMs: number): Promise<Buffer> {
+  async encode(rows: readonly Row[], ingestedAtMs: number): Promise<Buffer> {
     await this.connection.run("DELETE FROM lake_batch");
     const appender = await this.connection.createAppender("lake_batch", "main", "temp");
     const ingestedAt = new DuckDBTimestampTZValue(BigInt(ingestedAtMs) * 1000n);
-    const appendOptional = (value: number | null) =>
-      value === null ? appender.appendNull() : appender.appendDouble(value);
     for (const row of rows) {
-      appender.appendVarchar(row.symbol);
-      appender.appendTimestampTZ(new DuckDBTimestampTZValue(row.tsMicros));
-      appender.appendDouble(row.price);
-      appender.appendBigInt(row.volume);
-      appendOptional(row.open);
-      appendOptional(row.high);
-      appendOptional(row.low);
-      appendOptional(row.close);
-      appender.appendVarchar(row.source);
-      appender.appendVarchar(row.producerId);
-      appender.appendBigInt(row.seq);
-      appender.appendInteger(row.kafkaPartition);
-      appender.appendBigInt(row.kafkaOffset);
+      this.table.append(appender, row);
       appender.appendTimestampTZ(ingestedAt);
       appender.endRow();
     }

@@ -19,7 +19,18 @@ export interface NamedQuery {
   readonly description: string;
   /** `{{where}}` becomes the filter on symbol and dt ("1 = 1" without one). */
   readonly template: string;
+  /** The text used instead when the catalog has the rollup's `bars_1m` table. */
+  readonly withBars?: string;
+  /** Tables it cannot run without. */
+  readonly requires?: readonly string[];
 }
+
+/** The latest revision of each (symbol, minute) of the rollup's bars. */
+const LATEST_BARS = `
+  SELECT symbol, minute, open, high, low, close, volume, vwap, ticks, revision,
+         row_number() OVER (PARTITION BY symbol, minute ORDER BY revision DESC) AS revision_rank
+  FROM bars_1m
+  WHERE {{where}}`;
 
 const FIRST_LAST = (bucket: string) => `
   SELECT symbol, ${bucket} AS bucket, price, volume,
@@ -56,8 +67,33 @@ ORDER BY r.symbol`,
   },
   {
     name: "ohlcv-1m",
-    description: "open, high, low, close and volume per symbol per minute",
+    description:
+      "open, high, low, close and volume per symbol per minute (from the rollup's bars where they cover a minute, else from ticks)",
     template: OHLCV("date_trunc('minute', ts)", "minute"),
+    // Minutes the rollup has a bar for come from bars_1m (latest revision: no scan of their ticks' ranks);
+    // others (before the rollup ran, or past its revision window) from ticks.
+    withBars: `
+WITH bars AS (${LATEST_BARS}),
+from_ticks AS (${OHLCV("date_trunc('minute', ts)", "minute").replace(/ORDER BY symbol, bucket\s*$/, "")})
+SELECT symbol, minute, open, high, low, close, volume, ticks
+FROM bars
+WHERE revision_rank = 1
+UNION ALL
+SELECT t.symbol, t.minute, t.open, t.high, t.low, t.close, t.volume, t.ticks
+FROM from_ticks t
+WHERE NOT EXISTS (SELECT 1 FROM bars b WHERE b.revision_rank = 1 AND b.symbol = t.symbol AND b.minute = t.minute)
+ORDER BY symbol, minute`,
+  },
+  {
+    name: "bars-1m",
+    description: "the rollup's one-minute bars (latest revision): OHLCV, VWAP and tick count",
+    requires: ["bars_1m"],
+    template: `
+WITH latest AS (${LATEST_BARS})
+SELECT symbol, minute, open, high, low, close, volume, vwap, ticks, revision
+FROM latest
+WHERE revision_rank = 1
+ORDER BY symbol, minute`,
   },
   {
     name: "ohlcv-1d",
@@ -114,8 +150,19 @@ export function findNamedQuery(name: string): NamedQuery {
 }
 
 /** The query's SQL with its filter; every value is validated before it is placed in the text. */
-export function renderNamedQuery(name: string, parameters: NamedQueryParameters = {}): string {
+export function renderNamedQuery(
+  name: string,
+  parameters: NamedQueryParameters = {},
+  /** The catalogued tables; undefined = only ticks and quarantine. */
+  tables?: ReadonlySet<string>,
+): string {
   const query = findNamedQuery(name);
+  const missing = (query.requires ?? []).filter((table) => !tables?.has(table));
+  if (missing.length > 0)
+    throw new ConfigError(
+      `--named ${name} needs table ${missing.join(", ")}, which the catalog does not have yet: run the rollup (tickstream rollup), its lake sink (tickstream consume --table bars_1m), then tickstream crawl`,
+    );
+  const template = query.withBars && tables?.has("bars_1m") ? query.withBars : query.template;
   const conditions: string[] = [];
   if (parameters.symbol !== undefined) {
     if (!SYMBOL.test(parameters.symbol))
@@ -135,7 +182,5 @@ export function renderNamedQuery(name: string, parameters: NamedQueryParameters 
   if (parameters.from && parameters.to && parameters.from > parameters.to) {
     throw new ConfigError(`--from ${parameters.from} is after --to ${parameters.to}`);
   }
-  return query.template
-    .replaceAll("{{where}}", conditions.length > 0 ? conditions.join(" AND ") : "1 = 1")
-    .trim();
+  return template.replaceAll("{{where}}", conditions.length > 0 ? conditions.join(" AND ") : "1 = 1").trim();
 }

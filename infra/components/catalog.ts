@@ -33,6 +33,8 @@ export class Catalog extends pulumi.ComponentResource {
         s3Targets: [
           { path: pulumi.interpolate`s3://${args.lakeBucketName}/ticks/` },
           { path: pulumi.interpolate`s3://${args.lakeBucketName}/quarantine/` },
+          // The rollup's bars (apps/rollup), written by the lake sink's second instance.
+          { path: pulumi.interpolate`s3://${args.lakeBucketName}/bars_1m/` },
         ],
         // Each run reads only the dt= folders added since the last, so a new day is queryable after one cheap
         // crawl; Glue accepts that only with both schema-change behaviours LOG (a changed schema is logged, not

@@ -2,7 +2,7 @@
  * The IAM policy documents of the stack, as pure functions of ARNs, so that tests and the policy pack can
  * read exactly what is granted. Least privilege: object access only under the lake's own prefixes.
  */
-export const LAKE_PREFIXES = ["ticks/", "quarantine/"] as const;
+export const LAKE_PREFIXES = ["ticks/", "quarantine/", "bars_1m/"] as const;
 /** Where the lake sink stages a flush before committing it (apps/lake/layout.ts); never a crawler's. */
 export const STAGING_PREFIX = "_staging/";
 

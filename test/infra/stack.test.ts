@@ -311,6 +311,9 @@ for (const stack of ["dev", "prod"] as const) {
       expect(grants.sort()).to.deep.equal(
         [
           `s3:AbortMultipartUpload ${lakeArn}/_staging/*`,
+          `s3:AbortMultipartUpload ${lakeArn}/bars_1m/*`,
+          `s3:GetObject ${lakeArn}/bars_1m/*`,
+          `s3:PutObject ${lakeArn}/bars_1m/*`,
           `s3:AbortMultipartUpload ${lakeArn}/quarantine/*`,
           `s3:AbortMultipartUpload ${lakeArn}/ticks/*`,
           `s3:DeleteObject ${lakeArn}/_staging/*`,
@@ -327,6 +330,7 @@ for (const stack of ["dev", "prod"] as const) {
       expect(listing.Condition!.StringLike["s3:prefix"]).to.deep.equal([
         "ticks/*",
         "quarantine/*",
+        "bars_1m/*",
         "_staging/*",
       ]);
     });
@@ -439,12 +443,14 @@ for (const stack of ["dev", "prod"] as const) {
       }
     });
 
-    it("must crawl the ticks and quarantine prefixes into the stack's Glue database", function () {
+    // Glue: each S3 target's folder becomes a table of the crawler's database (the rollup's bars_1m included).
+    it("must crawl the ticks, quarantine and bars_1m prefixes into the stack's Glue database", function () {
       const lakeName = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.bucket;
       const [crawler] = ofType("aws:glue/crawler:Crawler");
       expect(crawler!.inputs.s3Targets).to.deep.equal([
         { path: `s3://${lakeName}/ticks/` },
         { path: `s3://${lakeName}/quarantine/` },
+        { path: `s3://${lakeName}/bars_1m/` },
       ]);
       expect(crawler!.inputs.schedule).to.equal(config.crawlerSchedule);
       expect(ofType("aws:glue/catalogDatabase:CatalogDatabase")[0]!.inputs.name).to.equal(

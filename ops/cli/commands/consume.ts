@@ -1,13 +1,22 @@
 /** `tickstream consume`: run the lake sink until Ctrl-C or SIGTERM, then flush and exit. */
 import type { Command } from "commander";
 import { DEFAULT_FLUSH_POLICY, LakeSink } from "../../../apps/consumer/lake-sink.ts";
+import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
+import { InvalidArgumentError } from "commander";
 import { LocalEnvironment } from "../../local/environment.ts";
+
+function tableName(value: string): LakeTableName {
+  if (value !== "ticks" && value !== "bars_1m")
+    throw new InvalidArgumentError(`expected ticks or bars_1m, got "${value}"`);
+  return value;
+}
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
 import { formatCount, formatPairs, type Output } from "../output.ts";
 import { onShutdownSignals } from "../signals.ts";
 
 interface ConsumeOptions {
+  table: LakeTableName;
   group?: string;
   topic?: string;
   flushRecords: number;
@@ -21,6 +30,12 @@ export function registerConsumeCommand(program: Command): void {
     program
       .command("consume")
       .description("write ticks from Kafka to the S3 lake as Parquet, exactly once (runs until Ctrl-C)")
+      .option(
+        "--table <name>",
+        "ticks, or bars_1m: the rollup's bars (topic default: the `barsTopic` setting; group: the `consumerGroup` setting + -bars)",
+        tableName,
+        "ticks",
+      )
       .option("--group <id>", "consumer group (default: the `consumerGroup` setting)")
       .option("--topic <name>", "topic (default: the `topic` setting)")
       .option(
@@ -50,11 +65,14 @@ export function registerConsumeCommand(program: Command): void {
   ).action(
     commandAction(async (output: Output, options: ConsumeOptions) => {
       const environment = LocalEnvironment.fromEnvironment();
+      const bars = options.table === "bars_1m";
+      const topic = options.topic ?? (bars ? environment.settings.barsTopic : environment.settings.topic);
       const sink = new LakeSink({
         bootstrapServers: environment.bootstrapServers,
-        topic: options.topic ?? environment.settings.topic,
-        groupId: options.group ?? environment.settings.consumerGroup,
+        topic,
+        groupId: options.group ?? `${environment.settings.consumerGroup}${bars ? "-bars" : ""}`,
         lake: environment.lake,
+        table: options.table,
         flush: {
           maxRecords: options.flushRecords,
           maxBytes: options.flushBytes,
@@ -80,7 +98,7 @@ export function registerConsumeCommand(program: Command): void {
       try {
         await sink.start();
         output.progress(
-          `lake sink consuming ${options.topic ?? environment.settings.topic} into s3://${environment.lake.bucket}/ticks/`,
+          `lake sink consuming ${topic} into s3://${environment.lake.bucket}/${options.table}/`,
         );
         await new Promise<void>((resolve) =>
           signals.stop.addEventListener("abort", () => resolve(), { once: true }),

@@ -4,6 +4,8 @@ import { InvalidArgumentError, type Command } from "commander";
 import { runAthenaQuery } from "../../../apps/query/athena-engine.ts";
 import { runLocalQuery } from "../../../apps/query/duckdb-engine.ts";
 import { NAMED_QUERIES, renderNamedQuery } from "../../../apps/query/named-queries.ts";
+import { GlueClient, paginateGetTables } from "@aws-sdk/client-glue";
+import { loadCatalog } from "../../../apps/catalog/local-catalog.ts";
 import { athenaCostUsd, type QueryResult } from "../../../apps/query/query-result.ts";
 import { ConfigError } from "../../../apps/shared/errors.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
@@ -73,6 +75,27 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
   }
 }
 
+/** The tables the catalog has: the stack's Glue database, or the local catalog. */
+async function catalogTables(options: QueryOptions): Promise<Set<string>> {
+  if (options.outputs || options.stack) {
+    const outputs = await loadStackOutputs(options);
+    const glue = new GlueClient({ region: outputs.region });
+    // Without the list (no rights to read the catalog), the analyses run on the ticks alone.
+    try {
+      const names = new Set<string>();
+      for await (const page of paginateGetTables({ client: glue }, { DatabaseName: outputs.glueDatabase }))
+        for (const table of page.TableList ?? []) if (table.Name) names.add(table.Name);
+      return names;
+    } catch {
+      return new Set();
+    } finally {
+      glue.destroy();
+    }
+  }
+  const environment = LocalEnvironment.fromEnvironment();
+  return new Set(Object.keys((await loadCatalog(environment.paths.catalogDir)).tables));
+}
+
 function date(value: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value))
     throw new InvalidArgumentError(`expected a date like 2026-11-25, got "${value}"`);
@@ -112,7 +135,9 @@ export function registerQueryCommand(program: Command): void {
       if (sqlArgument && (options.symbol || options.from || options.to)) {
         throw new ConfigError("--symbol, --from and --to go with --named; put filters in your SQL");
       }
-      const sql = options.named ? renderNamedQuery(options.named, options) : sqlArgument!;
+      const sql = options.named
+        ? renderNamedQuery(options.named, options, await catalogTables(options))
+        : sqlArgument!;
       const result = await runQuery(sql, options, output);
       if (options.csv && !options.json) {
         process.stdout.write(`${formatCsv(result)}\n`);
