@@ -45,6 +45,8 @@ export interface RollupOptions {
   readonly sessionTimeoutMs?: number;
   readonly onBars?: (event: { partition: number; bars: readonly Bar[] }) => void;
   readonly onWarning?: (message: string) => void;
+  /** Create the bar topic when it is missing, with as many partitions as the tick topic (the service does). */
+  readonly createBarsTopic?: boolean;
 }
 
 export interface RollupTotals {
@@ -93,7 +95,15 @@ export class Rollup {
     this.kafka = createKafka(bootstrapServers, "tickstream-rollup");
     this.admin = this.kafka.admin();
     await connectToBroker(this.admin, bootstrapServers, "tickstream-rollup");
-    const topics = await this.admin.listTopics();
+    let topics = await this.admin.listTopics();
+    if (this.options.createBarsTopic && topics.includes(topic) && !topics.includes(this.options.barsTopic)) {
+      const [metadata] = (await this.admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      await this.admin.createTopics({
+        topics: [{ topic: this.options.barsTopic, numPartitions: metadata!.partitions.length }],
+        waitForLeaders: true,
+      });
+      topics = await this.admin.listTopics();
+    }
     for (const needed of [topic, this.options.barsTopic])
       if (!topics.includes(needed))
         throw new ServiceError(

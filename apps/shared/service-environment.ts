@@ -20,6 +20,11 @@ const schema = z.object({
   TICKSTREAM_RATE: z.coerce.number().positive().default(100),
   TICKSTREAM_COUNT: z.coerce.number().int().positive().optional(),
   TICKSTREAM_PRODUCER_ID: z.string().min(1).optional(),
+  /** The rollup (apps/rollup/service.ts): its bar topic, group and allowed lateness. */
+  TICKSTREAM_BARS_TOPIC: z.string().min(1).default("stock-bars-1m"),
+  TICKSTREAM_ROLLUP_GROUP: z.string().min(1).default("tickstream-rollup"),
+  TICKSTREAM_ROLLUP_LATENESS_MS: z.coerce.number().int().min(0).default(5_000),
+  TICKSTREAM_ROLLUP_IDLE_CLOSE_MS: z.coerce.number().int().positive().default(30_000),
 });
 
 export type ServiceEnvironment = z.infer<typeof schema>;

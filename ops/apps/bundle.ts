@@ -5,17 +5,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-export type AppName = "producer" | "consumer";
-export const APP_NAMES: readonly AppName[] = ["producer", "consumer"];
+export type AppName = "producer" | "consumer" | "rollup";
+export const APP_NAMES: readonly AppName[] = ["producer", "consumer", "rollup"];
 
 const ENTRY_POINTS: Record<AppName, string> = {
   producer: fileURLToPath(new URL("../../apps/producer/service.ts", import.meta.url)),
   consumer: fileURLToPath(new URL("../../apps/consumer/service.ts", import.meta.url)),
+  rollup: fileURLToPath(new URL("../../apps/rollup/service.ts", import.meta.url)),
 };
 
 /** Packages the bundle needs beside it at run time, in node_modules/. */
 export const NATIVE_PACKAGES: Record<AppName, readonly string[]> = {
   producer: [],
+  rollup: [],
   consumer: ["@duckdb/node-api", "@duckdb/node-bindings", "@duckdb/node-bindings-linux-x64"],
 };
 

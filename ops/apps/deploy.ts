@@ -84,6 +84,10 @@ async function kafkaEnvironment(
   app: AppName,
 ): Promise<Record<string, string>> {
   if (!isSecuredStack(cluster.outputs)) return {};
+  if (app === "rollup")
+    throw new ConfigError(
+      "app deploy rollup: a secured stack has no rollup principal yet (its ACLs and SCRAM user are not made by the bootstrap); run the rollup where it can reach a plaintext or local cluster, or wait for the rollup principal",
+    );
   const caFile = cluster.hostPath("/etc/tickstream/kafka-ca.pem");
   await host.writeFile(caFile, cluster.outputs.kafkaCaCertificate!, { mode: 0o644 });
   const credentials = await readStackPassword(cluster.outputs, app);
@@ -164,7 +168,7 @@ export async function deployApp(
         `EnvironmentFile=${envFile}`,
         `ExecStart=/usr/local/bin/node ${appFile}`,
         `WorkingDirectory=${appDir}`,
-        app === "consumer" ? "Restart=on-failure" : "Restart=no",
+        app === "producer" ? "Restart=no" : "Restart=on-failure",
         "RestartSec=5",
         "",
         "[Install]",

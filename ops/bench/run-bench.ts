@@ -126,6 +126,7 @@ export async function runBench(options: {
     const compared = await sideBySide(environment, options.count, options.onProgress ?? (() => {}));
     const steps = { stage: [] as number[], commit: [] as number[], publish: [] as number[] };
     const { producerId: _producerId, ...summary } = await runDemo(environment, {
+      rollup: false,
       count: options.count,
       source: "synthetic",
       onProgress: options.onProgress,

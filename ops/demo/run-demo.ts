@@ -5,6 +5,7 @@
 import { createS3Client } from "../../apps/lake/s3-client.ts";
 import { auditProducer } from "../../apps/lake/lake-audit.ts";
 import { LakeSink, type FlushEvent, type FlushPolicy } from "../../apps/consumer/lake-sink.ts";
+import { Rollup } from "../../apps/rollup/rollup.ts";
 import { runProducer } from "../../apps/producer/producer.ts";
 import { createSource } from "../../apps/producer/sources/index.ts";
 import { ServiceError } from "../../apps/shared/errors.ts";
@@ -24,6 +25,8 @@ export interface DemoOptions {
   readonly onWarning?: (message: string) => void;
   /** Every committed and published flush (the bench times its steps). */
   readonly onFlush?: (event: FlushEvent) => void;
+  /** Run the rollup and its lake sink too (default true; the bench measures the tick pipeline alone). */
+  readonly rollup?: boolean;
 }
 
 /** The shape DESIGN.md fixes for `tickstream demo --json`. */
@@ -38,6 +41,30 @@ export interface DemoSummary {
   readonly ticksPerSecond: number;
   readonly freshnessP50Ms: number;
   readonly freshnessP99Ms: number;
+  /** One-minute bars the rollup emitted (first emissions), its revisions, and the bar rows in the lake. */
+  readonly bars?: number;
+  readonly barRevisions?: number;
+  readonly barsInLake?: number;
+}
+
+/** Waits until the group has committed every offset of the topic. */
+async function waitForLagZero(
+  environment: LocalEnvironment,
+  group: string,
+  topic: string,
+  what: string,
+  onStatus?: (message: string) => void,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lag = await groupLag(environment.bootstrapServers, group, topic);
+    onStatus?.(`${what}: still to do ${lag.total.toLocaleString("en-US")}`);
+    if (lag.total === 0) return;
+    if (Date.now() > deadline)
+      throw new ServiceError(`${what} still lags ${lag.total} records behind; see the warnings above`);
+    await sleep(200);
+  }
 }
 
 export function percentile(sorted: readonly number[], fraction: number): number {
@@ -75,6 +102,7 @@ export async function runDemo(
     },
   });
   await sink.start();
+  const barsPipeline = options.rollup === false ? undefined : await startBarsPipeline(environment, options);
   const startedAt = Date.now();
   try {
     progress(`Producing ${options.count.toLocaleString("en-US")} ticks from ${options.source}...`);
@@ -106,6 +134,7 @@ export async function runDemo(
     }
     const elapsedMs = Date.now() - startedAt;
     await sink.stop();
+    const bars = barsPipeline ? await barsPipeline.finish() : undefined;
 
     progress("Auditing the lake by (producerId, seq)...");
     const s3 = createS3Client(environment.lake);
@@ -130,11 +159,75 @@ export async function runDemo(
         freshnessP50Ms: percentile(freshness, 0.5),
         freshnessP99Ms: percentile(freshness, 0.99),
         producerId: produced.producerId,
+        ...bars,
       };
     } finally {
       s3.destroy();
     }
   } finally {
     await sink.stop();
+    await barsPipeline?.stop();
   }
+}
+
+/**
+ * The rollup (one-minute bars into the bar topic) and a second lake sink writing them as `bars_1m`. `finish`
+ * waits until every tick is folded, the open bars are out (a partition idle for a second emits them) and in
+ * the lake, then stops both.
+ */
+async function startBarsPipeline(environment: LocalEnvironment, options: DemoOptions) {
+  const { settings } = environment;
+  await createTopic(environment.bootstrapServers, {
+    topic: settings.barsTopic,
+    partitions: options.partitions ?? settings.defaultPartitions,
+    replicationFactor: 1,
+  });
+  const rollup = new Rollup({
+    bootstrapServers: environment.bootstrapServers,
+    topic: settings.topic,
+    barsTopic: settings.barsTopic,
+    groupId: settings.rollupGroup,
+    timing: { latenessMs: settings.rollupLatenessMs },
+    idleCloseMs: 1_000,
+    onWarning: options.onWarning,
+  });
+  const barsGroup = `${settings.consumerGroup}-bars`;
+  const barsSink = new LakeSink({
+    bootstrapServers: environment.bootstrapServers,
+    topic: settings.barsTopic,
+    groupId: barsGroup,
+    lake: environment.lake,
+    table: "bars_1m",
+    flush: { intervalMs: 500 },
+    onWarning: options.onWarning,
+  });
+  await rollup.start();
+  await barsSink.start();
+  const stop = async () => {
+    await rollup.stop();
+    await barsSink.stop();
+  };
+  return {
+    stop,
+    async finish() {
+      options.onProgress?.("Waiting until the rollup has emitted every bar and its sink has written them...");
+      await waitForLagZero(environment, settings.rollupGroup, settings.topic, "the rollup", options.onStatus);
+      const deadline = Date.now() + 60_000;
+      while (rollup.openBars() > 0 && Date.now() < deadline) await sleep(200);
+      await rollup.stop();
+      await waitForLagZero(
+        environment,
+        barsGroup,
+        settings.barsTopic,
+        "the bars' lake sink",
+        options.onStatus,
+      );
+      await barsSink.stop();
+      return {
+        bars: rollup.totals.bars,
+        barRevisions: rollup.totals.revisions,
+        barsInLake: barsSink.totals.ticks,
+      };
+    },
+  };
 }

@@ -113,7 +113,7 @@ export class RemoteCluster {
   }
 
   /** An app's service on a host (`tickstream-producer`, `tickstream-consumer`), or undefined when not deployed. */
-  async appService(host: Host, app: "producer" | "consumer"): Promise<ServiceManager | undefined> {
+  async appService(host: Host, app: "producer" | "consumer" | "rollup"): Promise<ServiceManager | undefined> {
     if (!this.outputs.hostRoot && (await host.pathExists("/run/systemd/system"))) {
       const unit = await host.exec("systemctl", ["cat", `tickstream-${app}`]);
       return unit.exitCode === 0 ? new SystemdService(host, `tickstream-${app}`) : undefined;
@@ -127,7 +127,7 @@ export class RemoteCluster {
     const stopped: string[] = [];
     for (const broker of this.brokers) {
       const host = await this.connect(broker);
-      for (const app of ["producer", "consumer"] as const) {
+      for (const app of ["producer", "consumer", "rollup"] as const) {
         const service = await this.appService(host, app);
         if (service && (await service.stop()).stopped) stopped.push(`${app} on broker ${broker.nodeId}`);
       }

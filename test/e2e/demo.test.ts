@@ -54,7 +54,13 @@ describe("tickstream demo @integration", function () {
       "ticksPerSecond",
       "freshnessP50Ms",
       "freshnessP99Ms",
+      "bars",
+      "barRevisions",
+      "barsInLake",
     );
+    // The rollup ran too: its bars (first emissions plus revisions) are all in bars_1m.
+    expect(summary.bars).to.be.greaterThan(0);
+    expect(summary.barsInLake).to.equal(summary.bars! + summary.barRevisions!);
     expect(summary).to.include({ produced: 5000, inLake: 5000, duplicates: 0, missing: 0, quarantined: 0 });
     expect(summary.files).to.be.at.least(3);
     expect(summary.bytes).to.be.greaterThan(0);

@@ -10,6 +10,7 @@ import { createTestTopic } from "../helpers/kafka.ts";
 import { countDuplicatesAndGaps, readLakeTicks } from "../helpers/lake.ts";
 import { uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
 import { startSshServer, type SshServer } from "../helpers/sshd.ts";
+import { readBars, readTicks, referenceBars, withoutRevisions } from "../helpers/bars.ts";
 
 describe("the producer and consumer deployed to a broker host over SSH @integration", function () {
   const environment = useLocalEnvironment();
@@ -18,6 +19,7 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
   let outputsFile: string;
   let outputs: Record<string, unknown>;
   const topic = uniqueName("apps");
+  const barsTopic = uniqueName("apps-bars");
   const cli = (...args: string[]) =>
     runCli([...args, "--outputs", outputsFile, "--identity", sshd.clientKeyFile], process.env, 180_000);
 
@@ -115,6 +117,33 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
     expect(logs.stdout).to.include(`consumer: consuming ${topic}`);
     const producerLogs = await cli("app", "logs", "producer");
     expect(producerLogs.stdout).to.include("producer: done: 3000 ticks as remote-producer");
+  });
+
+  it("deploys the rollup the same way: it creates the bar topic and its bars equal the reference", async function () {
+    this.timeout(240_000);
+    const settings = path.join(hostRoot, "rollup.env");
+    await writeFile(
+      settings,
+      [
+        `TICKSTREAM_TOPIC=${topic}`,
+        `TICKSTREAM_BARS_TOPIC=${barsTopic}`,
+        `TICKSTREAM_ROLLUP_GROUP=${uniqueName("remote-rollup")}`,
+        "TICKSTREAM_ROLLUP_IDLE_CLOSE_MS=1000",
+      ].join("\n"),
+    );
+    const deployed = await cli("app", "deploy", "rollup", "--env-file", settings, "--json");
+    expect(deployed.exitCode, deployed.stderr).to.equal(0);
+    expect((await cli("app", "start", "rollup")).stdout).to.match(/^rollup started \(pid \d+\)$/);
+    const reference = referenceBars(await readTicks(environment().bootstrapServers, topic, 3000));
+    await waitFor(
+      async () =>
+        (await readBars(environment().bootstrapServers, barsTopic, 1_000)).latest.size >= reference.size,
+      { timeoutMs: 120_000, intervalMs: 2_000, describe: () => "the deployed rollup emitted no bars" },
+    );
+    const bars = await readBars(environment().bootstrapServers, barsTopic);
+    expect(bars.duplicates).to.deep.equal([]);
+    expect(withoutRevisions(bars.latest)).to.deep.equal(reference);
+    expect((await cli("app", "stop", "rollup")).stdout).to.equal("rollup stopped");
   });
 
   it("stops them; status then exits 3, and a stop of a stopped app says so", async function () {

@@ -1,4 +1,4 @@
-/** `tickstream app deploy|start|stop|restart|status|logs producer|consumer`: the apps as services on a stack's brokers. */
+/** `tickstream app deploy|start|stop|restart|status|logs producer|consumer|rollup`: the apps as services on a stack's brokers. */
 import { InvalidArgumentError, type Command } from "commander";
 import { ServiceError } from "../../../apps/shared/errors.ts";
 import { APP_NAMES, type AppName } from "../../apps/bundle.ts";
@@ -21,7 +21,7 @@ interface AppOptions {
 
 function appName(value: string): AppName {
   if (!(APP_NAMES as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`expected producer or consumer, got "${value}"`);
+    throw new InvalidArgumentError(`expected producer, consumer or rollup, got "${value}"`);
   return value as AppName;
 }
 

@@ -47,6 +47,10 @@ export function registerDemoCommand(program: Command): void {
           ["ticks/s (end to end)", formatCount(summary.ticksPerSecond)],
           ["freshness p50", `${summary.freshnessP50Ms} ms`],
           ["freshness p99", `${summary.freshnessP99Ms} ms`],
+          [
+            "one-minute bars",
+            `${formatCount(summary.bars ?? 0)} (+${formatCount(summary.barRevisions ?? 0)} revisions), ${formatCount(summary.barsInLake ?? 0)} rows in bars_1m`,
+          ],
           ["producerId", producerId],
         ]) + `\nThe broker and S3 server keep running; stop them with: npx tickstream local down`,
       );
