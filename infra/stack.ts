@@ -37,7 +37,7 @@ export interface TickstreamOutputs {
   /** The CA that signed the brokers' certificates (public): clients verify the brokers against it. */
   readonly kafkaCaCertificate: pulumi.Output<string>;
   /** The SSM SecureString parameters holding each app principal's SCRAM password (names, not values). */
-  readonly kafkaCredentialParameters: Record<"ops" | "producer" | "consumer", string>;
+  readonly kafkaCredentialParameters: Record<"ops" | "producer" | "consumer" | "rollup", string>;
   /** Each broker's keystore parameter (names), for `tickstream broker renew-certificates`. */
   readonly kafkaKeystoreParameters: string[];
   /** The scheduled quote poller's function and log group (`tickstream quotes invoke|logs`), when enabled. */
@@ -82,6 +82,8 @@ export function createTickstreamStack(
       brokerRoleId: lake.brokerRole.id,
       security,
       consumerGroupPrefixes: [DEFAULT_LOCAL_SETTINGS.consumerGroup],
+      barsTopic: DEFAULT_LOCAL_SETTINGS.barsTopic,
+      rollupGroupPrefix: DEFAULT_LOCAL_SETTINGS.rollupGroup,
       clusterId: clusterIdFor(`${pulumi.getProject()}/${stack}`),
       topic: TOPIC,
       tags,
@@ -135,6 +137,7 @@ export function createTickstreamStack(
       ops: security.names.user("ops"),
       producer: security.names.user("producer"),
       consumer: security.names.user("consumer"),
+      rollup: security.names.user("rollup"),
     },
     brokerPrivateIps: brokers.privateIps,
     brokerInstanceIds: brokers.instanceIds,

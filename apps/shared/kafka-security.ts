@@ -11,8 +11,8 @@ import { readFileSync } from "node:fs";
 import { ConfigError } from "./errors.ts";
 
 /** The principals: each app may do only its own job (ACLs); ops administers. */
-export type KafkaRole = "producer" | "consumer" | "ops";
-export const KAFKA_ROLES: readonly KafkaRole[] = ["producer", "consumer", "ops"];
+export type KafkaRole = "producer" | "consumer" | "rollup" | "ops";
+export const KAFKA_ROLES: readonly KafkaRole[] = ["producer", "consumer", "rollup", "ops"];
 
 export interface KafkaCredentials {
   readonly username: string;
@@ -29,6 +29,7 @@ export interface ClusterSecurity {
 export function kafkaRoleOf(clientId: string): KafkaRole {
   if (clientId.startsWith("tickstream-producer")) return "producer";
   if (clientId.startsWith("tickstream-lake-sink")) return "consumer";
+  if (clientId.startsWith("tickstream-rollup")) return "rollup";
   return "ops";
 }
 

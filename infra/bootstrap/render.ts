@@ -34,6 +34,8 @@ export interface BootstrapParams {
   readonly scalaVersion?: string;
   readonly nodeVersion: string;
   readonly topic: string;
+  /** The rollup's bar topic, created beside the tick topic (with as many partitions); none when absent. */
+  readonly barsTopic?: string;
   readonly partitions: number;
   readonly replicationFactor: number;
   readonly retentionHours: number;
@@ -74,6 +76,8 @@ function validate(params: BootstrapParams): void {
   }
   if (params.dataVolumeId !== undefined && !/^vol-([0-9a-f]{8}|[0-9a-f]{17})$/.test(params.dataVolumeId))
     throw new Error(`bootstrap: dataVolumeId "${params.dataVolumeId}" is not an EBS volume id`);
+  if (params.barsTopic !== undefined && !/^[A-Za-z0-9._-]+$/.test(params.barsTopic))
+    throw new Error(`bootstrap: barsTopic "${params.barsTopic}" is not a Kafka topic name`);
   if (!/^[A-Za-z0-9._-]+$/.test(params.topic))
     throw new Error(`bootstrap: topic "${params.topic}" is not a Kafka topic name`);
   if (params.security) validateSecurity(params.security);
@@ -95,6 +99,7 @@ export function renderBootstrap(params: BootstrapParams): string {
     ["SCALA_VERSION", scala],
     ["NODE_VERSION", params.nodeVersion],
     ["TOPIC", params.topic],
+    ["BARS_TOPIC", params.barsTopic ?? ""],
     ["PARTITIONS", params.partitions],
     ["REPLICATION_FACTOR", params.replicationFactor],
     ["RETENTION_MS", params.retentionHours * 3_600_000],
@@ -380,15 +385,18 @@ wait_and_create_topic() {
   done
   log "the broker answers on $private_ip:$INTERNAL_PORT"
   # With a quorum, creation waits until enough brokers have joined for the replication factor.
-  until kafka_tool "$private_ip" --create --if-not-exists --topic "$TOPIC" --partitions "$PARTITIONS" \\
-    --replication-factor "$REPLICATION_FACTOR" --config "retention.ms=$RETENTION_MS" > /dev/null 2>&1; do
-    if [ "$SECONDS" -gt "$deadline" ]; then
-      log "could not create topic $TOPIC within 300 s"
-      exit 1
-    fi
-    sleep 5
+  local topic
+  for topic in "$TOPIC" $BARS_TOPIC; do
+    until kafka_tool "$private_ip" --create --if-not-exists --topic "$topic" --partitions "$PARTITIONS" \\
+      --replication-factor "$REPLICATION_FACTOR" --config "retention.ms=$RETENTION_MS" > /dev/null 2>&1; do
+      if [ "$SECONDS" -gt "$deadline" ]; then
+        log "could not create topic $topic within 300 s"
+        exit 1
+      fi
+      sleep 5
+    done
+    log "topic $topic is in place"
   done
-  log "topic $TOPIC is in place"
 }
 
 main() {

@@ -15,10 +15,10 @@ import { aclCommandArguments, type AppAclScope } from "../../ops/kafka/acls.ts";
 import { shellQuote } from "../../apps/shared/shell-quote.ts";
 
 /** The principals of a stack: broker and controller (the cluster itself), ops (super user), and the apps. */
-export const STACK_PRINCIPALS = ["broker", "controller", "ops", "producer", "consumer"] as const;
+export const STACK_PRINCIPALS = ["broker", "controller", "ops", "producer", "consumer", "rollup"] as const;
 export type StackPrincipal = (typeof STACK_PRINCIPALS)[number];
 /** The principals whose passwords `tickstream credentials rotate` replaces. */
-export const ROTATABLE_PRINCIPALS = ["producer", "consumer", "ops"] as const;
+export const ROTATABLE_PRINCIPALS = ["producer", "consumer", "rollup", "ops"] as const;
 export type RotatablePrincipal = (typeof ROTATABLE_PRINCIPALS)[number];
 
 /**
@@ -48,7 +48,7 @@ export function validateSecurity(security: BootstrapSecurity): void {
   for (const name of names)
     if (!/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(name) || name.split("/").length - 1 > 15)
       throw new Error(`bootstrap: "${name}" is not an SSM parameter name`);
-  for (const principal of ["broker", "controller", "ops", "producer", "consumer"] as const)
+  for (const principal of STACK_PRINCIPALS)
     if (!security.userParameters[principal]) throw new Error(`bootstrap: no parameter for ${principal}`);
 }
 
@@ -124,6 +124,7 @@ fetch_security() {
   OPS_PASSWORD="$(ssm_get "$OPS_PASSWORD_PARAMETER")"
   PRODUCER_PASSWORD="$(ssm_get "$PRODUCER_PASSWORD_PARAMETER")"
   CONSUMER_PASSWORD="$(ssm_get "$CONSUMER_PASSWORD_PARAMETER")"
+  ROLLUP_PASSWORD="$(ssm_get "$ROLLUP_PASSWORD_PARAMETER")"
   log "read the keystore, the CA and the SCRAM credentials from Parameter Store"
 }
 
@@ -144,7 +145,8 @@ write_scram_arguments() {
   (
     umask 077
     printf -- '--add-scram\\nSCRAM-SHA-512=[name=%s,password=%s]\\n' \\
-      broker "$BROKER_PASSWORD" ops "$OPS_PASSWORD" producer "$PRODUCER_PASSWORD" consumer "$CONSUMER_PASSWORD" > "$file"
+      broker "$BROKER_PASSWORD" ops "$OPS_PASSWORD" producer "$PRODUCER_PASSWORD" consumer "$CONSUMER_PASSWORD" \\
+      rollup "$ROLLUP_PASSWORD" > "$file"
   )
 }
 

@@ -20,6 +20,9 @@ export interface BrokerClusterArgs {
   readonly security: BrokerSecurity;
   /** Consumer group ids (prefixes) the lake sink's ACLs cover. */
   readonly consumerGroupPrefixes: readonly string[];
+  /** The rollup's bar topic and group (prefix). */
+  readonly barsTopic: string;
+  readonly rollupGroupPrefix: string;
   readonly clusterId: string;
   readonly topic: string;
   readonly tags: Record<string, string>;
@@ -150,6 +153,7 @@ export class BrokerCluster extends pulumi.ComponentResource {
               kafkaVersion: config.kafkaVersion,
               nodeVersion: DEFAULT_NODE_VERSION,
               topic: args.topic,
+              barsTopic: args.barsTopic,
               partitions: config.topicPartitions,
               replicationFactor: config.replicationFactor,
               retentionHours: config.topicRetentionHours,
@@ -160,7 +164,12 @@ export class BrokerCluster extends pulumi.ComponentResource {
                 userParameters: Object.fromEntries(
                   STACK_PRINCIPALS.map((principal) => [principal, security.names.user(principal)]),
                 ) as Record<(typeof STACK_PRINCIPALS)[number], string>,
-                aclScope: { topics: [args.topic], groupPrefixes: args.consumerGroupPrefixes },
+                aclScope: {
+                  topics: [args.topic],
+                  groupPrefixes: args.consumerGroupPrefixes,
+                  barsTopics: [args.barsTopic],
+                  rollupGroupPrefixes: [args.rollupGroupPrefix],
+                },
               },
             }),
           ),

@@ -84,10 +84,6 @@ async function kafkaEnvironment(
   app: AppName,
 ): Promise<Record<string, string>> {
   if (!isSecuredStack(cluster.outputs)) return {};
-  if (app === "rollup")
-    throw new ConfigError(
-      "app deploy rollup: a secured stack has no rollup principal yet (its ACLs and SCRAM user are not made by the bootstrap); run the rollup where it can reach a plaintext or local cluster, or wait for the rollup principal",
-    );
   const caFile = cluster.hostPath("/etc/tickstream/kafka-ca.pem");
   await host.writeFile(caFile, cluster.outputs.kafkaCaCertificate!, { mode: 0o644 });
   const credentials = await readStackPassword(cluster.outputs, app);

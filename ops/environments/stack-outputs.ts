@@ -29,7 +29,13 @@ export const stackOutputsSchema = z.object({
   kafkaCaCertificate: z.string().includes("BEGIN CERTIFICATE").optional(),
   /** The SSM SecureString parameters of the app principals' SCRAM passwords (names only). */
   kafkaCredentialParameters: z
-    .object({ ops: z.string().min(1), producer: z.string().min(1), consumer: z.string().min(1) })
+    .object({
+      ops: z.string().min(1),
+      producer: z.string().min(1),
+      consumer: z.string().min(1),
+      /** Stacks from before the rollup principal lack it. */
+      rollup: z.string().min(1).optional(),
+    })
     .optional(),
   /** Each broker's keystore parameter (by node id - 1), which `broker renew-certificates` installs. */
   kafkaKeystoreParameters: z.array(z.string().min(1)).optional(),

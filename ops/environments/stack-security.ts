@@ -20,6 +20,8 @@ export function isSecuredStack(outputs: StackOutputs): boolean {
 
 function parameterOf(outputs: StackOutputs, role: KafkaRole): string {
   const name = outputs.kafkaCredentialParameters?.[role];
+  if (!name && outputs.kafkaCredentialParameters)
+    throw new ConfigError(`the stack's outputs name no ${role} credentials; run pulumi up to add them`);
   if (!name)
     throw new ConfigError(
       "the stack's outputs have kafkaCaCertificate but no kafkaCredentialParameters; run `pulumi up` to add them",

@@ -4,6 +4,9 @@
  * super users (server-properties.ts). Operations as Kafka's authorizer names them (KIP-679: the idempotent
  * producer needs WRITE on a topic, no cluster right):
  *  - producer: WRITE and DESCRIBE on the tick topics;
+ *  - rollup: READ and DESCRIBE on the tick topics, WRITE and DESCRIBE on the bar topics, its groups and
+ *    transactional ids, IDEMPOTENT_WRITE on the cluster (as the consumer's, below); the consumer also reads the
+ *    bar topics (its `bars_1m` sink);
  *  - consumer (the lake sink): READ and DESCRIBE on the tick topics; READ and DESCRIBE on its groups; WRITE
  *    and DESCRIBE on its transactional ids (`tickstream.<group>.…`, the partition fence's commits); and
  *    IDEMPOTENT_WRITE on the cluster, because kafkajs' transactional producer first asks for a plain idempotent
@@ -20,10 +23,14 @@ type ResourcePatternTypes = kafkajs.ResourcePatternTypes;
 type AclOperationTypes = kafkajs.AclOperationTypes;
 
 export interface AppAclScope {
-  /** Topics the apps produce and consume (literal names). */
+  /** Tick topics: the producer writes them, the lake sink and the rollup read them (literal names). */
   readonly topics: readonly string[];
-  /** Consumer group ids (and their prefixes: `tickstream-lake-sink` covers `tickstream-lake-sink-2`). */
+  /** The lake sink's group ids (and their prefixes: `tickstream-lake-sink` covers `tickstream-lake-sink-bars`). */
   readonly groupPrefixes: readonly string[];
+  /** Bar topics: the rollup writes them, the lake sink reads them. */
+  readonly barsTopics?: readonly string[];
+  /** The rollup's group ids (prefixes). */
+  readonly rollupGroupPrefixes?: readonly string[];
 }
 
 type Acl = AclEntry & {
@@ -57,6 +64,23 @@ export function appAcls(scope: AppAclScope): Acl[] {
     ...scope.topics.flatMap((topic) => [
       ...allow("producer", AclResourceTypes.TOPIC, topic, LITERAL, [WRITE, DESCRIBE]),
       ...allow("consumer", AclResourceTypes.TOPIC, topic, LITERAL, [READ, DESCRIBE]),
+      ...((scope.rollupGroupPrefixes ?? []).length > 0
+        ? allow("rollup", AclResourceTypes.TOPIC, topic, LITERAL, [READ, DESCRIBE])
+        : []),
+    ]),
+    ...(scope.barsTopics ?? []).flatMap((topic) => [
+      ...allow("rollup", AclResourceTypes.TOPIC, topic, LITERAL, [WRITE, DESCRIBE]),
+      ...allow("consumer", AclResourceTypes.TOPIC, topic, LITERAL, [READ, DESCRIBE]),
+    ]),
+    ...(scope.rollupGroupPrefixes ?? []).flatMap((group) => [
+      ...allow("rollup", AclResourceTypes.GROUP, group, PREFIXED, [READ, DESCRIBE]),
+      ...allow("rollup", AclResourceTypes.TRANSACTIONAL_ID, `tickstream.${group}`, PREFIXED, [
+        WRITE,
+        DESCRIBE,
+      ]),
+      ...allow("rollup", AclResourceTypes.CLUSTER, "kafka-cluster", LITERAL, [
+        AclOperationTypes.IDEMPOTENT_WRITE,
+      ]),
     ]),
     ...allow("consumer", AclResourceTypes.CLUSTER, "kafka-cluster", LITERAL, [
       AclOperationTypes.IDEMPOTENT_WRITE,

@@ -140,6 +140,7 @@ export class LocalEnvironment {
         ops: passwords.ops,
         producer: passwords.producer,
         consumer: passwords.consumer,
+        rollup: passwords.rollup,
       },
     };
   }
@@ -156,14 +157,22 @@ export class LocalEnvironment {
       this.registerClientSecurity();
     }
     await Promise.all([this.s3.start(), this.broker.start()]);
-    if (this.secure) await this.grantAppAcls([this.settings.topic]);
+    if (this.secure) await this.grantAppAcls([this.settings.topic], [this.settings.barsTopic]);
     return this.status();
   }
 
-  /** On a secure broker: the producer may write these topics, the lake sink read them (ops/kafka/acls.ts). */
-  async grantAppAcls(topics: readonly string[]): Promise<void> {
+  /**
+   * On a secure broker: the producer may write these tick topics, the lake sink and the rollup read them; the
+   * rollup may write the bar topics, the lake sink read them (ops/kafka/acls.ts).
+   */
+  async grantAppAcls(topics: readonly string[], barsTopics: readonly string[] = []): Promise<void> {
     if (!this.secure) return;
-    await applyAppAcls(this.bootstrapServers, { topics, groupPrefixes: [this.settings.consumerGroup] });
+    await applyAppAcls(this.bootstrapServers, {
+      topics,
+      barsTopics,
+      groupPrefixes: [this.settings.consumerGroup],
+      rollupGroupPrefixes: [this.settings.rollupGroup],
+    });
   }
 
   async down(): Promise<{ broker: boolean; s3: boolean }> {

@@ -14,8 +14,15 @@ import type { ClusterSecurity, KafkaCredentials } from "../../apps/shared/kafka-
 import type { Host } from "../hosts/host.ts";
 import { createCertificateAuthority, issueServerCertificate } from "./certificates.ts";
 
-export type LocalPrincipal = "broker" | "controller" | "ops" | "producer" | "consumer";
-const PRINCIPALS: readonly LocalPrincipal[] = ["broker", "controller", "ops", "producer", "consumer"];
+export type LocalPrincipal = "broker" | "controller" | "ops" | "producer" | "consumer" | "rollup";
+const PRINCIPALS: readonly LocalPrincipal[] = [
+  "broker",
+  "controller",
+  "ops",
+  "producer",
+  "consumer",
+  "rollup",
+];
 
 export interface LocalSecurityFiles {
   readonly dir: string;
@@ -71,7 +78,12 @@ export function clientSecurity(home: string): ClusterSecurity | undefined {
   });
   return {
     caPem: readFileSync(loaded.files.caCertificate, "utf8"),
-    credentials: { producer: user("producer"), consumer: user("consumer"), ops: user("ops") },
+    credentials: {
+      producer: user("producer"),
+      consumer: user("consumer"),
+      rollup: user("rollup"),
+      ops: user("ops"),
+    },
   };
 }
 

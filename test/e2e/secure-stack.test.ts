@@ -11,6 +11,8 @@ import { finnhubQuote, startQuoteApi } from "../helpers/quote-api.ts";
 import { connect as tlsConnect } from "node:tls";
 import path from "node:path";
 import { sleep, waitFor } from "../../apps/shared/retry.ts";
+import { registerClusterSecurity, unregisterClusterSecurity } from "../../apps/shared/kafka-security.ts";
+import { readBars } from "../helpers/bars.ts";
 import { encodeTick } from "../../apps/tick/schema.ts";
 import { LOCAL_S3_CREDENTIALS } from "../../ops/config/settings.ts";
 import { parseStackOutputs } from "../../ops/environments/stack-outputs.ts";
@@ -130,6 +132,7 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
         ops: security.names.user("ops"),
         producer: security.names.user("producer"),
         consumer: security.names.user("consumer"),
+        rollup: security.names.user("rollup"),
       },
     };
     outputsFile = path.join(s3Dir, "outputs.json");
@@ -277,7 +280,7 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
       const text = await readFile(envFile, "utf8");
       expect(text).to.include(`TICKSTREAM_KAFKA_USERNAME=${app}\n`);
       expect(text).to.include(`TICKSTREAM_KAFKA_PASSWORD=${security.passwords[app]}\n`);
-      const others = (["broker", "controller", "ops", "producer", "consumer"] as const).filter(
+      const others = (["broker", "controller", "ops", "producer", "consumer", "rollup"] as const).filter(
         (p) => p !== app,
       );
       for (const other of others)
@@ -298,6 +301,44 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
       },
     );
     expect(countDuplicatesAndGaps(rows, 2000)).to.deep.equal({ unique: 2000, duplicates: 0, missing: 0 });
+  });
+
+  it("runs the rollup with its own principal: it reads ticks, writes bars (into the topic the bootstrap made), and no more", async function () {
+    this.timeout(240_000);
+    const settings = path.join(s3Dir, "rollup.env");
+    await writeFile(settings, ["TICKSTREAM_ROLLUP_IDLE_CLOSE_MS=1000"].join("\n"));
+    const deployed = await cli("app", "deploy", "rollup", "--env-file", settings);
+    expect(deployed.exitCode, deployed.stderr).to.equal(0);
+    const envText = await readFile(path.join(broker.root, "etc/tickstream/rollup.env"), "utf8");
+    expect(envText).to.include("TICKSTREAM_KAFKA_USERNAME=rollup\n");
+    expect(envText).to.include(`TICKSTREAM_KAFKA_PASSWORD=${security.passwords.rollup}\n`);
+    expect((await cli("app", "start", "rollup")).exitCode).to.equal(0);
+    registerClusterSecurity(external(), {
+      caPem: security.caPem,
+      credentials: { ops: { username: "ops", password: security.passwords.ops } },
+    });
+    try {
+      await waitFor(async () => (await readBars(external(), "stock-bars-1m", 1_000)).latest.size > 0, {
+        timeoutMs: 120_000,
+        intervalMs: 2_000,
+        describe: () => "the rollup produced no bars",
+      });
+      const bars = await readBars(external(), "stock-bars-1m");
+      expect(bars.duplicates).to.deep.equal([]);
+    } finally {
+      unregisterClusterSecurity(external());
+    }
+    const writer = client("rollup", security.passwords.rollup).producer();
+    await writer.connect();
+    const error = await writer.send({ topic: TOPIC, messages: [{ value: "x" }] }).then(
+      () => undefined,
+      (caught: Error) => caught,
+    );
+    await writer.disconnect();
+    expect(String((error as { type?: string })?.type ?? error), "the rollup may not write ticks").to.match(
+      /AUTHORIZATION|authoriz/i,
+    );
+    expect((await cli("app", "stop", "rollup")).stdout).to.equal("rollup stopped");
   });
 
   it("rotates the consumer's password with the broker up: the old one is refused, the sink restarts and goes on exactly once", async function () {
@@ -482,7 +523,9 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
     const result = await cli("credentials", "rotate", "broker");
     expect(result.exitCode).to.not.equal(0);
     expect(result.stderr.trim().split("\n")).to.have.length(1);
-    expect(result.stderr).to.include('credentials rotate: expected producer, consumer or ops, got "broker"');
+    expect(result.stderr).to.include(
+      'credentials rotate: expected producer, consumer, rollup or ops, got "broker"',
+    );
   });
 
   it("never shows a secret in a command line, the bootstrap's log or anything the CLI printed", async function () {

@@ -83,6 +83,7 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
       retentionHours: 24,
       ports,
       security: options.security,
+      barsTopic: options.security ? "stock-bars-1m" : undefined,
     }),
   );
   return {

@@ -72,7 +72,12 @@ export async function provisionStackSecurity(
         userParameters: Object.fromEntries(
           STACK_PRINCIPALS.map((principal) => [principal, names.user(principal)]),
         ) as Record<StackPrincipal, string>,
-        aclScope: { topics, groupPrefixes: ["tickstream-lake-sink"] },
+        aclScope: {
+          topics,
+          groupPrefixes: ["tickstream-lake-sink"],
+          barsTopics: ["stock-bars-1m"],
+          rollupGroupPrefixes: ["tickstream-rollup"],
+        },
       }),
       reissue: issue,
       dispose: async () => {

@@ -134,7 +134,7 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
       expect(value.trim()).to.match(/mock-tickstream-prod-kafka-ca\n-----END CERTIFICATE-----$/);
       expect(Buffer.byteLength(value)).to.be.below(4096);
     }
-    for (const principal of ["broker", "controller", "ops", "producer", "consumer"]) {
+    for (const principal of ["broker", "controller", "ops", "producer", "consumer", "rollup"]) {
       const user = parameter(`/tickstream/prod/kafka/users/${principal}`);
       expect(user.inputs.type).to.equal("SecureString");
       const password = ofType(T.password).find(
@@ -150,7 +150,7 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
   // The second `pulumi up`: a rotated password lives in Kafka and in its parameter; the stack must not write
   // the first random value back over it. The cluster's own principals are the stack's to keep.
   it("must never write a rotated password back (ignoreChanges value on ops, producer and consumer)", function () {
-    for (const principal of ["ops", "producer", "consumer"])
+    for (const principal of ["ops", "producer", "consumer", "rollup"])
       expect(
         declaredOptions.get(`tickstream-prod-kafka-${principal}`)?.ignoreChanges,
         principal,
@@ -168,7 +168,7 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
     const arns = ofType(T.parameter)
       .filter((resource) => String(resource.inputs.name).startsWith("/tickstream/prod/kafka/"))
       .map((resource) => resource.state.arn);
-    expect(arns).to.have.length(9);
+    expect(arns).to.have.length(10);
     const readers = ofType(T.rolePolicy).filter((policy) => String(policy.inputs.policy).includes("ssm:"));
     expect(readers.map((policy) => policy.name)).to.deep.equal(["tickstream-prod-broker-kafka-secrets"]);
     const statements = JSON.parse(readers[0]!.inputs.policy).Statement;
@@ -190,13 +190,14 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
       ...ofType(T.key).map((resource) => String(resource.state.privateKeyPemPkcs8)),
       ...ofType(T.key).map((resource) => String(resource.state.privateKeyPem)),
     ];
-    expect(secrets).to.have.length(5 + 4 + 4);
+    expect(secrets).to.have.length(6 + 4 + 4);
     for (const script of userData()) for (const secret of secrets) expect(script).to.not.include(secret);
     for (const secret of secrets) expect(resolvedOutputs).to.not.include(secret);
     expect(JSON.parse(resolvedOutputs)).to.deep.include({
       ops: "/tickstream/prod/kafka/users/ops",
       producer: "/tickstream/prod/kafka/users/producer",
       consumer: "/tickstream/prod/kafka/users/consumer",
+      rollup: "/tickstream/prod/kafka/users/rollup",
     });
   });
 });

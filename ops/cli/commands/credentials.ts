@@ -1,4 +1,4 @@
-/** `tickstream credentials rotate producer|consumer|ops --stack NAME`: a new SCRAM password, brokers up throughout. */
+/** `tickstream credentials rotate producer|consumer|rollup|ops --stack NAME`: a new SCRAM password, brokers up throughout. */
 import { InvalidArgumentError, type Command } from "commander";
 import { ROTATABLE_PRINCIPALS, type RotatablePrincipal } from "../../../infra/bootstrap/security.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
@@ -18,7 +18,7 @@ interface CredentialsOptions {
 function principalName(value: string): RotatablePrincipal {
   if (!(ROTATABLE_PRINCIPALS as readonly string[]).includes(value))
     throw new InvalidArgumentError(
-      `credentials rotate: expected producer, consumer or ops, got "${value}" (the cluster's own principals are the stack's)`,
+      `credentials rotate: expected producer, consumer, rollup or ops, got "${value}" (the cluster's own principals are the stack's)`,
     );
   return value as RotatablePrincipal;
 }
@@ -29,7 +29,7 @@ export function registerCredentialsCommands(program: Command): void {
     credentials
       .command("rotate <principal>")
       .description(
-        "give producer, consumer or ops a new SCRAM-SHA-512 password: in Kafka, in its SSM parameter, and in the app's env file (the app restarts once)",
+        "give producer, consumer, rollup or ops a new SCRAM-SHA-512 password: in Kafka, in its SSM parameter, and in the app's env file (the app restarts once)",
       ),
   )
     .option("--stack <name>", "the Pulumi stack (reads its outputs; needs the Pulumi CLI)")

@@ -58,6 +58,8 @@ export function registerRollupCommand(program: Command): void {
         replicationFactor: 1,
       });
       if (created) output.progress(`created topic ${barsTopic}`);
+      // On a secure broker: the rollup may write its bar topic and the lake sink read it.
+      await environment.grantAppAcls([options.topic ?? settings.topic], [barsTopic]);
       const rollup = new Rollup({
         bootstrapServers: environment.bootstrapServers,
         topic: options.topic ?? settings.topic,
