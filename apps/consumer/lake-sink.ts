@@ -216,13 +216,7 @@ export class LakeSink {
   }
 
   private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
-    const keepAlive = setInterval(() => heartbeat().catch(() => {}), 2_000);
-    let release: () => void;
-    try {
-      release = await this.lock.acquire();
-    } finally {
-      clearInterval(keepAlive);
-    }
+    const release = await this.lock.acquireHeartbeating(heartbeat);
     try {
       if (this.fenced.has(batch.partition)) {
         // Not retriable, so kafkajs restarts the consumer: it rejoins and learns what it owns now.

@@ -9,7 +9,7 @@
  * changes it: the latest revision of a (symbol, minute) is the bar over every tick seen.
  */
 import { z } from "zod";
-import { lakeTimestampMicros, type Tick } from "../tick/schema.ts";
+import { decodeJsonMessage, lakeTimestampMicros, type Tick } from "../tick/schema.ts";
 
 export const MINUTE_MICROS = 60_000_000;
 export const DEFAULT_BARS_TOPIC = "stock-bars-1m";
@@ -126,15 +126,6 @@ export function barOf(bar: BarAccumulator, revision: number): Bar {
 export type DecodedBar = { ok: true; bar: Bar } | { ok: false; reason: string };
 
 export function decodeBar(value: Buffer | string | null): DecodedBar {
-  if (value === null) return { ok: false, reason: "empty message value" };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(typeof value === "string" ? value : value.toString("utf8"));
-  } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
-  }
-  const result = barSchema.safeParse(parsed);
-  if (result.success) return { ok: true, bar: result.data };
-  const issue = result.error.issues[0]!;
-  return { ok: false, reason: `invalid bar: ${issue.path.join(".") || "value"}: ${issue.message}` };
+  const decoded = decodeJsonMessage(value, barSchema, "bar");
+  return decoded.ok ? { ok: true, bar: decoded.value } : decoded;
 }

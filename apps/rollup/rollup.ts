@@ -139,13 +139,7 @@ export class Rollup {
   }
 
   private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
-    const keepAlive = setInterval(() => heartbeat().catch(() => {}), 2_000);
-    let release: () => void;
-    try {
-      release = await this.lock.acquire();
-    } finally {
-      clearInterval(keepAlive);
-    }
+    const release = await this.lock.acquireHeartbeating(heartbeat);
     try {
       if (this.fenced.has(batch.partition))
         throw new ServiceError(`partition ${batch.partition} belongs to another member now; rejoining`);

@@ -11,6 +11,19 @@ export class Mutex {
     return acquired;
   }
 
+  /**
+   * Acquires the lock while a consumer group member waits for it inside a batch: keeps heartbeating, so that
+   * waiting behind a long flush or commit never costs the member its session.
+   */
+  async acquireHeartbeating(heartbeat: () => Promise<void>, everyMs = 2_000): Promise<() => void> {
+    const keepAlive = setInterval(() => heartbeat().catch(() => {}), everyMs);
+    try {
+      return await this.acquire();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
   async runExclusive<T>(task: () => Promise<T>): Promise<T> {
     const release = await this.acquire();
     try {

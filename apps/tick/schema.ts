@@ -27,6 +27,16 @@ export type DecodeResult = { ok: true; tick: Tick } | { ok: false; reason: strin
 
 /** Parses and validates a message value; never throws, so one bad record cannot stop a consumer. */
 export function decodeTick(value: Buffer | string | null): DecodeResult {
+  const decoded = decodeJsonMessage(value, tickSchema, "tick");
+  return decoded.ok ? { ok: true, tick: decoded.value } : decoded;
+}
+
+/** A JSON message value validated by `schema`, or the one-line reason it is not one (`invalid <what>: …`). */
+export function decodeJsonMessage<T>(
+  value: Buffer | string | null,
+  schema: z.ZodType<T>,
+  what: string,
+): { ok: true; value: T } | { ok: false; reason: string } {
   if (value === null) return { ok: false, reason: "empty message value" };
   let parsed: unknown;
   try {
@@ -34,11 +44,11 @@ export function decodeTick(value: Buffer | string | null): DecodeResult {
   } catch (error) {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
-  const result = tickSchema.safeParse(parsed);
-  if (result.success) return { ok: true, tick: result.data };
+  const result = schema.safeParse(parsed);
+  if (result.success) return { ok: true, value: result.data };
   const issue = result.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.join(".") : "value";
-  return { ok: false, reason: `invalid tick: ${field}: ${issue.message}` };
+  return { ok: false, reason: `invalid ${what}: ${field}: ${issue.message}` };
 }
 
 /** Validates and serialises a tick; throws on an invalid one (a bug in the producer, not bad input). */
