@@ -144,6 +144,8 @@ export class LakeSink {
    * more records arrive to trigger a rejoin.
    */
   private readonly unsettled = new Set<number>();
+  /** Where a rewind sought each partition to, until a batch fetched from there arrives. */
+  private readonly sought = new Map<number, bigint>();
   /** Counts group joins; a claim made before the latest join is claimed again before its next records. */
   private joinEpoch = 0;
   private assigned = new Set<number>();
@@ -195,6 +197,7 @@ export class LakeSink {
       this.assigned = new Set(event.payload.memberAssignment[topic] ?? []);
       this.fenced.clear();
       this.unsettled.clear(); // every assigned partition is claimed again before its next records
+      this.sought.clear(); // a join resumes every partition from its committed offset
       // Once per start, when the group coordinator is known to answer.
       if (this.joinEpoch === 1) void this.sweepStaging();
     });
@@ -215,14 +218,23 @@ export class LakeSink {
     this.options.onWarning?.(message);
   }
 
-  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     const release = await this.lock.acquireHeartbeating(heartbeat);
     try {
+      // Fetched before a rewind's seek (a commit with an unknown outcome, handled while this batch waited for
+      // the lock): its records start past what is committed, and folding them in would leave a gap.
+      if (isStale()) return;
       if (this.fenced.has(batch.partition)) {
         // Not retriable, so kafkajs restarts the consumer: it rejoins and learns what it owns now.
         throw new LakeWriteError(`partition ${batch.partition} belongs to another member now; rejoining`);
       }
       const claim = await this.claimed(batch.partition, heartbeat);
+      // After a rewind, only a batch fetched from where it sought follows what is committed.
+      const sought = this.sought.get(batch.partition);
+      if (sought !== undefined) {
+        if (BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset) !== sought) return;
+        this.sought.delete(batch.partition);
+      }
       for (const message of batch.messages) {
         if (BigInt(message.offset) < claim.committedOffset) continue; // in the lake already
         this.accept(batch.topic, batch.partition, message);
@@ -450,6 +462,7 @@ export class LakeSink {
   }
 
   private seekQuietly(partition: number, offset: bigint): void {
+    this.sought.set(partition, offset);
     try {
       this.consumer!.seek({ topic: this.options.topic, partition, offset: offset.toString() });
     } catch {

@@ -73,6 +73,8 @@ export class Rollup {
   private readonly groupId: string;
   private readonly states = new Map<number, PartitionState>();
   private readonly fenced = new Set<number>();
+  /** Where a rewind sought each partition to, until a batch fetched from there arrives. */
+  private readonly sought = new Map<number, bigint>();
   private joinEpoch = 0;
   private assigned = new Set<number>();
   private rebalancing = false;
@@ -124,6 +126,7 @@ export class Rollup {
       this.rebalancing = false;
       this.assigned = new Set(event.payload.memberAssignment[topic] ?? []);
       this.fenced.clear();
+      this.sought.clear();
     });
     consumer.on(consumer.events.CRASH, (event) =>
       this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`),
@@ -138,12 +141,19 @@ export class Rollup {
     this.options.onWarning?.(message);
   }
 
-  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     const release = await this.lock.acquireHeartbeating(heartbeat);
     try {
+      if (isStale()) return; // fetched before a rewind's seek: its records do not follow what is folded
       if (this.fenced.has(batch.partition))
         throw new ServiceError(`partition ${batch.partition} belongs to another member now; rejoining`);
       const state = await this.claimed(batch.partition);
+      const sought = this.sought.get(batch.partition);
+      if (sought !== undefined) {
+        // After a rewind, only a batch fetched from where it sought follows what is folded.
+        if (BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset) !== sought) return;
+        this.sought.delete(batch.partition);
+      }
       for (const message of batch.messages) {
         const offset = BigInt(message.offset);
         if (offset < state.processedOffset) continue; // folded already (or committed)
@@ -243,6 +253,7 @@ export class Rollup {
     try {
       const state = await this.claimed(partition);
       const offset = state.processedOffset >= 0n ? state.processedOffset : 0n;
+      this.sought.set(partition, offset);
       try {
         this.consumer!.seek({ topic: this.options.topic, partition, offset: offset.toString() });
       } catch {
