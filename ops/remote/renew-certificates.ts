@@ -20,7 +20,7 @@ export interface RenewalResult {
 
 function firstCertificate(keystore: string, parameter: string): X509Certificate {
   const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(keystore)?.[0];
-  if (!pem || !keystore.includes("-----BEGIN PRIVATE KEY-----"))
+  if (!pem || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keystore))
     throw new ServiceError(
       `SSM parameter ${parameter} is not a PEM keystore (a PKCS#8 key and certificates)`,
     );

@@ -536,7 +536,9 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
       await parameterValue(security.names.user("producer")),
     ];
     const keystore = await readFile(path.join(broker.root, "etc/kafka/broker-keystore.pem"), "utf8");
-    const privateKey = keystore.match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/)![0];
+    const privateKey = keystore.match(
+      /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/,
+    )![0];
     const log = await readFile(path.join(broker.root, "var/log/tickstream-bootstrap.log"), "utf8");
     const texts = {
       "command lines": [...sampler.seen].join("\n"),

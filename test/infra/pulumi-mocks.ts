@@ -31,7 +31,8 @@ export const recordOptions: pulumi.ResourceTransformation = (args) => {
 };
 let addressCounter = 10;
 
-function pem(label: string, name: string): string {
+/** The mocks' stand-in PEM of a key or certificate resource. */
+export function pem(label: string, name: string): string {
   return `-----BEGIN ${label}-----\nmock-${name}\n-----END ${label}-----\n`;
 }
 
