@@ -125,11 +125,18 @@ describe("SSH host against a real OpenSSH server @integration", function () {
         args: ["120"],
         logFile: path.join(scratch, "root-owned/sleep.log"),
       });
+      // The pid echoed execs nohup, then setsid, then sleep: read its environment once it is sleep, since
+      // /proc/PID/environ is empty while an exec is half done (the kernel reports no environment until the new
+      // image's is set up; seen in CI).
+      const deadline = Date.now() + 10_000;
+      while ((await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0")[0] !== "sleep") {
+        expect(Date.now(), "the launched process became sleep within 10 s").to.be.below(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const environ = await readFile(`/proc/${pid}/environ`, "utf8");
       expect(environ.split("\0"), "the process itself (not sudo) was started by sudo").to.include(
         `SUDO_USER=${sshd.username}`,
       );
-      expect((await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0")[0]).to.equal("sleep");
       await sudoHost.signal(pid, "SIGKILL");
     } finally {
       sudoHost.close();
