@@ -3,6 +3,7 @@
  * tool the integration suites need is either there or the suite fails here, loudly, naming it.
  */
 import { expect } from "chai";
+import { CHROMIUM } from "./helpers/browser.ts";
 import { execa } from "execa";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
@@ -40,7 +41,7 @@ describe("the test suite itself", function () {
     expect(offenders, offenders.join("\n")).to.deep.equal([]);
   });
 
-  it("has every tool the integration suites use (Java, OpenSSH's sshd, sudo, shellcheck, moto, the Pulumi CLI): a missing one fails here, by name", async function () {
+  it("has every tool the integration suites use (Java, OpenSSH's sshd, sudo, shellcheck, moto, the Pulumi CLI, Chromium): a missing one fails here, by name", async function () {
     const missing: string[] = [];
     if ((await execa("java", ["-version"], { reject: false })).exitCode !== 0)
       missing.push("java (openjdk-17-jre-headless)");
@@ -52,6 +53,8 @@ describe("the test suite itself", function () {
       missing.push("moto[server] (pip)");
     if ((await execa(PULUMI_BIN, ["version"], { reject: false })).stdout.trim() === "")
       missing.push(`${PULUMI_BIN} (bash ops/pulumi-cli/build.sh)`);
+    if ((await execa(CHROMIUM, ["--version"], { reject: false })).exitCode !== 0)
+      missing.push(`${CHROMIUM} (chromium)`);
     expect(missing, `install: ${missing.join(", ")} (see .ci/run)`).to.deep.equal([]);
   });
 });

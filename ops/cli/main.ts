@@ -11,6 +11,7 @@ import { registerCrawlCommand } from "./commands/crawl.ts";
 import { registerCredentialsCommands } from "./commands/credentials.ts";
 import { registerQueryCommand } from "./commands/query.ts";
 import { registerConsumeCommand } from "./commands/consume.ts";
+import { registerDashboardCommand } from "./commands/dashboard.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerLocalCommands } from "./commands/local.ts";
 import { registerProduceCommand } from "./commands/produce.ts";
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerProduceCommand(program);
   registerConsumeCommand(program);
   registerRollupCommand(program);
+  registerDashboardCommand(program);
   registerCrawlCommand(program);
   registerQueryCommand(program);
   registerHostsCommands(program);

@@ -130,6 +130,8 @@ export function localPaths(
     s3LogFile: path.join(home, "s3", "s3.log"),
     lakeCacheDir: path.join(home, "lake-cache"),
     catalogDir: path.join(home, "catalog"),
+    /** The running dashboard's address and pid (the demo prints the address). */
+    dashboardFile: path.join(home, "dashboard.json"),
   };
 }
 

@@ -57,6 +57,10 @@ export async function createTopic(
   });
 }
 
+export async function topicExists(bootstrapServers: readonly string[], topic: string): Promise<boolean> {
+  return withAdmin(bootstrapServers, async (admin) => (await admin.listTopics()).includes(topic));
+}
+
 export async function describeTopic(bootstrapServers: readonly string[], topic: string) {
   return withAdmin(bootstrapServers, async (admin) => {
     const existing = await admin.listTopics();

@@ -3,6 +3,8 @@ import type { Command } from "commander";
 import { DEFAULT_FLUSH_POLICY, LakeSink } from "../../../apps/consumer/lake-sink.ts";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
 import { InvalidArgumentError } from "commander";
+import { ConfigError } from "../../../apps/shared/errors.ts";
+import { topicExists } from "../../kafka/topics.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 
 function tableName(value: string): LakeTableName {
@@ -95,6 +97,11 @@ export function registerConsumeCommand(program: Command): void {
         ),
       );
       signals.force.addEventListener("abort", () => sink.abandonPendingWrites());
+      // kafkajs would say "This server does not host this topic-partition": say what to start instead.
+      if (bars && !(await topicExists(environment.bootstrapServers, topic)))
+        throw new ConfigError(
+          `topic ${topic} does not exist yet: start the rollup first (tickstream rollup), which creates it`,
+        );
       try {
         await sink.start();
         output.progress(

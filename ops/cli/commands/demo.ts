@@ -1,6 +1,7 @@
 /** `tickstream demo`: the whole pipeline locally, then a summary. */
 import type { Command } from "commander";
 import { runDemo } from "../../demo/run-demo.ts";
+import { runningDashboard } from "./dashboard.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
@@ -34,6 +35,7 @@ export function registerDemoCommand(program: Command): void {
         onWarning: (message) => output.warn(message),
       });
       const { producerId, ...shape } = summary;
+      const dashboard = await runningDashboard(environment);
       output.result(
         shape,
         formatPairs([
@@ -52,7 +54,11 @@ export function registerDemoCommand(program: Command): void {
             `${formatCount(summary.bars ?? 0)} (+${formatCount(summary.barRevisions ?? 0)} revisions), ${formatCount(summary.barsInLake ?? 0)} rows in bars_1m`,
           ],
           ["producerId", producerId],
-        ]) + `\nThe broker and S3 server keep running; stop them with: npx tickstream local down`,
+        ]) +
+          `\nThe broker and S3 server keep running; stop them with: npx tickstream local down` +
+          (dashboard
+            ? `\nThe dashboard is running: ${dashboard}`
+            : `\nWatch the pipeline live: npx tickstream dashboard`),
       );
       return summary.duplicates === 0 && summary.missing === 0 ? 0 : 1;
     }),

@@ -76,7 +76,7 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
 }
 
 /** The tables the catalog has: the stack's Glue database, or the local catalog. */
-async function catalogTables(options: QueryOptions): Promise<Set<string>> {
+export async function catalogTables(options: { outputs?: string; stack?: string }): Promise<Set<string>> {
   if (options.outputs || options.stack) {
     const outputs = await loadStackOutputs(options);
     const glue = new GlueClient({ region: outputs.region });

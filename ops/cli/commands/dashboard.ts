@@ -1,0 +1,206 @@
+/** `tickstream dashboard`: the live page (candles, prices, the pipeline's health) on loopback, until Ctrl-C. */
+import { AthenaClient } from "@aws-sdk/client-athena";
+import { S3Client } from "@aws-sdk/client-s3";
+import { InvalidArgumentError, type Command } from "commander";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { crawlLocalLake } from "../../../apps/catalog/local-crawler.ts";
+import { Dashboard, type DashboardOptions } from "../../../apps/dashboard/dashboard-server.ts";
+import { LakeHealthScanner } from "../../../apps/dashboard/lake-health.ts";
+import { loadLakeHistory } from "../../../apps/dashboard/lake-history.ts";
+import { LiveFeed } from "../../../apps/dashboard/live-feed.ts";
+import { runAthenaQuery } from "../../../apps/query/athena-engine.ts";
+import { runLocalQuery } from "../../../apps/query/duckdb-engine.ts";
+import { athenaCostUsd } from "../../../apps/query/query-result.ts";
+import { brokerConnectionError } from "../../../apps/shared/kafka-client.ts";
+import { loadStackOutputs } from "../../environments/stack-outputs.ts";
+import { useStackSecurity } from "../../environments/stack-security.ts";
+import { LocalEnvironment } from "../../local/environment.ts";
+import { commandAction, withCommonOptions } from "../command.ts";
+import type { Output } from "../output.ts";
+import { onShutdownSignals } from "../signals.ts";
+import { catalogTables } from "./query.ts";
+
+interface DashboardCommandOptions {
+  port: number;
+  host: string;
+  outputs?: string;
+  stack?: string;
+}
+
+export const DEFAULT_DASHBOARD_PORT = 8750;
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
+    throw new InvalidArgumentError(`expected a port number from 0 to 65535, got "${value}"`);
+  return parsed;
+}
+
+function host(value: string): string {
+  if (!isIP(value) && value !== "localhost")
+    throw new InvalidArgumentError(
+      `expected an IP address to bind (127.0.0.1, ::1, 0.0.0.0), got "${value}"`,
+    );
+  return value;
+}
+
+function isLoopback(address: string): boolean {
+  return address === "localhost" || address === "::1" || /^127\./.test(address);
+}
+
+/** The running dashboard of this home, if any: its address (for the demo to print). */
+export async function runningDashboard(environment: LocalEnvironment): Promise<string | undefined> {
+  const text = await readFile(environment.paths.dashboardFile, "utf8").catch(() => undefined);
+  if (!text) return undefined;
+  const { url, pid } = JSON.parse(text) as { url: string; pid: number };
+  try {
+    process.kill(pid, 0);
+    return url;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pieces of the dashboard for this machine's lake and broker, or for a stack's. */
+async function dashboardSources(
+  options: DashboardCommandOptions,
+  output: Output,
+): Promise<{
+  sources: Omit<DashboardOptions, "host" | "port">;
+  brokers: readonly string[];
+  close: () => void;
+  stateFile?: string;
+}> {
+  const settings = LocalEnvironment.fromEnvironment().settings;
+  const groups = { tickSinkGroup: settings.consumerGroup, barsSinkGroup: `${settings.consumerGroup}-bars` };
+  const topics = { tickTopic: settings.topic, barsTopic: settings.barsTopic };
+  const feed = (brokers: readonly string[]) => (book: Dashboard["book"]) =>
+    new LiveFeed({
+      bootstrapServers: brokers,
+      ...topics,
+      ...groups,
+      onTick: (tick, _partition, offset) => book.addTick(tick, offset),
+      onBar: (bar) => book.addBar(bar),
+      onWarning: (message) => output.warn(message),
+    });
+  if (options.outputs || options.stack) {
+    const outputs = await loadStackOutputs(options);
+    await useStackSecurity(outputs);
+    const s3 = new S3Client({ region: outputs.region });
+    const athena = new AthenaClient({ region: outputs.region });
+    return {
+      sources: {
+        ...topics,
+        engine: "athena",
+        loadHistory: async () =>
+          loadLakeHistory({
+            s3,
+            bucket: outputs.lakeBucket,
+            tables: await catalogTables(options),
+            runSql: (sql) =>
+              runAthenaQuery(sql, {
+                athena,
+                workgroup: outputs.athenaWorkgroup,
+                database: outputs.glueDatabase,
+                onProgress: (message) => output.progress(message),
+              }),
+          }),
+        createFeed: feed(outputs.bootstrapServers.split(",")),
+        lakeHealth: new LakeHealthScanner(s3, outputs.lakeBucket, settings.topic),
+        costOfBytes: athenaCostUsd,
+      },
+      brokers: outputs.bootstrapServers.split(","),
+      close: () => {
+        s3.destroy();
+        athena.destroy();
+      },
+    };
+  }
+  const environment = LocalEnvironment.fromEnvironment();
+  const s3 = await environment.lakeClient();
+  const local = {
+    s3,
+    bucket: environment.lake.bucket,
+    cacheDir: environment.paths.lakeCacheDir,
+    catalogDir: environment.paths.catalogDir,
+  };
+  return {
+    sources: {
+      ...topics,
+      engine: "duckdb",
+      loadHistory: async () => {
+        // The local catalog is what DuckDB's views read: bring it up to date with the lake first.
+        await crawlLocalLake({ ...local, onProgress: (message) => output.progress(`crawl: ${message}`) });
+        return loadLakeHistory({
+          ...local,
+          tables: await catalogTables({}),
+          runSql: (sql) => runLocalQuery(sql, local),
+        });
+      },
+      createFeed: feed(environment.bootstrapServers),
+      lakeHealth: new LakeHealthScanner(s3, environment.lake.bucket, settings.topic),
+    },
+    brokers: environment.bootstrapServers,
+    close: () => s3.destroy(),
+    stateFile: environment.paths.dashboardFile,
+  };
+}
+
+export function registerDashboardCommand(program: Command): void {
+  withCommonOptions(
+    program
+      .command("dashboard")
+      .description(
+        "serve the live page: one-minute candles per symbol, prices, and the pipeline's health (until Ctrl-C)",
+      )
+      .option("--port <n>", "the port to listen on (0: any free port)", port, DEFAULT_DASHBOARD_PORT)
+      .option(
+        "--host <address>",
+        "the address to bind; anything but loopback is refused unless given here",
+        host,
+        "127.0.0.1",
+      )
+      .option(
+        "--stack <name>",
+        "show this Pulumi stack's pipeline (Athena for history; needs the Pulumi CLI)",
+      )
+      .option("--outputs <file>", "a stack's outputs (pulumi stack output --json)"),
+  ).action(
+    commandAction(async (output: Output, options: DashboardCommandOptions) => {
+      if (!isLoopback(options.host))
+        output.warn(
+          `binding ${options.host}: the page (prices, topic names, lag; never a credential) is readable by anyone who can reach this address`,
+        );
+      const { sources, brokers, close, stateFile } = await dashboardSources(options, output);
+      const dashboard = new Dashboard({
+        ...sources,
+        host: options.host,
+        port: options.port,
+        onProgress: (message) => output.progress(message),
+        onWarning: (message) => output.warn(message),
+      });
+      const signals = onShutdownSignals(() => output.progress("stopping the dashboard"));
+      try {
+        const url = await dashboard.start().catch((error: unknown) => {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === "EADDRINUSE")
+            throw new InvalidArgumentError(`port ${options.port} is in use: pick another with --port`);
+          if ((error as Error).name?.startsWith("KafkaJS"))
+            throw brokerConnectionError(error, brokers, "tickstream-dashboard");
+          throw error;
+        });
+        if (stateFile) await writeFile(stateFile, JSON.stringify({ url, pid: process.pid }));
+        output.result({ url }, `dashboard: ${url}  (Ctrl-C to stop)`);
+        await new Promise<void>((resolve) =>
+          signals.stop.addEventListener("abort", () => resolve(), { once: true }),
+        );
+      } finally {
+        await dashboard.stop();
+        if (stateFile) await rm(stateFile, { force: true });
+        close();
+        signals.dispose();
+      }
+    }),
+  );
+}
