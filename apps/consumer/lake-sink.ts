@@ -70,7 +70,7 @@ export interface FlushPolicy {
 }
 
 export const DEFAULT_FLUSH_POLICY: FlushPolicy = {
-  maxRecords: 100_000,
+  maxRecords: 25_000,
   maxBytes: 32 * 1024 * 1024,
   intervalMs: 2_000,
 };

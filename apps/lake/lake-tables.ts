@@ -3,7 +3,7 @@
  * and their `dt` (the event date). `ticks` from the tick topic; `bars_1m` from the rollup's bar topic (one row
  * per bar revision: queries take the latest revision of each symbol and minute).
  */
-import { DuckDBTimestampTZValue, type DuckDBAppender } from "@duckdb/node-api";
+import { DuckDBTimestampValue, type DuckDBAppender } from "@duckdb/node-api";
 import { decodeBar } from "../rollup/bar.ts";
 import { decodeTick, eventDate, lakeTimestampMicros } from "../tick/schema.ts";
 import { LAKE_COLUMNS, type LakeRow } from "./lake-row.ts";
@@ -60,7 +60,7 @@ export const TICKS_TABLE: LakeTable<LakeRow> = {
   },
   append(appender, row) {
     appender.appendVarchar(row.symbol);
-    appender.appendTimestampTZ(new DuckDBTimestampTZValue(row.tsMicros));
+    appender.appendTimestamp(new DuckDBTimestampValue(row.tsMicros));
     appender.appendDouble(row.price);
     appender.appendBigInt(row.volume);
     appendOptional(appender, row.open);
@@ -141,7 +141,7 @@ export const BARS_TABLE: LakeTable<BarRow> = {
   },
   append(appender, row) {
     appender.appendVarchar(row.symbol);
-    appender.appendTimestampTZ(new DuckDBTimestampTZValue(row.minuteMicros));
+    appender.appendTimestamp(new DuckDBTimestampValue(row.minuteMicros));
     appender.appendDouble(row.open);
     appender.appendDouble(row.high);
     appender.appendDouble(row.low);
@@ -150,8 +150,8 @@ export const BARS_TABLE: LakeTable<BarRow> = {
     appendOptional(appender, row.vwap);
     appender.appendInteger(row.ticks);
     appender.appendInteger(row.revision);
-    appender.appendTimestampTZ(new DuckDBTimestampTZValue(row.firstTsMicros));
-    appender.appendTimestampTZ(new DuckDBTimestampTZValue(row.lastTsMicros));
+    appender.appendTimestamp(new DuckDBTimestampValue(row.firstTsMicros));
+    appender.appendTimestamp(new DuckDBTimestampValue(row.lastTsMicros));
     appender.appendInteger(row.kafkaPartition);
     appender.appendBigInt(row.kafkaOffset);
   },

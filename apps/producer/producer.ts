@@ -43,6 +43,8 @@ export interface ProducerSummary {
 }
 
 export const DEFAULT_BATCH_SIZE = 1_000;
+/** Batches sent and not yet acknowledged while the next is read and encoded. */
+const MAX_BATCHES_IN_FLIGHT = 4;
 
 export function defaultProducerId(): string {
   return `${hostname()}-${randomUUID().slice(0, 8)}`;
@@ -93,17 +95,25 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const producer = createKafka(options.bootstrapServers, `tickstream-producer-${producerId}`).producer({
     idempotent: true,
-    maxInFlightRequests: 1,
+    // One request in flight per partition (see dispatch below); several partitions' requests may share a connection.
+    maxInFlightRequests: 5,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await connectToBroker(producer, options.bootstrapServers, "tickstream-producer");
   const partitionOf = await keyPartitioner(options.bootstrapServers, options.topic);
   let produced = 0;
+  let taken = 0;
   let badRows = 0;
   const startedAt = Date.now();
   let batch: Tick[] = [];
-  const send = async () => {
+  // Pipelined: while a batch is in flight the next one is read and encoded, and each partition's request goes
+  // out as soon as that partition's previous one is acknowledged (never two at once for one partition, so the
+  // idempotent producer's sequence numbers stay in order). Acknowledgements are reported in batch order.
+  const partitionInFlight = new Map<number, Promise<unknown>>();
+  const batchesInFlight: Promise<void>[] = [];
+  let lastBatch: Promise<void> = Promise.resolve();
+  const dispatch = () => {
     if (batch.length === 0) return;
     const sending = batch;
     batch = [];
@@ -113,17 +123,35 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
     // the rolling-restart test caught. A send that spans a single partition cannot hit it.
     const byPartition = new Map<number, Message[]>();
     for (const tick of sending) {
-      const message: Message = { key: tick.symbol, value: encodeTick(tick) };
-      const partition = partitionOf(message);
-      const group = byPartition.get(partition) ?? [];
-      group.push({ ...message, partition });
-      byPartition.set(partition, group);
+      const value = encodeTick(tick);
+      const partition = partitionOf({ key: tick.symbol, value });
+      const group = byPartition.get(partition);
+      if (group) group.push({ key: tick.symbol, value, partition });
+      else byPartition.set(partition, [{ key: tick.symbol, value, partition }]);
     }
-    for (const messages of byPartition.values())
-      await producer.send({ topic: options.topic, acks: -1, messages });
-    produced += sending.length;
-    options.onSent?.(sending);
-    options.onProgress?.(produced);
+    const sends = [...byPartition].map(([partition, messages]) => {
+      const sent = (partitionInFlight.get(partition) ?? Promise.resolve()).then(() =>
+        producer.send({ topic: options.topic, acks: -1, messages }),
+      );
+      partitionInFlight.set(
+        partition,
+        sent.catch(() => {}),
+      );
+      return sent;
+    });
+    const previous = lastBatch;
+    const done = Promise.all([previous, ...sends]).then(() => {
+      produced += sending.length;
+      options.onSent?.(sending);
+      options.onProgress?.(produced);
+    });
+    lastBatch = done;
+    batchesInFlight.push(done);
+  };
+  /** Dispatches what is batched; waits while more than `maxInFlight` batches are unacknowledged. */
+  const send = async (maxInFlight = MAX_BATCHES_IN_FLIGHT) => {
+    dispatch();
+    while (batchesInFlight.length > maxInFlight) await batchesInFlight.shift();
   };
   try {
     let firstTickMs: number | undefined;
@@ -132,7 +160,8 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
       options.onRowError?.(error);
     };
     for await (const sourceTick of options.source.ticks(onRowError)) {
-      const index = produced + batch.length;
+      // Ticks taken from the source so far (some may still be in flight, not yet counted as produced).
+      const index = taken;
       if (options.count !== undefined && index >= options.count) break;
       if (options.signal?.aborted) break;
       // When the next tick is due later, send what is batched and wait.
@@ -143,10 +172,11 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
         options.speed ? startedAt + (tickMs - firstTickMs) / options.speed : 0,
       );
       if (dueAt > Date.now()) {
-        await send();
+        await send(0);
         await sleep(dueAt - Date.now(), options.signal);
         if (options.signal?.aborted) break;
       }
+      taken++;
       batch.push({
         ...sourceTick,
         source: options.source.name,
@@ -155,8 +185,10 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
       });
       if (batch.length >= batchSize) await send();
     }
-    await send();
+    await send(0);
   } finally {
+    // A failed batch has already thrown above; let the others settle before disconnecting.
+    await Promise.allSettled(batchesInFlight);
     await producer.disconnect();
   }
   const elapsedMs = Date.now() - startedAt;

@@ -25,8 +25,82 @@ export type Tick = z.infer<typeof tickSchema>;
 
 export type DecodeResult = { ok: true; tick: Tick } | { ok: false; reason: string };
 
+const SYMBOL = /^[A-Za-z0-9.^=_-]{1,32}$/;
+// A subset of what z.iso.datetime({ offset: false }) accepts: seconds present, UTC, days up to 28 (later days are
+// checked against their month below).
+const UTC_TIMESTAMP =
+  /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?Z$/;
+
+function isPrice(value: unknown): boolean {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isText(value: unknown, max: number): value is string {
+  return typeof value === "string" && value.length >= 1 && value.length <= max;
+}
+
+function isUtcTimestamp(value: unknown): value is string {
+  if (typeof value !== "string") return false;
+  const match = UTC_TIMESTAMP.exec(value);
+  if (!match) return false;
+  const day = Number(match[3]);
+  if (day <= 28) return true;
+  const daysInMonth = new Date(Date.UTC(Number(match[1]), Number(match[2]), 0)).getUTCDate();
+  return day <= daysInMonth;
+}
+
+/**
+ * The tick in `value` when it certainly meets tickSchema, else undefined. The hot path of the producer and every
+ * consumer: checked by hand (zod costs about a tenth of the producer's CPU), and never laxer than the schema (a
+ * test compares the two on valid and broken ticks). Anything it does not accept goes through zod, which decides
+ * and names the reason.
+ */
+export function fastTick(value: unknown): Tick | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const tick = value as Record<string, unknown>;
+  if (
+    !(typeof tick.symbol === "string" && SYMBOL.test(tick.symbol)) ||
+    !isUtcTimestamp(tick.ts) ||
+    !isPrice(tick.price) ||
+    !isCount(tick.volume) ||
+    !isText(tick.source, 200) ||
+    !isText(tick.producerId, 100) ||
+    !isCount(tick.seq)
+  )
+    return undefined;
+  for (const field of ["open", "high", "low", "close"] as const)
+    if (tick[field] !== undefined && !isPrice(tick[field])) return undefined;
+  // Only the contract's fields, in its order (as zod's output would be).
+  const out: Partial<Tick> = {
+    symbol: tick.symbol,
+    ts: tick.ts,
+    price: tick.price as number,
+    volume: tick.volume,
+  };
+  if (tick.open !== undefined) out.open = tick.open as number;
+  if (tick.high !== undefined) out.high = tick.high as number;
+  if (tick.low !== undefined) out.low = tick.low as number;
+  if (tick.close !== undefined) out.close = tick.close as number;
+  out.source = tick.source;
+  out.producerId = tick.producerId;
+  out.seq = tick.seq;
+  return out as Tick;
+}
+
 /** Parses and validates a message value; never throws, so one bad record cannot stop a consumer. */
 export function decodeTick(value: Buffer | string | null): DecodeResult {
+  if (value !== null) {
+    try {
+      const fast = fastTick(JSON.parse(typeof value === "string" ? value : value.toString("utf8")));
+      if (fast) return { ok: true, tick: fast };
+    } catch {
+      // Not JSON: decodeJsonMessage says so.
+    }
+  }
   const decoded = decodeJsonMessage(value, tickSchema, "tick");
   return decoded.ok ? { ok: true, tick: decoded.value } : decoded;
 }
@@ -53,7 +127,7 @@ export function decodeJsonMessage<T>(
 
 /** Validates and serialises a tick; throws on an invalid one (a bug in the producer, not bad input). */
 export function encodeTick(tick: Tick): string {
-  return JSON.stringify(tickSchema.parse(tick));
+  return JSON.stringify(fastTick(tick) ?? tickSchema.parse(tick));
 }
 
 /** The UTC event date of a tick, the lake's partition value: "2026-11-25". */

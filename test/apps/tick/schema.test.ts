@@ -3,6 +3,8 @@ import {
   decodeTick,
   encodeTick,
   eventDate,
+  fastTick,
+  tickSchema,
   lakeTimestampMicros,
   type Tick,
 } from "../../../apps/tick/schema.ts";
@@ -66,5 +68,59 @@ describe("tick message contract", function () {
     }
     // Without the truncation, the regression: 23:59:59.9996 read at ms is the next day.
     expect(dayOf(roundHalfUpToMs(1_795_651_199_999_600n))).to.equal("2026-11-26");
+  });
+});
+
+describe("the tick contract's fast check", function () {
+  const valid: Tick[] = [
+    tick,
+    { ...tick, open: 1, high: 2, low: 0, close: 1.5 },
+    { ...tick, ts: "2028-02-29T23:59:59Z", price: 0, volume: 0, seq: 0 },
+    { ...tick, ts: "2026-12-31T00:00:00.123456789Z", symbol: "BRK.B" },
+  ];
+  const broken: Record<string, unknown[]> = {
+    symbol: ["", "A".repeat(33), "AA PL", 7, null],
+    ts: [
+      "2026-02-29T10:00:00Z",
+      "2026-04-31T10:00:00Z",
+      "2026-11-25T24:00:00Z",
+      "2026-11-25T14:30:00+01:00",
+      "2026-11-25 14:30:00Z",
+      "2026-11-25T14:30Z",
+      "2026-13-01T00:00:00Z",
+      "2026-11-25T14:30:00.Z",
+      1_795_617_000_000,
+    ],
+    price: [-1, "189.12", null, Number.NaN, Number.POSITIVE_INFINITY],
+    volume: [-1, 1.5, "120", 2 ** 53],
+    open: [-0.01, "1", null],
+    close: [Number.NaN],
+    source: ["", "s".repeat(201), 1],
+    producerId: ["", "p".repeat(101), undefined],
+    seq: [-1, 0.5, "42", undefined],
+  };
+
+  it("accepts nothing the schema rejects, and gives what the schema gives, on valid and broken ticks", function () {
+    const cases: unknown[] = [...valid, { ...tick, extra: "dropped" }, null, [], "tick", 42];
+    for (const [field, values] of Object.entries(broken))
+      for (const value of values) cases.push({ ...tick, [field]: value });
+    for (const candidate of cases) {
+      const schema = tickSchema.safeParse(candidate);
+      const fast = fastTick(candidate);
+      if (fast !== undefined) {
+        expect(schema.success, `the schema accepts ${JSON.stringify(candidate)}`).to.equal(true);
+        expect(fast).to.deep.equal(schema.data);
+      }
+    }
+    for (const candidate of valid)
+      expect(fastTick(candidate), JSON.stringify(candidate)).to.deep.equal(candidate);
+  });
+
+  it("names the schema's reason for a tick it does not accept", function () {
+    expect(decodeTick(JSON.stringify({ ...tick, ts: "2026-02-29T10:00:00Z" }))).to.deep.equal({
+      ok: false,
+      reason: "invalid tick: ts: Invalid ISO datetime",
+    });
+    expect(() => encodeTick({ ...tick, volume: -1 })).to.throw(/volume/);
   });
 });
