@@ -1,108 +1,62 @@
 /**
- * `tickstream bench`: the demo pipeline at a larger volume in a throw-away home (fresh ports, fresh broker
- * and S3 data), reporting throughput, freshness, lake size per tick and this process's peak memory.
+ * `tickstream bench` (`npm run bench`): one run on fresh local services (a throw-away home, fresh ports), side by
+ * side so that ratios are fair on a noisy machine. In order: the producer against Kafka's ProducerPerformance and
+ * the lake sink against ConsumerPerformance (side-by-side.ts); the tutorials' one-object-per-message consumer on
+ * the same ticks (tutorial-method.ts); end to end with a producer process and one sink process, sustained, then
+ * with two and three sink members (end-to-end.ts); `ohlcv-1m` over 10 million ticks (query-bench.ts). Writes
+ * bench/results.json and bench/results.svg; fails when the lake lost or doubled a tick.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DEFAULT_FLUSH_POLICY } from "../../apps/consumer/lake-sink.ts";
 import { loadLocalSettings } from "../config/settings.ts";
-import { percentile, runDemo, type DemoSummary } from "../demo/run-demo.ts";
 import { LocalHost } from "../hosts/local-host.ts";
 import { LocalEnvironment } from "../local/environment.ts";
 import { freePort } from "../local/free-port.ts";
-import { LakeSink } from "../../apps/consumer/lake-sink.ts";
-import { runProducer } from "../../apps/producer/producer.ts";
-import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
-import { createTopic, groupLag } from "../kafka/topics.ts";
-import { sleep } from "../../apps/shared/retry.ts";
-import { javaConsumerPerformance, javaProducerPerformance } from "./kafka-tools.ts";
+import { benchChartSvg } from "./chart.ts";
+import { runEndToEnd, type EndToEndResult } from "./end-to-end.ts";
+import { runQueryBench, type QueryBench } from "./query-bench.ts";
+import { ratio, sideBySide, SIDE_BY_SIDE_TOPIC, type SideBySide } from "./side-by-side.ts";
+import { tutorialMethodRate } from "./tutorial-method.ts";
 
-/** The size of a synthetic tick's JSON, which Kafka's ProducerPerformance sends as its record size. */
-export const TICK_RECORD_BYTES = 150;
+export interface BenchOptions {
+  /** Records for the side-by-side runs (millions, so that the JVM's warm-up does not decide the ratio). */
+  readonly count: number;
+  /** How long the end-to-end producer runs with one sink member. */
+  readonly durationMs: number;
+  /** How long each scale-out run (two and three members) produces. */
+  readonly scaleOutDurationMs: number;
+  /** Ticks in the lake for the ohlcv-1m query. */
+  readonly queryTicks: number;
+  readonly onProgress?: (message: string) => void;
+}
 
-export interface SideBySide {
-  /** tickstream's producer against Kafka's ProducerPerformance, same record size, partitions and acks=all. */
-  readonly producerTicksPerSecond: number;
-  readonly javaProducerRecordsPerSecond: number;
+/** bench/results.json (the keys the issue names first, then the details). */
+export interface BenchResults {
   readonly producerRatioVsJava: number;
-  /** The lake sink's consume-and-write rate (start to every offset committed) against ConsumerPerformance. */
-  readonly consumerTicksPerSecond: number;
-  readonly javaConsumerRecordsPerSecond: number;
   readonly consumerRatioVsJava: number;
-}
-
-/** Runs Kafka's tools and tickstream's producer and sink on the same broker, one after the other. */
-async function sideBySide(
-  environment: LocalEnvironment,
-  count: number,
-  progress: (message: string) => void,
-): Promise<SideBySide> {
-  const bootstrapServers = environment.bootstrapServers;
-  const partitions = environment.settings.defaultPartitions;
-  const kafkaLibs = environment.paths.kafkaLibs;
-  await createTopic(bootstrapServers, { topic: "bench-java", partitions, replicationFactor: 1 });
-  await createTopic(bootstrapServers, { topic: "bench-ticks", partitions, replicationFactor: 1 });
-  progress(`Kafka's ProducerPerformance: ${count} records of ${TICK_RECORD_BYTES} B, acks=all...`);
-  const javaProducer = await javaProducerPerformance({
-    kafkaLibs,
-    bootstrapServers,
-    topic: "bench-java",
-    records: count,
-    recordSize: TICK_RECORD_BYTES,
-  });
-  progress(`tickstream's producer: ${count} synthetic ticks...`);
-  const produced = await runProducer({
-    bootstrapServers,
-    topic: "bench-ticks",
-    source: new SyntheticSource({ seed: "bench" }),
-    count,
-  });
-  progress(`Kafka's ConsumerPerformance over the ${count} ticks...`);
-  const javaConsumer = await javaConsumerPerformance({
-    kafkaLibs,
-    bootstrapServers,
-    topic: "bench-ticks",
-    records: count,
-  });
-  progress(`the lake sink over the same ${count} ticks...`);
-  const sinkStartedAt = Date.now();
-  const sink = new LakeSink({
-    bootstrapServers,
-    topic: "bench-ticks",
-    groupId: "bench-sink",
-    lake: environment.lake,
-  });
-  await sink.start();
-  try {
-    while ((await groupLag(bootstrapServers, "bench-sink", "bench-ticks")).total > 0) await sleep(200);
-  } finally {
-    await sink.stop();
-  }
-  const consumerTicksPerSecond = Math.round((count * 1000) / (Date.now() - sinkStartedAt));
-  const ratio = (ours: number, theirs: number) => Math.round((ours / theirs) * 100) / 100;
-  return {
-    producerTicksPerSecond: produced.ticksPerSecond,
-    javaProducerRecordsPerSecond: Math.round(javaProducer.recordsPerSecond),
-    producerRatioVsJava: ratio(produced.ticksPerSecond, javaProducer.recordsPerSecond),
-    consumerTicksPerSecond,
-    javaConsumerRecordsPerSecond: Math.round(javaConsumer.recordsPerSecond),
-    consumerRatioVsJava: ratio(consumerTicksPerSecond, javaConsumer.recordsPerSecond),
-  };
-}
-
-export interface BenchResult extends DemoSummary {
+  readonly endToEndTicksPerSecond: number;
+  readonly ratioVsTutorialMethod: number;
+  readonly freshnessP50Ms: number;
+  readonly freshnessP99Ms: number;
+  readonly flushIntervalMs: number;
+  readonly consumerPeakRssMb: number;
+  readonly ohlcv1mQueryMs: number;
+  readonly ohlcv1mTicks: number;
+  readonly scaleOut: readonly { members: number; ticksPerSecond: number; sinkPeakRssMb: number }[];
   readonly sideBySide: SideBySide;
-  readonly lakeBytesPerTick: number;
-  readonly peakRssMb: number;
+  readonly tutorialMethod: { messages: number; messagesPerSecond: number; lakeSinkTicksPerSecond: number };
+  readonly endToEnd: readonly EndToEndResult[];
+  readonly query: QueryBench;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly machine: { cpus: number; node: string };
   readonly elapsedMs: number;
-  /** Per flush, p50 and p99 of each step (ms): stage (PUTs), commit (the Kafka transaction), publish (COPY + DELETE). */
-  readonly flushStepsMs: Record<"stage" | "commit" | "publish", { p50: number; p99: number }>;
 }
 
-export async function runBench(options: {
-  count: number;
-  onProgress?: (message: string) => void;
-}): Promise<BenchResult> {
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const progress = options.onProgress ?? (() => {});
   const home = await mkdtemp(path.join(tmpdir(), "tickstream-bench-"));
   const settings = {
     brokerPort: await freePort(),
@@ -112,53 +66,119 @@ export async function runBench(options: {
   await writeFile(path.join(home, "settings.json"), JSON.stringify(settings));
   // The jars are shared with the working directory's home, so a bench costs no download after the first.
   process.env.TICKSTREAM_KAFKA_CACHE ??= path.resolve(".tickstream", "kafka");
-  const environment = new LocalEnvironment(
-    loadLocalSettings(home),
-    home,
-    new LocalHost(),
-    options.onProgress,
-  );
-  let peakRss = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
+  const environment = new LocalEnvironment(loadLocalSettings(home), home, new LocalHost(), progress);
   const startedAt = Date.now();
   try {
     await environment.up();
-    const compared = await sideBySide(environment, options.count, options.onProgress ?? (() => {}));
-    const steps = { stage: [] as number[], commit: [] as number[], publish: [] as number[] };
-    const { producerId: _producerId, ...summary } = await runDemo(environment, {
-      rollup: false,
-      count: options.count,
-      source: "synthetic",
-      onProgress: options.onProgress,
-      onFlush: (event) => {
-        for (const step of ["stage", "commit", "publish"] as const) steps[step].push(event.stepMs[step]);
-      },
-    });
-    const stepPercentiles = (values: number[]) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      return { p50: Math.round(percentile(sorted, 0.5)), p99: Math.round(percentile(sorted, 0.99)) };
-    };
-    const result = {
-      ...summary,
-      sideBySide: compared,
-      lakeBytesPerTick: Math.round((summary.bytes / Math.max(1, summary.inLake)) * 100) / 100,
-      peakRssMb: Math.round(peakRss / 1024 / 1024),
-      elapsedMs: Date.now() - startedAt,
-      flushStepsMs: {
-        stage: stepPercentiles(steps.stage),
-        commit: stepPercentiles(steps.commit),
-        publish: stepPercentiles(steps.publish),
-      },
-    };
-    await mkdir("bench", { recursive: true });
-    await writeFile(
-      path.join("bench", "results.json"),
-      `${JSON.stringify({ ...compared, endToEndTicksPerSecond: summary.ticksPerSecond, ...result }, null, 2)}\n`,
-    );
-    return result;
+    const s3 = await environment.lakeClient();
+    try {
+      const compared = await sideBySide(environment, options.count, progress);
+      progress("the tutorials' method (one S3 object per message) on the same ticks, for 20 s...");
+      const tutorial = await tutorialMethodRate({
+        bootstrapServers: environment.bootstrapServers,
+        topic: SIDE_BY_SIDE_TOPIC,
+        s3,
+        bucket: environment.lake.bucket,
+        durationMs: 20_000,
+      });
+      const endToEnd: EndToEndResult[] = [];
+      for (const members of [1, 2, 3])
+        endToEnd.push(
+          await runEndToEnd({
+            environment,
+            s3,
+            members,
+            durationMs: members === 1 ? options.durationMs : options.scaleOutDurationMs,
+            onProgress: progress,
+          }),
+        );
+      const query = await runQueryBench({ environment, s3, ticks: options.queryTicks, onProgress: progress });
+      const single = endToEnd[0]!;
+      const results: BenchResults = {
+        producerRatioVsJava: compared.producerRatioVsJava,
+        consumerRatioVsJava: compared.consumerRatioVsJava,
+        endToEndTicksPerSecond: single.ticksPerSecond,
+        ratioVsTutorialMethod: ratio(compared.consumerTicksPerSecond, tutorial.messagesPerSecond),
+        freshnessP50Ms: single.freshnessP50Ms,
+        freshnessP99Ms: single.freshnessP99Ms,
+        flushIntervalMs: DEFAULT_FLUSH_POLICY.intervalMs,
+        consumerPeakRssMb: single.sinkPeakRssMb,
+        ohlcv1mQueryMs: query.queryMs,
+        ohlcv1mTicks: query.ticksInLake,
+        scaleOut: endToEnd.map(({ members, ticksPerSecond, sinkPeakRssMb }) => ({
+          members,
+          ticksPerSecond,
+          sinkPeakRssMb,
+        })),
+        sideBySide: compared,
+        tutorialMethod: { ...tutorial, lakeSinkTicksPerSecond: compared.consumerTicksPerSecond },
+        endToEnd,
+        query,
+        lost: endToEnd.reduce((sum, run) => sum + run.audit.missing, 0),
+        duplicated: endToEnd.reduce((sum, run) => sum + run.audit.duplicates, 0),
+        machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version },
+        elapsedMs: Date.now() - startedAt,
+      };
+      await mkdir("bench", { recursive: true });
+      await writeFile(path.join("bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+      await writeFile(path.join("bench", "results.svg"), chartOf(results));
+      return results;
+    } finally {
+      s3.destroy();
+    }
   } finally {
-    clearInterval(sampler);
     await environment.down();
     await rm(home, { recursive: true, force: true });
   }
+}
+
+function chartOf(results: BenchResults): string {
+  const { sideBySide: compared } = results;
+  return benchChartSvg(
+    `tickstream bench: ${results.machine.cpus} cores, one local broker, ${compared.records.toLocaleString("en-US")} records side by side`,
+    [
+      {
+        label: "Kafka ProducerPerformance",
+        value: compared.javaProducerRecordsPerSecond,
+        kind: "reference",
+        unit: "rec/s",
+      },
+      { label: "tickstream producer", value: compared.producerTicksPerSecond, kind: "ours", unit: "ticks/s" },
+      {
+        label: "Kafka ConsumerPerformance",
+        value: compared.javaConsumerRecordsPerSecond,
+        kind: "reference",
+        unit: "msg/s",
+      },
+      {
+        label: "lake sink (consume + Parquet + S3)",
+        value: compared.consumerTicksPerSecond,
+        kind: "ours",
+        unit: "ticks/s",
+      },
+      {
+        label: "tutorials' one object per message",
+        value: results.tutorialMethod.messagesPerSecond,
+        kind: "reference",
+        unit: "msg/s",
+      },
+      ...results.scaleOut.map((run) => ({
+        label: `end to end, ${run.members} sink member${run.members > 1 ? "s" : ""}`,
+        value: run.ticksPerSecond,
+        kind: "ours" as const,
+        unit: "ticks/s",
+      })),
+    ],
+    [
+      { label: "freshness p50 (send to readable)", value: results.freshnessP50Ms, kind: "time", unit: "ms" },
+      { label: "freshness p99", value: results.freshnessP99Ms, kind: "time", unit: "ms" },
+      { label: "flush interval", value: results.flushIntervalMs, kind: "time", unit: "ms" },
+      {
+        label: `ohlcv-1m over ${(results.ohlcv1mTicks / 1e6).toFixed(1)}M ticks`,
+        value: results.ohlcv1mQueryMs,
+        kind: "time",
+        unit: "ms",
+      },
+    ],
+  );
 }

@@ -1,49 +1,96 @@
-/** `tickstream bench`: measure the local pipeline. */
+/** `tickstream bench`: measure the local pipeline side by side with Kafka's own tools (`npm run bench`). */
 import type { Command } from "commander";
 import { runBench } from "../../bench/run-bench.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
-import { positiveInteger } from "../options.ts";
-import { formatCount, formatPairs, type Output } from "../output.ts";
+import { duration, positiveInteger } from "../options.ts";
+import { formatCount, type Output } from "../output.ts";
+import { formatTable } from "../format-table.ts";
+
+interface BenchCommandOptions {
+  count: number;
+  duration: number;
+  scaleOutDuration: number;
+  queryTicks: number;
+}
 
 export function registerBenchCommand(program: Command): void {
   withCommonOptions(
     program
       .command("bench")
       .description(
-        "measure the local pipeline on fresh services: throughput, freshness, lake bytes per tick, memory",
+        "measure the local pipeline on fresh services, side by side with Kafka's own tools; writes bench/results.json and bench/results.svg (several minutes)",
       )
-      .option("--count <n>", "how many ticks", positiveInteger, 500_000),
+      .option("--count <n>", "records for the producer and consumer comparisons", positiveInteger, 2_000_000)
+      .option("--duration <duration>", "how long the end-to-end producer runs", duration, 60_000)
+      .option(
+        "--scale-out-duration <duration>",
+        "how long each 2- and 3-member run produces",
+        duration,
+        30_000,
+      )
+      .option("--query-ticks <n>", "ticks in the lake for the ohlcv-1m query", positiveInteger, 10_000_000),
   ).action(
-    commandAction(async (output: Output, options: { count: number }) => {
-      const result = await runBench({
+    commandAction(async (output: Output, options: BenchCommandOptions) => {
+      const results = await runBench({
         count: options.count,
+        durationMs: options.duration,
+        scaleOutDurationMs: options.scaleOutDuration,
+        queryTicks: options.queryTicks,
         onProgress: (message) => output.progress(message),
       });
-      output.result(
-        result,
-        formatPairs([
+      const { sideBySide: compared } = results;
+      const rate = (value: number) => `${formatCount(value)}/s`;
+      const table = formatTable({
+        columns: ["measure", "tickstream", "reference", "ratio", "goal"],
+        rows: [
           [
-            "producer vs Kafka's ProducerPerformance",
-            `${formatCount(result.sideBySide.producerTicksPerSecond)} vs ${formatCount(result.sideBySide.javaProducerRecordsPerSecond)} /s = ${result.sideBySide.producerRatioVsJava}x`,
+            "producer vs ProducerPerformance",
+            rate(compared.producerTicksPerSecond),
+            rate(compared.javaProducerRecordsPerSecond),
+            `${compared.producerRatioVsJava}x`,
+            ">= 0.8x",
           ],
           [
             "lake sink vs ConsumerPerformance",
-            `${formatCount(result.sideBySide.consumerTicksPerSecond)} vs ${formatCount(result.sideBySide.javaConsumerRecordsPerSecond)} /s = ${result.sideBySide.consumerRatioVsJava}x`,
+            rate(compared.consumerTicksPerSecond),
+            rate(compared.javaConsumerRecordsPerSecond),
+            `${compared.consumerRatioVsJava}x`,
+            ">= 0.5x",
           ],
-          ["ticks", formatCount(result.produced)],
-          ["duplicates / missing", `${result.duplicates} / ${result.missing}`],
-          ["ticks/s (end to end)", formatCount(result.ticksPerSecond)],
-          ["freshness p50 / p99", `${result.freshnessP50Ms} / ${result.freshnessP99Ms} ms`],
-          ["lake objects", formatCount(result.files)],
-          ["lake bytes per tick", result.lakeBytesPerTick],
-          ["peak RSS (CLI process)", `${result.peakRssMb} MiB`],
-          ...(["stage", "commit", "publish"] as const).map((step): [string, string] => [
-            `flush ${step} p50 / p99`,
-            `${result.flushStepsMs[step].p50} / ${result.flushStepsMs[step].p99} ms`,
+          [
+            "lake sink vs one object per message",
+            rate(compared.consumerTicksPerSecond),
+            rate(results.tutorialMethod.messagesPerSecond),
+            `${formatCount(results.ratioVsTutorialMethod)}x`,
+            ">= 1,000x",
+          ],
+          ...results.scaleOut.map((run) => [
+            `end to end, ${run.members} sink member(s)`,
+            rate(run.ticksPerSecond),
+            "",
+            "",
+            run.members === 1 ? ">= 100,000/s" : "",
           ]),
-        ]),
-      );
-      return result.duplicates === 0 && result.missing === 0 ? 0 : 1;
+          [
+            "freshness p50 / p99",
+            `${formatCount(results.freshnessP50Ms)} / ${formatCount(results.freshnessP99Ms)} ms`,
+            `flush ${formatCount(results.flushIntervalMs)} ms`,
+            "",
+            "p99 <= flush + 1 s",
+          ],
+          ["sink peak RSS (its own process)", `${results.consumerPeakRssMb} MiB`, "", "", "<= 250 MiB"],
+          [
+            `ohlcv-1m over ${formatCount(results.ohlcv1mTicks)} ticks`,
+            `${formatCount(results.ohlcv1mQueryMs)} ms`,
+            `first run ${formatCount(results.query.firstQueryMs)} ms`,
+            "",
+            "",
+          ],
+          ["lost / duplicated (lake audit)", `${results.lost} / ${results.duplicated}`, "", "", "0 / 0"],
+        ],
+      });
+      output.result(results, `${table}\n(bench/results.json, bench/results.svg)`);
+      return results.lost === 0 && results.duplicated === 0 ? 0 : 1;
     }),
   );
 }
