@@ -54,7 +54,7 @@ export interface DashboardOptions {
   readonly loadHistory: () => Promise<LakeHistory>;
   readonly createFeed: (book: CandleBook) => LiveFeed;
   readonly lakeHealth: LakeHealthScanner;
-  /** Athena's price per byte scanned (for the cost shown); undefined for DuckDB. */
+  /** What Athena bills for one query that scanned this many bytes (for the cost shown); undefined for DuckDB. */
   readonly costOfBytes?: (bytes: number) => number;
   readonly onProgress?: (message: string) => void;
   readonly onWarning?: (message: string) => void;
@@ -148,7 +148,12 @@ export class Dashboard {
       : [
           `The rollup's topic ${options.barsTopic} does not exist yet: these candles are computed from the ticks by this page. Start the rollup (tickstream rollup) for bars computed in the stream.`,
         ];
-    const bytes = history.bytesScanned ?? null;
+    const scanned = history.bytesScanned;
+    const bytes = scanned.length > 0 ? scanned.reduce((sum, each) => sum + each, 0) : null;
+    const cost =
+      scanned.length > 0 && options.costOfBytes
+        ? scanned.reduce((sum, each) => sum + options.costOfBytes!(each), 0)
+        : null;
     return {
       engine: options.engine,
       tickTopic: options.tickTopic,
@@ -159,7 +164,7 @@ export class Dashboard {
         fromDate: history.fromDate ?? null,
         queries: history.queries,
         bytesScanned: bytes,
-        costUsd: bytes !== null && options.costOfBytes ? options.costOfBytes(bytes) : null,
+        costUsd: cost,
       },
     };
   }

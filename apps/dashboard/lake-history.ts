@@ -22,7 +22,8 @@ export interface LakeHistory {
   /** The first event date read (YYYY-MM-DD), or undefined for an empty lake. */
   readonly fromDate?: string;
   readonly queries: number;
-  readonly bytesScanned?: number;
+  /** Per query, the bytes Athena scanned (empty for DuckDB): Athena bills each query at least 10 MB. */
+  readonly bytesScanned: readonly number[];
 }
 
 /** A minute's OHLCV from ticks; first and last by event time, ties by Kafka offset, as the rollup does. */
@@ -97,14 +98,14 @@ export async function loadLakeHistory(options: {
     : [];
   const newest = [tickDates.at(-1), barDates.at(-1)].filter(Boolean).sort().at(-1);
   if (!newest || !options.tables.has("ticks"))
-    return { bars: [], tickMinutes: [], lakeOffsets: new Map(), queries: 0 };
+    return { bars: [], tickMinutes: [], lakeOffsets: new Map(), queries: 0, bytesScanned: [] };
   const fromDate = dayBefore(newest);
   let queries = 0;
-  let bytesScanned: number | undefined;
+  const bytesScanned: number[] = [];
   const run = async (sql: string) => {
     const result = await options.runSql(sql);
     queries++;
-    if (result.bytesScanned !== undefined) bytesScanned = (bytesScanned ?? 0) + result.bytesScanned;
+    if (result.bytesScanned !== undefined) bytesScanned.push(result.bytesScanned);
     return rowsOf(result);
   };
   const bars: Bar[] = options.tables.has("bars_1m")

@@ -9,6 +9,7 @@ import type { Admin, Consumer } from "kafkajs";
 import { randomUUID } from "node:crypto";
 import { decodeBar, type Bar } from "../rollup/bar.ts";
 import { createKafka } from "../shared/kafka-client.ts";
+import { retry } from "../shared/retry.ts";
 import { decodeTick, type Tick } from "../tick/schema.ts";
 
 export interface PartitionLag {
@@ -109,6 +110,19 @@ export class LiveFeed {
   }
 
   private async lagOf(groupId: string, topic: string): Promise<PartitionLag[]> {
+    // A coordinator still loading (a new broker, a moved group) is retriable.
+    return retry(() => this.lagOnce(groupId, topic), {
+      retries: 8,
+      isRetriable: (error) => {
+        // kafkajs wraps the broker's retriable error in one that says its own retries ran out.
+        for (let cause: unknown = error; cause; cause = (cause as { cause?: unknown }).cause)
+          if ((cause as { retriable?: boolean }).retriable === true) return true;
+        return false;
+      },
+    });
+  }
+
+  private async lagOnce(groupId: string, topic: string): Promise<PartitionLag[]> {
     const admin = this.admin!;
     const ends = await admin.fetchTopicOffsets(topic);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });

@@ -1,6 +1,5 @@
 /** `tickstream dashboard`: the live page (candles, prices, the pipeline's health) on loopback, until Ctrl-C. */
 import { AthenaClient } from "@aws-sdk/client-athena";
-import { S3Client } from "@aws-sdk/client-s3";
 import { InvalidArgumentError, type Command } from "commander";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
@@ -9,6 +8,7 @@ import { Dashboard, type DashboardOptions } from "../../../apps/dashboard/dashbo
 import { LakeHealthScanner } from "../../../apps/dashboard/lake-health.ts";
 import { loadLakeHistory } from "../../../apps/dashboard/lake-history.ts";
 import { LiveFeed } from "../../../apps/dashboard/live-feed.ts";
+import { createS3Client } from "../../../apps/lake/s3-client.ts";
 import { runAthenaQuery } from "../../../apps/query/athena-engine.ts";
 import { runLocalQuery } from "../../../apps/query/duckdb-engine.ts";
 import { athenaCostUsd } from "../../../apps/query/query-result.ts";
@@ -87,7 +87,12 @@ async function dashboardSources(
   if (options.outputs || options.stack) {
     const outputs = await loadStackOutputs(options);
     await useStackSecurity(outputs);
-    const s3 = new S3Client({ region: outputs.region });
+    // AWS_ENDPOINT_URL(_S3) points the clients elsewhere (an emulator): then the lake is addressed by path.
+    const s3 = createS3Client({
+      bucket: outputs.lakeBucket,
+      region: outputs.region,
+      endpoint: process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL,
+    });
     const athena = new AthenaClient({ region: outputs.region });
     return {
       sources: {
@@ -186,7 +191,9 @@ export function registerDashboardCommand(program: Command): void {
           const code = (error as NodeJS.ErrnoException).code;
           if (code === "EADDRINUSE")
             throw new InvalidArgumentError(`port ${options.port} is in use: pick another with --port`);
-          if ((error as Error).name?.startsWith("KafkaJS"))
+          let root: unknown = error;
+          while ((root as { cause?: unknown }).cause) root = (root as { cause: unknown }).cause;
+          if (/^KafkaJS(Connection|SASLAuthentication)Error$/.test((root as Error).name ?? ""))
             throw brokerConnectionError(error, brokers, "tickstream-dashboard");
           throw error;
         });
