@@ -102,6 +102,16 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
   });
   await connectToBroker(producer, options.bootstrapServers, "tickstream-producer");
   const partitionOf = await keyPartitioner(options.bootstrapServers, options.topic);
+  // The partition depends on the key alone (murmur2 of the symbol), and a feed has few symbols: compute it once.
+  const partitionBySymbol = new Map<string, number>();
+  const partitionOfSymbol = (symbol: string, value: string) => {
+    let partition = partitionBySymbol.get(symbol);
+    if (partition === undefined) {
+      partition = partitionOf({ key: symbol, value });
+      if (partitionBySymbol.size < 100_000) partitionBySymbol.set(symbol, partition);
+    }
+    return partition;
+  };
   let produced = 0;
   let taken = 0;
   let badRows = 0;
@@ -124,7 +134,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
     const byPartition = new Map<number, Message[]>();
     for (const tick of sending) {
       const value = encodeTick(tick);
-      const partition = partitionOf({ key: tick.symbol, value });
+      const partition = partitionOfSymbol(tick.symbol, value);
       const group = byPartition.get(partition);
       if (group) group.push({ key: tick.symbol, value, partition });
       else byPartition.set(partition, [{ key: tick.symbol, value, partition }]);
@@ -165,12 +175,12 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
       if (options.count !== undefined && index >= options.count) break;
       if (options.signal?.aborted) break;
       // When the next tick is due later, send what is batched and wait.
-      const tickMs = Date.parse(sourceTick.ts);
-      firstTickMs ??= tickMs;
-      const dueAt = Math.max(
-        options.ratePerSecond ? startedAt + (index * 1000) / options.ratePerSecond : 0,
-        options.speed ? startedAt + (tickMs - firstTickMs) / options.speed : 0,
-      );
+      let dueAt = options.ratePerSecond ? startedAt + (index * 1000) / options.ratePerSecond : 0;
+      if (options.speed) {
+        const tickMs = Date.parse(sourceTick.ts);
+        firstTickMs ??= tickMs;
+        dueAt = Math.max(dueAt, startedAt + (tickMs - firstTickMs) / options.speed);
+      }
       if (dueAt > Date.now()) {
         await send(0);
         await sleep(dueAt - Date.now(), options.signal);
