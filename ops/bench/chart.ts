@@ -21,7 +21,7 @@ export function benchChartSvg(title: string, rates: readonly ChartBar[], times: 
   const barHeight = 20;
   const gap = 8;
   const lines: string[] = [];
-  let y = 40;
+  let y = 52;
   const panel = (heading: string, bars: readonly ChartBar[]) => {
     lines.push(`<text x="10" y="${y}" font-weight="600" fill="#d8dee6">${escape(heading)}</text>`);
     y += 12;

@@ -132,7 +132,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   }
 }
 
-function chartOf(results: BenchResults): string {
+/** bench/results.svg of a run's results. */
+export function chartOf(results: BenchResults): string {
   const { sideBySide: compared } = results;
   return benchChartSvg(
     `tickstream bench: ${results.machine.cpus} cores, one local broker, ${compared.records.toLocaleString("en-US")} records side by side`,
