@@ -8,6 +8,7 @@
 import type { Admin, Consumer } from "kafkajs";
 import { randomUUID } from "node:crypto";
 import { decodeBar, type Bar } from "../rollup/bar.ts";
+import { ConfigError } from "../shared/errors.ts";
 import { createKafka } from "../shared/kafka-client.ts";
 import { retry } from "../shared/retry.ts";
 import { decodeTick, type Tick } from "../tick/schema.ts";
@@ -65,6 +66,10 @@ export class LiveFeed {
   async start(): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    if (!(await this.topicExists(this.options.tickTopic)))
+      throw new ConfigError(
+        `topic ${this.options.tickTopic} does not exist yet: create it (tickstream topic create) or run tickstream demo`,
+      );
     this.barsTopicExists = await this.topicExists(this.options.barsTopic);
     await this.startConsumer();
   }

@@ -10,7 +10,7 @@ import { loadLocalSettings } from "../../ops/config/settings.ts";
 import { LocalHost } from "../../ops/hosts/local-host.ts";
 import { LocalEnvironment } from "../../ops/local/environment.ts";
 import { loadLocalSecurity, type LocalCredentials } from "../../ops/security/local-security.ts";
-import { lastJsonLine, runCli } from "../helpers/cli.ts";
+import { lastJsonLine, runCli, spawnCli } from "../helpers/cli.ts";
 import { SinkMember, waitForLagZero } from "../helpers/fault-run.ts";
 import { countLake } from "../helpers/lake-count.ts";
 import { createTestHome } from "../helpers/local-environment.ts";
@@ -201,6 +201,48 @@ describe("the local broker with --secure: SASL_SSL, SCRAM-SHA-512 and ACLs per a
     );
     await writer.disconnect();
     expect(writeError).to.match(/not authorized/i);
+  });
+
+  it("serves the dashboard from the secure broker, and nothing the page is sent holds a secret", async function () {
+    this.timeout(120_000);
+    await cli(["topic", "create"]);
+    const dashboard = spawnCli(["dashboard", "--port", "0", "--json"], env());
+    const url = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      dashboard.stdout!.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+        const match = /"url":"([^"]+)"/.exec(text);
+        if (match) resolve(match[1]!);
+      });
+      void dashboard.then((result) => reject(new Error(`the dashboard exited: ${result.all}`)));
+    });
+    const state = (await (await fetch(`${url}api/state`)).json()) as {
+      pipeline: { sinkLag: unknown[] } | null;
+    };
+    expect(state.pipeline?.sinkLag, "it reads the topic over SASL_SSL").to.have.length(3);
+    for (const asset of ["", "dashboard.js", "dashboard.css", "vendor/lightweight-charts.mjs", "api/state"])
+      printed.push(await (await fetch(`${url}${asset}`)).text());
+    // Two seconds of the live stream, as the page gets it.
+    const events = await fetch(`${url}api/events`, { signal: AbortSignal.timeout(2_500) });
+    const reader = events.body!.getReader();
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        printed.push(decoder.decode(value));
+      }
+    } catch {
+      // The timeout ended the stream.
+    }
+    dashboard.kill("SIGTERM");
+    const result = await dashboard;
+    printed.push(result.all ?? "");
+    expect(result.exitCode, result.all).to.equal(0);
+    expect(
+      printed.some((text) => text.includes("event: pipeline")),
+      "pipeline events were read",
+    ).to.equal(true);
   });
 
   it("shows no secret in any process's command line, in the logs, or in anything the CLI printed (--json included)", async function () {
