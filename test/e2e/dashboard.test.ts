@@ -8,7 +8,7 @@ import type { Candle } from "../../apps/dashboard/candle-book.ts";
 import { runProducer } from "../../apps/producer/producer.ts";
 import { DEFAULT_SYMBOLS, SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import { waitFor } from "../../apps/shared/retry.ts";
-import { lastJsonLine, runCli, TICKSTREAM_BIN } from "../helpers/cli.ts";
+import { lastJsonLine, printedUrl, runCli, TICKSTREAM_BIN } from "../helpers/cli.ts";
 import { collectPageErrors, launchChromium, summarizePng } from "../helpers/browser.ts";
 import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
 import { cliEnvironment, useLocalEnvironment } from "../helpers/local-environment.ts";
@@ -104,15 +104,7 @@ describe("the dashboard in a real headless Chromium @integration", function () {
       },
     );
     const dashboard = start(["dashboard", "--port", "0", "--json"]);
-    url = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      dashboard.stdout!.on("data", (chunk: Buffer) => {
-        text += chunk.toString();
-        const match = /"url":"([^"]+)"/.exec(text);
-        if (match) resolve(match[1]!);
-      });
-      void dashboard.then((result) => reject(new Error(`the dashboard exited: ${result.all}`)));
-    });
+    url = await printedUrl(dashboard);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     pageErrors = collectPageErrors(page);

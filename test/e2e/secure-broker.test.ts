@@ -10,7 +10,7 @@ import { loadLocalSettings } from "../../ops/config/settings.ts";
 import { LocalHost } from "../../ops/hosts/local-host.ts";
 import { LocalEnvironment } from "../../ops/local/environment.ts";
 import { loadLocalSecurity, type LocalCredentials } from "../../ops/security/local-security.ts";
-import { lastJsonLine, runCli, spawnCli } from "../helpers/cli.ts";
+import { lastJsonLine, printedUrl, runCli, spawnCli } from "../helpers/cli.ts";
 import { SinkMember, waitForLagZero } from "../helpers/fault-run.ts";
 import { countLake } from "../helpers/lake-count.ts";
 import { createTestHome } from "../helpers/local-environment.ts";
@@ -207,15 +207,7 @@ describe("the local broker with --secure: SASL_SSL, SCRAM-SHA-512 and ACLs per a
     this.timeout(120_000);
     await cli(["topic", "create"]);
     const dashboard = spawnCli(["dashboard", "--port", "0", "--json"], env());
-    const url = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      dashboard.stdout!.on("data", (chunk: Buffer) => {
-        text += chunk.toString();
-        const match = /"url":"([^"]+)"/.exec(text);
-        if (match) resolve(match[1]!);
-      });
-      void dashboard.then((result) => reject(new Error(`the dashboard exited: ${result.all}`)));
-    });
+    const url = await printedUrl(dashboard);
     const state = (await (await fetch(`${url}api/state`)).json()) as {
       pipeline: { sinkLag: unknown[] } | null;
     };

@@ -53,3 +53,16 @@ export function lastJsonLine<T = Record<string, unknown>>(stdout: string): T {
   const lines = stdout.trim().split("\n");
   return JSON.parse(lines.at(-1)!) as T;
 }
+
+/** The `url` a long-running command prints as JSON when it is serving (`dashboard --json`). */
+export function printedUrl(child: ResultPromise): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let text = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /"url":"([^"]+)"/.exec(text);
+      if (match) resolve(match[1]!);
+    });
+    void child.then((result) => reject(new Error(`the command exited: ${result.all ?? result.stderr}`)));
+  });
+}

@@ -9,7 +9,7 @@ import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
 import { tickObjectKey } from "../../../apps/lake/layout.ts";
 import { athenaCostUsd } from "../../../apps/query/query-result.ts";
 import { waitFor } from "../../../apps/shared/retry.ts";
-import { spawnCli } from "../../helpers/cli.ts";
+import { printedUrl, spawnCli } from "../../helpers/cli.ts";
 import { createTestTopic } from "../../helpers/kafka.ts";
 import { produceTicks } from "../../helpers/bars.ts";
 import { useLocalEnvironment } from "../../helpers/local-environment.ts";
@@ -98,15 +98,7 @@ describe("the dashboard against a stack's outputs (Athena, Glue and S3 on moto, 
       ...moto.env,
       TICKSTREAM_HOME: environment().home,
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      dashboard.stdout!.on("data", (chunk: Buffer) => {
-        text += chunk.toString();
-        const match = /"url":"([^"]+)"/.exec(text);
-        if (match) resolve(match[1]!);
-      });
-      void dashboard.then((result) => reject(new Error(`the dashboard exited: ${result.all}`)));
-    });
+    const url = await printedUrl(dashboard);
     const state = async () => (await (await fetch(`${url}api/state`)).json()) as DashboardState;
     const { info, pipeline } = await state();
     // Three queries (bars, tick minutes, lake offsets), each billed at least Athena's 10 MB.
