@@ -10,7 +10,7 @@ import { ConfigError } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { sleep } from "../shared/retry.ts";
 import { encodeTick, type Tick } from "../tick/schema.ts";
-import type { SourceRowError, TickSource } from "./sources/index.ts";
+import type { SourceRowError, SourceTick, TickSource } from "./sources/index.ts";
 
 export interface ProducerOptions {
   readonly bootstrapServers: readonly string[];
@@ -169,11 +169,30 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
       badRows++;
       options.onRowError?.(error);
     };
-    for await (const sourceTick of options.source.ticks(onRowError)) {
+    const push = (sourceTick: SourceTick, index: number) => {
+      taken++;
+      // The contract's fields only: encodeTick writes the object as it is.
+      const tick: Tick = {
+        symbol: sourceTick.symbol,
+        ts: sourceTick.ts,
+        price: sourceTick.price,
+        volume: sourceTick.volume,
+        source: options.source.name,
+        producerId,
+        seq: (options.firstSeq ?? 0) + index,
+      };
+      if (sourceTick.open !== undefined) tick.open = sourceTick.open;
+      if (sourceTick.high !== undefined) tick.high = sourceTick.high;
+      if (sourceTick.low !== undefined) tick.low = sourceTick.low;
+      if (sourceTick.close !== undefined) tick.close = sourceTick.close;
+      batch.push(tick);
+    };
+    /** Takes one tick from the source; false to stop. A promise only when it must wait (pacing, a full batch). */
+    const take = (sourceTick: SourceTick): boolean | Promise<boolean> => {
       // Ticks taken from the source so far (some may still be in flight, not yet counted as produced).
       const index = taken;
-      if (options.count !== undefined && index >= options.count) break;
-      if (options.signal?.aborted) break;
+      if (options.count !== undefined && index >= options.count) return false;
+      if (options.signal?.aborted) return false;
       // When the next tick is due later, send what is batched and wait.
       let dueAt = options.ratePerSecond ? startedAt + (index * 1000) / options.ratePerSecond : 0;
       if (options.speed) {
@@ -181,19 +200,32 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
         firstTickMs ??= tickMs;
         dueAt = Math.max(dueAt, startedAt + (tickMs - firstTickMs) / options.speed);
       }
-      if (dueAt > Date.now()) {
-        await send(0);
-        await sleep(dueAt - Date.now(), options.signal);
-        if (options.signal?.aborted) break;
+      if (dueAt > 0 && dueAt > Date.now()) {
+        return (async () => {
+          await send(0);
+          await sleep(dueAt - Date.now(), options.signal);
+          if (options.signal?.aborted) return false;
+          push(sourceTick, index);
+          if (batch.length >= batchSize) await send();
+          return true;
+        })();
       }
-      taken++;
-      batch.push({
-        ...sourceTick,
-        source: options.source.name,
-        producerId,
-        seq: (options.firstSeq ?? 0) + index,
-      });
-      if (batch.length >= batchSize) await send();
+      push(sourceTick, index);
+      return batch.length >= batchSize ? send().then(() => true) : true;
+    };
+    const ticks = options.source.ticks(onRowError);
+    // A synchronous source (synthetic) is read without a promise per tick; an asynchronous one (a file, an API)
+    // with for await.
+    if (Symbol.iterator in ticks) {
+      for (const sourceTick of ticks) {
+        const next = take(sourceTick);
+        if (!(typeof next === "boolean" ? next : await next)) break;
+      }
+    } else {
+      for await (const sourceTick of ticks) {
+        const next = take(sourceTick);
+        if (!(typeof next === "boolean" ? next : await next)) break;
+      }
     }
     await send(0);
   } finally {

@@ -22,5 +22,6 @@ export interface TickSource {
   readonly name: string;
   /** True when timestamps are historical, so `--speed` can replay their spacing. */
   readonly historical: boolean;
-  ticks(onRowError: (error: SourceRowError) => void): AsyncIterable<SourceTick>;
+  /** Synchronous when the ticks need no I/O (synthetic), so the producer reads them without a promise each. */
+  ticks(onRowError: (error: SourceRowError) => void): AsyncIterable<SourceTick> | Iterable<SourceTick>;
 }

@@ -32,7 +32,7 @@ export class SyntheticSource implements TickSource {
 
   constructor(private readonly options: SyntheticOptions = {}) {}
 
-  async *ticks(): AsyncIterable<SourceTick> {
+  *ticks(): Iterable<SourceTick> {
     const random = seedrandom(this.options.seed ?? "tickstream");
     const prices = new Map(Object.entries(this.options.symbols ?? DEFAULT_SYMBOLS));
     const symbols = [...prices.keys()];
