@@ -59,7 +59,7 @@ function isUtcTimestamp(value: unknown): value is string {
  * test compares the two on valid and broken ticks). Anything it does not accept goes through zod, which decides
  * and names the reason.
  */
-function meetsContract(value: unknown): value is Record<string, unknown> & Tick {
+export function meetsContract(value: unknown): value is Record<string, unknown> & Tick {
   if (typeof value !== "object" || value === null) return false;
   const tick = value as Record<string, unknown>;
   if (
@@ -151,6 +151,11 @@ export function eventDate(ts: string): string {
  * Ticks carry milliseconds (the contract); finer digits are accepted and dropped.
  */
 export function lakeTimestampMicros(ts: string): bigint {
+  // The contract's own form, YYYY-MM-DDTHH:MM:SS.sssZ, is exactly what Date.parse reads to the millisecond.
+  if (ts.length === 24 && ts.charCodeAt(19) === 46 /* . */ && ts.charCodeAt(23) === 90 /* Z */) {
+    const ms = Date.parse(ts);
+    if (Number.isFinite(ms)) return BigInt(ms) * 1_000n;
+  }
   const match = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$/.exec(ts);
   if (!match) throw new RangeError(`not an ISO-8601 UTC timestamp: ${ts}`);
   const seconds = BigInt(Date.parse(`${match[1]}Z`)) / 1000n;
