@@ -85,6 +85,20 @@ function rowsOf(result: QueryResult): Record<string, CellValue>[] {
 const number = (value: CellValue): number => Number(value);
 const iso = (value: CellValue): string => new Date(String(value)).toISOString();
 
+/** The columns a bar row and a tick-minute row share. */
+function minuteOf(row: Record<string, CellValue>) {
+  return {
+    symbol: String(row.symbol),
+    minute: iso(row.minute),
+    open: number(row.open),
+    high: number(row.high),
+    low: number(row.low),
+    close: number(row.close),
+    volume: number(row.volume),
+    ticks: number(row.ticks),
+  };
+}
+
 export async function loadLakeHistory(options: {
   readonly s3: S3Client;
   readonly bucket: string;
@@ -110,30 +124,16 @@ export async function loadLakeHistory(options: {
   };
   const bars: Bar[] = options.tables.has("bars_1m")
     ? (await run(renderNamedQuery("bars-1m", { from: fromDate }, options.tables))).map((row) => ({
-        symbol: String(row.symbol),
-        minute: iso(row.minute),
-        open: number(row.open),
-        high: number(row.high),
-        low: number(row.low),
-        close: number(row.close),
-        volume: number(row.volume),
+        ...minuteOf(row),
         vwap: row.vwap === null ? null : number(row.vwap),
-        ticks: number(row.ticks),
         revision: number(row.revision),
         firstTs: iso(row.minute),
         lastTs: iso(row.minute),
       }))
     : [];
   const tickMinutes: TickAggregate[] = (await run(tickMinutesSql(fromDate))).map((row) => ({
-    symbol: String(row.symbol),
-    minute: iso(row.minute),
-    open: number(row.open),
-    high: number(row.high),
-    low: number(row.low),
-    close: number(row.close),
-    volume: number(row.volume),
+    ...minuteOf(row),
     priceVolume: number(row.price_volume),
-    ticks: number(row.ticks),
     firstTs: iso(row.first_ts),
     lastTs: iso(row.last_ts),
   }));

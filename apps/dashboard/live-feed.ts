@@ -10,15 +10,11 @@ import { randomUUID } from "node:crypto";
 import { decodeBar, type Bar } from "../rollup/bar.ts";
 import { ConfigError } from "../shared/errors.ts";
 import { createKafka } from "../shared/kafka-client.ts";
+import { partitionLags, type PartitionLag } from "../shared/group-lag.ts";
 import { retry } from "../shared/retry.ts";
 import { decodeTick, type Tick } from "../tick/schema.ts";
 
-export interface PartitionLag {
-  readonly partition: number;
-  readonly endOffset: number;
-  readonly committed: number | null;
-  readonly lag: number;
-}
+export type { PartitionLag };
 
 export interface KafkaHealth {
   readonly ticksPerSecond: number;
@@ -116,7 +112,7 @@ export class LiveFeed {
 
   private async lagOf(groupId: string, topic: string): Promise<PartitionLag[]> {
     // A coordinator still loading (a new broker, a moved group) is retriable.
-    return retry(() => this.lagOnce(groupId, topic), {
+    return retry(() => partitionLags(this.admin!, groupId, topic), {
       retries: 8,
       isRetriable: (error) => {
         // kafkajs wraps the broker's retriable error in one that says its own retries ran out.
@@ -127,35 +123,11 @@ export class LiveFeed {
     });
   }
 
-  private async lagOnce(groupId: string, topic: string): Promise<PartitionLag[]> {
-    const admin = this.admin!;
-    const ends = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return ends
-      .map((end) => {
-        const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? "-1";
-        const committedOffset = offset === "-1" ? null : Number(offset);
-        return {
-          partition: end.partition,
-          endOffset: Number(end.high),
-          committed: committedOffset,
-          lag: Number(end.high) - (committedOffset ?? Number(end.low)),
-        };
-      })
-      .sort((a, b) => a.partition - b.partition);
-  }
-
   /** Where each partition starts: where this feed stopped, else the sink's committed offset, else the start. */
   private async startOffsets(groupId: string, topic: string, resume?: Map<number, number>) {
-    const lag = await this.lagOf(groupId, topic);
-    const ends = await this.admin!.fetchTopicOffsets(topic);
-    return lag.map((partition) => ({
+    return (await this.lagOf(groupId, topic)).map((partition) => ({
       partition: partition.partition,
-      offset: String(
-        resume?.get(partition.partition) ??
-          partition.committed ??
-          Number(ends.find((end) => end.partition === partition.partition)?.low ?? 0),
-      ),
+      offset: String(resume?.get(partition.partition) ?? partition.committed ?? partition.startOffset),
     }));
   }
 

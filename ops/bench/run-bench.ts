@@ -7,7 +7,7 @@
  * bench/results.json and bench/results.svg; fails when the lake lost or doubled a tick.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { DEFAULT_FLUSH_POLICY } from "../../apps/consumer/lake-sink.ts";
 import { loadLocalSettings } from "../config/settings.ts";
@@ -116,7 +116,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         query,
         lost: endToEnd.reduce((sum, run) => sum + run.audit.missing, 0),
         duplicated: endToEnd.reduce((sum, run) => sum + run.audit.duplicates, 0),
-        machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version },
+        machine: { cpus: availableParallelism(), node: process.version },
         elapsedMs: Date.now() - startedAt,
       };
       await mkdir("bench", { recursive: true });

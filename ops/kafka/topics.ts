@@ -1,4 +1,5 @@
 /** Topic administration through the Kafka protocol (kafkajs admin), the same against any broker. */
+import { partitionLags } from "../../apps/shared/group-lag.ts";
 import { ConfigError } from "../../apps/shared/errors.ts";
 import { connectToBroker, createKafka } from "../../apps/shared/kafka-client.ts";
 import { retry } from "../../apps/shared/retry.ts";
@@ -84,18 +85,12 @@ export async function describeTopic(bootstrapServers: readonly string[], topic: 
 /** Per partition: the log end offset and the group's committed offset ("-1" when none). */
 export async function groupLag(bootstrapServers: readonly string[], groupId: string, topic: string) {
   return withAdmin(bootstrapServers, async (admin) => {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const lag = ends.map((end) => {
-      const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? "-1";
-      const committedOffset = BigInt(offset === "-1" ? end.low : offset);
-      return {
-        partition: end.partition,
-        endOffset: end.high,
-        committed: offset,
-        lag: Number(BigInt(end.high) - committedOffset),
-      };
-    });
+    const lag = (await partitionLags(admin, groupId, topic)).map((partition) => ({
+      partition: partition.partition,
+      endOffset: String(partition.endOffset),
+      committed: String(partition.committed ?? -1),
+      lag: partition.lag,
+    }));
     return { partitions: lag, total: lag.reduce((sum, p) => sum + p.lag, 0) };
   });
 }
