@@ -64,7 +64,12 @@ describe("fault: lake sink members frozen past their session @integration", func
     const { producerId, produced } = await producing;
     expect(produced).to.equal(total);
     const producedAt = Date.now();
-    const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
+    // A stall here is a liveness failure: say what each member was doing (seen once in CI, not reproduced).
+    const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic).catch((error: Error) => {
+      throw new Error(
+        `${error.message}\n--- member A, last output:\n${a.output.slice(-3_000)}\n--- member B, last output:\n${b.output.slice(-3_000)}`,
+      );
+    });
     await Promise.all([a.stop(), b.stop()]);
     await assertLakeExact(
       "two members frozen past their session, 4 times",
