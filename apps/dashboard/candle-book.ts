@@ -3,11 +3,12 @@
  * revision: what the lake's `bars_1m` holds) or, for minutes with no bar yet (the minute still open, or no rollup
  * running), an aggregate of the ticks themselves, shown as provisional. Three inputs, folded without
  * double counting:
- *  - history from the lake: bars, tick aggregates (with their first and last tick times) and, per symbol, the
- *    newest Kafka offset the lake holds;
- *  - live ticks from the tick topic, starting at the lake sink's committed offsets: a tick at or below the
- *    symbol's lake offset is already in a history aggregate and is skipped (a symbol's ticks share a partition,
- *    so its offsets order them);
+ *  - history from the lake: bars, tick aggregates (with their first and last tick times) and, per Kafka
+ *    partition, the newest offset those aggregates counted (read in the same query, so the same lake);
+ *  - live ticks from the tick topic, starting per partition right after that offset (lakeOffset: the live feed
+ *    reads it here), where the history's ticks end, not at the lake sink's committed offset, which runs ahead of
+ *    the lake while a committed flush is being published; a tick at or below its partition's lake offset is
+ *    already in a history aggregate and is skipped;
  *  - live bars from the bar topic (read committed), which replace whatever the minute had, newest revision wins.
  */
 import { addTick, newAccumulator, tickMicros, type Bar, type BarAccumulator } from "../rollup/bar.ts";
@@ -72,8 +73,8 @@ function micros(iso: string): number {
 
 export class CandleBook {
   private readonly symbols = new Map<string, Map<number, Entry>>();
-  /** Per symbol, the newest Kafka offset whose tick the history already counted. */
-  private readonly lakeOffsets = new Map<string, number>();
+  /** Per Kafka partition of the tick topic, the newest offset whose tick the history already counted. */
+  private readonly lakeOffsets = new Map<number, number>();
   private readonly changed = new Map<string, Set<number>>();
 
   /** Keeps this many minutes per symbol, counted back from its newest candle. */
@@ -107,9 +108,14 @@ export class CandleBook {
     this.markChanged(row.symbol, time);
   }
 
-  /** History: the newest offset of the symbol's ticks that the lake holds (and the history counted). */
-  setLakeOffset(symbol: string, offset: number): void {
-    this.lakeOffsets.set(symbol, Math.max(offset, this.lakeOffsets.get(symbol) ?? -1));
+  /** History: the newest offset of the partition's ticks that the history counted. */
+  setLakeOffset(partition: number, offset: number): void {
+    this.lakeOffsets.set(partition, Math.max(offset, this.lakeOffsets.get(partition) ?? -1));
+  }
+
+  /** The newest offset of the partition that the history counted (live reading starts after it), if any. */
+  lakeOffset(partition: number): number | undefined {
+    return this.lakeOffsets.get(partition);
   }
 
   /** A bar (from the lake or the bar topic): it replaces the minute's candle unless that has a newer revision. */
@@ -123,9 +129,9 @@ export class CandleBook {
     return true;
   }
 
-  /** A live tick at Kafka offset `offset`; false when the history counted it or the minute has its bar. */
-  addTick(tick: Tick, offset: number): boolean {
-    if (offset <= (this.lakeOffsets.get(tick.symbol) ?? -1)) return false;
+  /** A live tick at `offset` of `partition`; false when the history counted it or the minute has its bar. */
+  addTick(tick: Tick, partition: number, offset: number): boolean {
+    if (offset <= (this.lakeOffsets.get(partition) ?? -1)) return false;
     const at = tickMicros(tick);
     const time = Math.floor(at / 1_000_000 / MINUTE_SECONDS) * MINUTE_SECONDS;
     const minutes = this.minutesOf(tick.symbol);

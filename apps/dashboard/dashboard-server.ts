@@ -99,7 +99,8 @@ export class Dashboard {
     const history = await options.loadHistory();
     for (const bar of history.bars) this.book.addBar(bar);
     for (const minute of history.tickMinutes) this.book.addTickAggregate(minute);
-    for (const [symbol, offset] of history.lakeOffsets) this.book.setLakeOffset(symbol, offset);
+    // Where the history's ticks end, per partition: the live feed starts there and skips what is before.
+    for (const [partition, offset] of history.lakeOffsets) this.book.setLakeOffset(partition, offset);
     this.book.takeChanged();
     options.onProgress?.(
       `history: ${history.bars.length} bars and ${history.tickMinutes.length} tick minutes` +

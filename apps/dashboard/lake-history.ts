@@ -1,8 +1,10 @@
 /**
  * The dashboard's history, read from the lake with the project's SQL engines (DuckDB over the local catalog,
- * Athena for a stack): the rollup's bars (latest revision), the minutes of the ticks themselves, and per symbol
- * the newest Kafka offset those counted. The range is the newest event date in the lake and the day before, so
- * a replay of old data shows as well as today's stream. The SQL runs unchanged on both engines.
+ * Athena for a stack): the rollup's bars (latest revision), the minutes of the ticks themselves, and per Kafka
+ * partition the newest offset those counted, in the same query as the minutes: two queries could see two
+ * states of the lake (a flush published in between), and then the live feed would skip ticks no minute
+ * counted. The range is the newest event date in the lake and the day before, so a replay of old data shows as
+ * well as today's stream. The SQL runs unchanged on both engines.
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { BARS_PREFIX, TICKS_PREFIX } from "../lake/layout.ts";
@@ -17,8 +19,8 @@ export type SqlRunner = (sql: string) => Promise<QueryResult>;
 export interface LakeHistory {
   readonly bars: Bar[];
   readonly tickMinutes: TickAggregate[];
-  /** Per symbol, the newest Kafka offset of its ticks counted in `tickMinutes`. */
-  readonly lakeOffsets: Map<string, number>;
+  /** Per Kafka partition, the newest offset of the ticks counted in `tickMinutes`. */
+  readonly lakeOffsets: Map<number, number>;
   /** The first event date read (YYYY-MM-DD), or undefined for an empty lake. */
   readonly fromDate?: string;
   readonly queries: number;
@@ -26,17 +28,20 @@ export interface LakeHistory {
   readonly bytesScanned: readonly number[];
 }
 
-/** A minute's OHLCV from ticks; first and last by event time, ties by Kafka offset, as the rollup does. */
+/**
+ * A minute's OHLCV from ticks (first and last by event time, ties by Kafka offset, as the rollup does), and in
+ * the same scan, one row a Kafka partition (symbol and minute null) with the newest offset counted.
+ */
 function tickMinutesSql(fromDate: string): string {
   return `
 WITH ranked AS (
-  SELECT symbol, date_trunc('minute', ts) AS minute, ts, price, volume,
+  SELECT symbol, date_trunc('minute', ts) AS minute, ts, price, volume, kafka_partition, kafka_offset,
          row_number() OVER (PARTITION BY symbol, date_trunc('minute', ts) ORDER BY ts, kafka_partition, kafka_offset) AS first_rank,
          row_number() OVER (PARTITION BY symbol, date_trunc('minute', ts) ORDER BY ts DESC, kafka_partition DESC, kafka_offset DESC) AS last_rank
   FROM ticks
   WHERE dt >= '${fromDate}'
 )
-SELECT symbol, minute,
+SELECT symbol, minute, kafka_partition,
        max(CASE WHEN first_rank = 1 THEN price END) AS open,
        max(price) AS high,
        min(price) AS low,
@@ -45,14 +50,11 @@ SELECT symbol, minute,
        sum(price * volume) AS price_volume,
        count(*) AS ticks,
        min(ts) AS first_ts,
-       max(ts) AS last_ts
+       max(ts) AS last_ts,
+       max(kafka_offset) AS last_offset
 FROM ranked
-GROUP BY symbol, minute
-ORDER BY symbol, minute`.trim();
-}
-
-function lakeOffsetsSql(fromDate: string): string {
-  return `SELECT symbol, max(kafka_offset) AS lake_offset FROM ticks WHERE dt >= '${fromDate}' GROUP BY symbol`;
+GROUP BY GROUPING SETS ((symbol, minute), (kafka_partition))
+ORDER BY kafka_partition, symbol, minute`.trim();
 }
 
 /** The event dates a table prefix holds (its `dt=` folders), newest last. */
@@ -131,14 +133,17 @@ export async function loadLakeHistory(options: {
         lastTs: iso(row.minute),
       }))
     : [];
-  const tickMinutes: TickAggregate[] = (await run(tickMinutesSql(fromDate))).map((row) => ({
-    ...minuteOf(row),
-    priceVolume: number(row.price_volume),
-    firstTs: iso(row.first_ts),
-    lastTs: iso(row.last_ts),
-  }));
-  const lakeOffsets = new Map(
-    (await run(lakeOffsetsSql(fromDate))).map((row) => [String(row.symbol), number(row.lake_offset)]),
-  );
+  const tickMinutes: TickAggregate[] = [];
+  const lakeOffsets = new Map<number, number>();
+  for (const row of await run(tickMinutesSql(fromDate))) {
+    if (row.symbol === null) lakeOffsets.set(number(row.kafka_partition), number(row.last_offset));
+    else
+      tickMinutes.push({
+        ...minuteOf(row),
+        priceVolume: number(row.price_volume),
+        firstTs: iso(row.first_ts),
+        lastTs: iso(row.last_ts),
+      });
+  }
   return { bars, tickMinutes, lakeOffsets, fromDate, queries, bytesScanned };
 }

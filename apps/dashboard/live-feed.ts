@@ -1,8 +1,10 @@
 /**
- * The dashboard's live inputs from Kafka. One consumer reads the tick topic from the lake sink's committed
- * offsets (what is before them is in the lake, which the history read) and, when it exists, the bar topic from
- * the bars sink's committed offsets, read committed (kafkajs' default isolation), so no bar of an aborted
- * transaction is ever shown. Its group is its own and commits nothing: the page's reading moves no offset of
+ * The dashboard's live inputs from Kafka. One consumer reads the tick topic from where the history's ticks end,
+ * per partition (the offset after the newest one the history counted; from the partition's start when the
+ * history holds none of it). Not from the lake sink's committed offsets: the sink commits a flush before it
+ * publishes the flush's objects, so a history read in between lacks ticks that are before the committed offset.
+ * And, when it exists, the bar topic from the bars sink's committed offsets, read committed (kafkajs' default
+ * isolation), so no bar of an aborted transaction is ever shown. Its group is its own and commits nothing: the page's reading moves no offset of
  * any app. A poller samples the topic's end offsets (ticks per second in) and the sinks' lag per partition.
  */
 import type { Admin, Consumer } from "kafkajs";
@@ -31,6 +33,8 @@ export interface LiveFeedOptions {
   readonly barsTopic: string;
   readonly tickSinkGroup: string;
   readonly barsSinkGroup: string;
+  /** Per tick partition, the newest offset the history counted (live ticks start after it), if any. */
+  readonly lakeOffset: (partition: number) => number | undefined;
   readonly onTick: (tick: Tick, partition: number, offset: number) => void;
   readonly onBar: (bar: Bar) => void;
   readonly onWarning?: (message: string) => void;
@@ -123,24 +127,38 @@ export class LiveFeed {
     });
   }
 
-  /** Where each partition starts: where this feed stopped, else the sink's committed offset, else the start. */
-  private async startOffsets(groupId: string, topic: string, resume?: Map<number, number>) {
+  /** Where each bar partition starts: the bars sink's committed offset (bars are not counted from the lake). */
+  private async startOffsets(groupId: string, topic: string) {
     return (await this.lagOf(groupId, topic)).map((partition) => ({
       partition: partition.partition,
-      offset: String(resume?.get(partition.partition) ?? partition.committed ?? partition.startOffset),
+      offset: String(partition.committed ?? partition.startOffset),
     }));
+  }
+
+  /**
+   * Where each tick partition starts: where this feed stopped reading it, else right after the history's ticks
+   * (within the partition's log: a position outside it would make the consumer jump to the end), else its start.
+   */
+  private async tickStartOffsets() {
+    const { tickTopic, tickSinkGroup } = this.options;
+    return (await this.lagOf(tickSinkGroup, tickTopic)).map(({ partition, startOffset, endOffset }) => {
+      let offset = this.nextTickOffset.get(partition);
+      if (offset === undefined) {
+        const counted = this.options.lakeOffset(partition);
+        offset =
+          counted === undefined ? startOffset : Math.min(Math.max(counted + 1, startOffset), endOffset);
+        // A restart (the bar topic appeared) resumes here, even if nothing of the partition was read yet.
+        this.nextTickOffset.set(partition, offset);
+      }
+      return { partition, offset: String(offset) };
+    });
   }
 
   private async startConsumer(): Promise<void> {
     const { tickTopic, barsTopic } = this.options;
     const topics = this.barsTopicExists ? [tickTopic, barsTopic] : [tickTopic];
     const seeks = [
-      ...(await this.startOffsets(this.options.tickSinkGroup, tickTopic, this.nextTickOffset)).map(
-        (seek) => ({
-          topic: tickTopic,
-          ...seek,
-        }),
-      ),
+      ...(await this.tickStartOffsets()).map((seek) => ({ topic: tickTopic, ...seek })),
       ...(this.barsTopicExists
         ? (await this.startOffsets(this.options.barsSinkGroup, barsTopic)).map((seek) => ({
             topic: barsTopic,

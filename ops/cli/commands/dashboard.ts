@@ -80,7 +80,8 @@ async function dashboardSources(
       bootstrapServers: brokers,
       ...topics,
       ...groups,
-      onTick: (tick, _partition, offset) => book.addTick(tick, offset),
+      lakeOffset: (partition) => book.lakeOffset(partition),
+      onTick: (tick, partition, offset) => book.addTick(tick, partition, offset),
       onBar: (bar) => book.addBar(bar),
       onWarning: (message) => output.warn(message),
     });

@@ -101,10 +101,10 @@ describe("the dashboard against a stack's outputs (Athena, Glue and S3 on moto, 
     const url = await printedUrl(dashboard);
     const state = async () => (await (await fetch(`${url}api/state`)).json()) as DashboardState;
     const { info, pipeline } = await state();
-    // Three queries (bars, tick minutes, lake offsets), each billed at least Athena's 10 MB.
+    // Two queries (bars; tick minutes with each partition's newest offset), each billed at least Athena's 10 MB.
     expect(info.engine).to.equal("athena");
-    expect(info.history.queries).to.equal(3);
-    expect(info.history.costUsd).to.be.closeTo(3 * athenaCostUsd(0), 1e-12);
+    expect(info.history.queries).to.equal(2);
+    expect(info.history.costUsd).to.be.closeTo(2 * athenaCostUsd(0), 1e-12);
     expect(pipeline?.newestTick, "freshness is read from the stack's lake").to.equal(lakeTick);
     const now = new Date().toISOString();
     await produceTicks(environment().bootstrapServers, environment().settings.topic, [
