@@ -73,36 +73,9 @@ export function createTickstreamStack(
     opts,
   );
   const security = new BrokerSecurity(`${name}-kafka`, { stack, tags }, opts);
-  const brokers = new BrokerCluster(
-    `${name}-broker`,
-    {
-      config,
-      network,
-      instanceProfileName: lake.brokerInstanceProfile.name,
-      brokerRoleId: lake.brokerRole.id,
-      security,
-      consumerGroupPrefixes: [DEFAULT_LOCAL_SETTINGS.consumerGroup],
-      barsTopic: DEFAULT_LOCAL_SETTINGS.barsTopic,
-      rollupGroupPrefix: DEFAULT_LOCAL_SETTINGS.rollupGroup,
-      clusterId: clusterIdFor(`${pulumi.getProject()}/${stack}`),
-      topic: TOPIC,
-      tags,
-    },
-    opts,
-  );
-  const catalog = new Catalog(
-    name,
-    {
-      databaseName: glueDatabaseName(stack),
-      lakeBucketName: lake.bucket.name,
-      crawlerRoleArn: lake.crawlerRole.arn,
-      crawlerSchedule: config.crawlerSchedule,
-      forceDestroy: config.forceDestroy,
-      bytesScannedCutoffPerQuery: ATHENA_BYTES_SCANNED_CUTOFF,
-      tags,
-    },
-    opts,
-  );
+  // The poller is declared before the brokers: their group admits its group in an inline rule (one style per
+  // group), and it learns their internal listener later, through a deferred output.
+  const [internalBootstrapServers, resolveInternalBootstrapServers] = pulumi.deferredOutput<string>();
   const quotes = config.quotePoller
     ? new QuotePoller(
         `${name}-quotes`,
@@ -111,8 +84,7 @@ export function createTickstreamStack(
           apiKey: config.quotePoller.apiKey,
           vpcCidr: config.vpcCidr,
           network,
-          brokerSecurityGroupId: brokers.securityGroup.id,
-          internalBootstrapServers: brokers.internalBootstrapServers,
+          internalBootstrapServers,
           kafka: {
             caCertificate: security.caCertificatePem,
             producerPassword: security.userParameters.producer,
@@ -126,6 +98,38 @@ export function createTickstreamStack(
         opts,
       )
     : undefined;
+  const brokers = new BrokerCluster(
+    `${name}-broker`,
+    {
+      config,
+      network,
+      instanceProfileName: lake.brokerInstanceProfile.name,
+      brokerRoleId: lake.brokerRole.id,
+      security,
+      consumerGroupPrefixes: [DEFAULT_LOCAL_SETTINGS.consumerGroup],
+      barsTopic: DEFAULT_LOCAL_SETTINGS.barsTopic,
+      rollupGroupPrefix: DEFAULT_LOCAL_SETTINGS.rollupGroup,
+      internalListenerClients: quotes ? [quotes.securityGroup.id] : [],
+      clusterId: clusterIdFor(`${pulumi.getProject()}/${stack}`),
+      topic: TOPIC,
+      tags,
+    },
+    opts,
+  );
+  resolveInternalBootstrapServers(brokers.internalBootstrapServers);
+  const catalog = new Catalog(
+    name,
+    {
+      databaseName: glueDatabaseName(stack),
+      lakeBucketName: lake.bucket.name,
+      crawlerRoleArn: lake.crawlerRole.arn,
+      crawlerSchedule: config.crawlerSchedule,
+      forceDestroy: config.forceDestroy,
+      bytesScannedCutoffPerQuery: ATHENA_BYTES_SCANNED_CUTOFF,
+      tags,
+    },
+    opts,
+  );
   return {
     ...(quotes ? { quotesFunctionName: quotes.function.name, quotesLogGroup: quotes.logGroup.name } : {}),
     brokerPublicIps: brokers.publicIps,

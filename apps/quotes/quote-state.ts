@@ -20,6 +20,12 @@ export async function readQuoteState(s3: S3Client, bucket: string, provider: str
     return typeof state === "object" && state !== null ? (state as QuoteState) : {};
   } catch (error) {
     if ((error as Error).name === "NoSuchKey" || (error as Error).name === "NotFound") return {};
+    // S3 answers a missing key with 403 to a reader that may not list it (S3 API Reference, GetObject).
+    if ((error as Error).name === "AccessDenied")
+      throw new Error(
+        `reading s3://${bucket}/${quoteStateKey(provider)} was refused (AccessDenied): the poller's role needs s3:GetObject on _state/quotes/* and s3:ListBucket of that prefix (else a missing state answers 403)`,
+        { cause: error },
+      );
     throw error;
   }
 }

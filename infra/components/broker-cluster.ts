@@ -6,7 +6,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.ts";
-import { DEFAULT_BROKER_PORTS, DEFAULT_NODE_VERSION, renderBootstrap } from "../bootstrap/render.ts";
+import { DEFAULT_BROKER_PORTS, DEFAULT_NODE_VERSION } from "../bootstrap/render.ts";
+import { brokerUserData } from "../bootstrap/user-data.ts";
 import { STACK_PRINCIPALS } from "../bootstrap/security.ts";
 import { brokerSecretsPolicy, type BrokerSecurity } from "./broker-security.ts";
 import { hostAddress, type Network } from "./network.ts";
@@ -24,6 +25,8 @@ export interface BrokerClusterArgs {
   readonly barsTopic: string;
   readonly rollupGroupPrefix: string;
   readonly clusterId: string;
+  /** Security groups of apps in the VPC that reach the internal listener (the quote poller's function). */
+  readonly internalListenerClients?: readonly pulumi.Input<string>[];
   readonly topic: string;
   readonly tags: Record<string, string>;
 }
@@ -81,6 +84,19 @@ export class BrokerCluster extends pulumi.ComponentResource {
             toPort: ports.internal,
             self: true,
           },
+          // Every rule of this group is inline: a standalone rule on a group with inline rules is revoked by
+          // the group's next update (the provider's aws.ec2.SecurityGroup documentation: do not mix them).
+          ...((args.internalListenerClients ?? []).length > 0
+            ? [
+                {
+                  description: "apps in the VPC by security group: the quote poller (internal listener)",
+                  protocol: "tcp",
+                  fromPort: ports.internal,
+                  toPort: ports.internal,
+                  securityGroups: [...args.internalListenerClients!],
+                },
+              ]
+            : []),
         ],
         // Packages, the Kafka and Node.js downloads, S3.
         egress: [
@@ -143,8 +159,9 @@ export class BrokerCluster extends pulumi.ComponentResource {
           keyName: keyPair.keyName,
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
           rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 20, deleteOnTermination: true },
-          userData: pulumi.all([elasticIp.publicIp, dataVolume.id]).apply(([publicIp, dataVolumeId]) =>
-            renderBootstrap({
+          // Gzipped: the script is ~23 KB, EC2 takes 16 KB raw (infra/bootstrap/user-data.ts).
+          userDataBase64: pulumi.all([elasticIp.publicIp, dataVolume.id]).apply(([publicIp, dataVolumeId]) =>
+            brokerUserData({
               nodeId,
               dataVolumeId,
               voters,
@@ -177,25 +194,35 @@ export class BrokerCluster extends pulumi.ComponentResource {
         },
         {
           ...parent,
-          // A quorum's fixed private IPs cannot be held by two instances at once: delete the old one first.
-          deleteBeforeReplace: quorum,
+          // Delete the old broker first: its data volume (gp3: no Multi-Attach, EBS User Guide) and, in a
+          // quorum, its fixed private IP can be held by one instance at a time (VolumeInUse, InvalidIPAddress.InUse).
+          deleteBeforeReplace: true,
           // The user data only bootstraps a new instance: a change would stop and start every broker at once
           // and cloud-init would not run it again. Settings and versions of a running stack change by a rolling
           // restart over SSH; a new SSH key is added to authorized_keys over SSH, not by a new instance.
-          ignoreChanges: ["userData", "keyName"],
+          // Both forms are ignored: stacks created before the gzip form hold `userData`, newer ones
+          // `userDataBase64`, and moving an existing broker from one to the other must not restart it.
+          ignoreChanges: ["userData", "userDataBase64", "keyName"],
         },
       );
+      // DetachVolume on a volume mounted by a running instance can stay "busy" indefinitely (EC2 API Reference,
+      // DetachVolume): stop the broker first (Kafka shuts down cleanly with the instance), then detach.
       new aws.ec2.VolumeAttachment(
         `${brokerName}-data-attachment`,
-        { deviceName: "/dev/sdf", volumeId: dataVolume.id, instanceId: instance.id },
-        parent,
+        {
+          deviceName: "/dev/sdf",
+          volumeId: dataVolume.id,
+          instanceId: instance.id,
+          stopInstanceBeforeDetaching: true,
+        },
+        { ...parent, deleteBeforeReplace: true },
       );
       // AssociateAddress fails on a VPC without an attached internet gateway; and until this association the
       // broker has no way out (its bootstrap waits for it before downloading anything).
       new aws.ec2.EipAssociation(
         `${brokerName}-eip`,
         { allocationId: elasticIp.allocationId, instanceId: instance.id },
-        { ...parent, dependsOn: [args.network.internetGateway] },
+        { ...parent, dependsOn: [args.network.internetGateway], deleteBeforeReplace: true },
       );
       // Its certificate names both addresses; the bootstrap waits for the keystore, written once both are known.
       security.addBroker(nodeId, elasticIp.publicIp, instance.privateIp);

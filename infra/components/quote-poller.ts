@@ -10,7 +10,6 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_BROKER_PORTS } from "../bootstrap/render.ts";
 import type { QuotePollerConfig } from "../config.ts";
 import { assumeRolePolicy } from "./iam-policies.ts";
 import { subnetCidr, type Network } from "./network.ts";
@@ -27,7 +26,6 @@ export interface QuotePollerArgs {
   readonly apiKey: pulumi.Input<string>;
   readonly vpcCidr: string;
   readonly network: Network;
-  readonly brokerSecurityGroupId: pulumi.Input<string>;
   readonly internalBootstrapServers: pulumi.Input<string>;
   /** The brokers' CA and the producer principal's password parameter (the internal listener is SASL_SSL). */
   readonly kafka: {
@@ -78,6 +76,15 @@ export function quotesFunctionPolicy(args: {
         Action: ["s3:GetObject", "s3:PutObject"],
         Resource: `${args.lakeBucketArn}/_state/quotes/*`,
       },
+      // S3 API Reference, GetObject: without s3:ListBucket a missing key answers 403 AccessDenied, not 404
+      // NoSuchKey, and a fresh stack has no state yet; listing is limited to the state's own prefix.
+      {
+        Sid: "PollerStateListing",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: args.lakeBucketArn,
+        Condition: { StringLike: { "s3:prefix": ["_state/quotes/*"] } },
+      },
       // Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC": the execution
       // role creates and deletes the function's network interfaces; DescribeNetworkInterfaces works only on "*".
       {
@@ -111,6 +118,7 @@ export class QuotePoller extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly schedule: aws.scheduler.Schedule;
   readonly apiKeyParameter: aws.ssm.Parameter;
+  readonly securityGroup: aws.ec2.SecurityGroup;
 
   constructor(name: string, args: QuotePollerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tickstream:quotes:QuotePoller", name, {}, opts);
@@ -151,7 +159,8 @@ export class QuotePoller extends pulumi.ComponentResource {
       { subnetId: subnet.id, routeTableId: routes.id },
       parent,
     );
-    const securityGroup = new aws.ec2.SecurityGroup(
+    // The brokers' group admits this one on the internal listener (an inline rule there: BrokerCluster).
+    const securityGroup = (this.securityGroup = new aws.ec2.SecurityGroup(
       `${name}-sg`,
       {
         vpcId: network.vpc.id,
@@ -162,22 +171,7 @@ export class QuotePoller extends pulumi.ComponentResource {
         tags,
       },
       parent,
-    );
-    // The brokers' internal listener admits the function by its security group, not by any address.
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-to-brokers`,
-      {
-        securityGroupId: args.brokerSecurityGroupId,
-        referencedSecurityGroupId: securityGroup.id,
-        ipProtocol: "tcp",
-        fromPort: DEFAULT_BROKER_PORTS.internal,
-        toPort: DEFAULT_BROKER_PORTS.internal,
-        description: "the quote poller's producer (internal listener)",
-        tags,
-      },
-      parent,
-    );
-
+    ));
     this.apiKeyParameter = new aws.ssm.Parameter(
       `${name}-api-key`,
       {

@@ -15,4 +15,13 @@ export const RESOURCE_TYPES = {
   rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   policy: "aws:iam/policy:Policy",
   workgroup: "aws:athena/workgroup:Workgroup",
+  egressRule: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  volumeAttachment: "aws:ec2/volumeAttachment:VolumeAttachment",
+  eip: "aws:ec2/eip:Eip",
+  lambdaFunction: "aws:lambda/function:Function",
+  instanceProfile: "aws:iam/instanceProfile:InstanceProfile",
+  parameter: "aws:ssm/parameter:Parameter",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  glueDatabase: "aws:glue/catalogDatabase:CatalogDatabase",
+  crawler: "aws:glue/crawler:Crawler",
 } as const;

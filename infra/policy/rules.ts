@@ -9,9 +9,22 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { userDataScript } from "../bootstrap/user-data.ts";
 import { iamLeastPrivilege } from "./iam-rules.ts";
 import { kafkaPlaintextPortsPrivate, noWideIngressToAdminPorts } from "./network-rules.ts";
 import { RESOURCE_TYPES } from "./resource-types.ts";
+import {
+  awsNamesValid,
+  ec2DescriptionCharacters,
+  ec2ReplaceAttachedInstancesDeleteFirst,
+  ec2UserDataWithinLimit,
+  ec2VolumeDetachSafely,
+  elasticIpQuota,
+  glueIncrementalCrawlerLogs,
+  s3ReadersMayListWhatTheyRead,
+  securityGroupOneRuleStyle,
+  securityGroupRuleQuota,
+} from "./aws-limits.ts";
 
 const T = RESOURCE_TYPES;
 export { RESOURCE_TYPES, iamLeastPrivilege, kafkaPlaintextPortsPrivate, noWideIngressToAdminPorts };
@@ -150,9 +163,11 @@ export const noCredentialsInUserData: ResourceValidationPolicy = {
   description: "EC2 user data holds no credentials (anyone who may describe the instance can read it).",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report) => {
-    if (args.type !== T.instance || typeof args.props.userData !== "string") return;
+    if (args.type !== T.instance) return;
+    // The script the instance runs: gzipped user data (userDataBase64) is read unpacked, as cloud-init does.
+    const script = userDataScript(args.props);
     for (const [pattern, what] of CREDENTIAL_PATTERNS)
-      if (pattern.test(args.props.userData)) report(`user data contains ${what}`);
+      if (pattern.test(script)) report(`user data contains ${what}`);
   },
 };
 
@@ -185,10 +200,20 @@ export const RESOURCE_POLICIES: readonly ResourceValidationPolicy[] = [
   athenaWorkgroupEnforced,
   noCredentialsInUserData,
   noCredentialsInTags,
+  ec2UserDataWithinLimit,
+  ec2DescriptionCharacters,
+  ec2VolumeDetachSafely,
+  s3ReadersMayListWhatTheyRead,
+  awsNamesValid,
+  securityGroupRuleQuota,
+  glueIncrementalCrawlerLogs,
 ];
 
 export const STACK_POLICIES: readonly StackValidationPolicy[] = [
   s3BucketsHardened,
   lakeVersioned,
   kafkaPlaintextPortsPrivate,
+  securityGroupOneRuleStyle,
+  ec2ReplaceAttachedInstancesDeleteFirst,
+  elasticIpQuota,
 ];

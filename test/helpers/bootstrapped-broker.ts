@@ -7,18 +7,22 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { sleep } from "../../apps/shared/retry.ts";
-import { clusterIdFor, renderBootstrap, type BootstrapVoter } from "../../infra/bootstrap/render.ts";
+import { clusterIdFor, type BootstrapVoter } from "../../infra/bootstrap/render.ts";
+import { brokerUserData } from "../../infra/bootstrap/user-data.ts";
 import type { BootstrapSecurity } from "../../infra/bootstrap/security.ts";
 import { DEFAULT_KAFKA_VERSION, localPaths } from "../../ops/config/settings.ts";
 import { LocalHost } from "../../ops/hosts/local-host.ts";
 import { ensureKafkaDistribution } from "../../ops/kafka/distribution.ts";
 import { PlainSupervisor, type SupervisedService } from "../../ops/services/plain-supervisor.ts";
+import { cloudInitParts } from "./cloud-init.ts";
 import { startImdsStub, type ImdsStub } from "./imds-stub.ts";
 import { freePort } from "./ports.ts";
 
 export interface BootstrappedBroker {
   readonly root: string;
   readonly script: string;
+  /** The raw size of the user data EC2 is given (what its 16 KB limit counts). */
+  readonly userDataBytes: number;
   readonly publicIp: string;
   readonly privateIp: string;
   readonly externalPort: number;
@@ -68,27 +72,30 @@ export async function prepareBootstrappedBroker(options: BootstrapOptions): Prom
     publicIpLaterAfter: options.publicIpLaterAfter,
   });
   const script = path.join(root, "user-data.sh");
-  await writeFile(
-    script,
-    renderBootstrap({
-      nodeId: options.nodeId ?? 1,
-      voters: options.voters ?? [],
-      publicIp: options.publicIp,
-      clusterId: clusterIdFor("tests"),
-      kafkaVersion,
-      nodeVersion: "20.20.2",
-      topic: "stock-ticks",
-      partitions: 3,
-      replicationFactor: options.replicationFactor ?? 1,
-      retentionHours: 24,
-      ports,
-      security: options.security,
-      barsTopic: options.security ? "stock-bars-1m" : undefined,
-    }),
-  );
+  // What EC2 would be given (the stack's own packing), unpacked by cloud-init's own code as on first boot.
+  const userDataBase64 = brokerUserData({
+    nodeId: options.nodeId ?? 1,
+    voters: options.voters ?? [],
+    publicIp: options.publicIp,
+    clusterId: clusterIdFor("tests"),
+    kafkaVersion,
+    nodeVersion: "20.20.2",
+    topic: "stock-ticks",
+    partitions: 3,
+    replicationFactor: options.replicationFactor ?? 1,
+    retentionHours: 24,
+    ports,
+    security: options.security,
+    barsTopic: options.security ? "stock-bars-1m" : undefined,
+  });
+  const parts = await cloudInitParts(userDataBase64);
+  if (parts.length !== 1 || parts[0]!.type !== "text/x-shellscript")
+    throw new Error(`cloud-init reads the user data as ${JSON.stringify(parts.map((part) => part.type))}`);
+  await writeFile(script, parts[0]!.payload);
   return {
     root,
     script,
+    userDataBytes: Buffer.from(userDataBase64, "base64").length,
     publicIp: options.publicIp,
     privateIp: options.privateIp,
     externalPort: ports.external,
@@ -153,6 +160,7 @@ export interface BootstrappedCluster {
 export async function bootstrapThreeBrokerCluster(
   publicNet: number,
   privateNet: number,
+  options: { readonly kafkaVersion?: string } = {},
 ): Promise<BootstrappedCluster> {
   const publicIps = [1, 2, 3].map((host) => `127.0.${publicNet}.${host}`);
   const privateIps = [1, 2, 3].map((host) => `127.0.${privateNet}.${host}`);
@@ -170,6 +178,7 @@ export async function bootstrapThreeBrokerCluster(
           voters,
           ports,
           replicationFactor: 3,
+          kafkaVersion: options.kafkaVersion,
         }),
       );
     }

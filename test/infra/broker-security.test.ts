@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { userDataScript } from "../../infra/bootstrap/user-data.ts";
 import { expect } from "chai";
 import { execa } from "execa";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -48,7 +49,7 @@ describe("the brokers' TLS and SCRAM material under Pulumi mocks (prod: three br
     expect(found, name).to.not.equal(undefined);
     return found!;
   };
-  const userData = () => ofType(T.instance).map((instance) => String(instance.inputs.userData));
+  const userData = () => ofType(T.instance).map((instance) => userDataScript(instance.inputs));
 
   before(async function () {
     this.timeout(60_000);

@@ -184,6 +184,19 @@ export function ofType(type: string): RecordedResource[] {
   return recorded.filter((resource) => resource.type === type);
 }
 
+/** A resource's declared options in the shape the policy engine hands to rules. */
+function policyOptions(declared: pulumi.ResourceOptions | undefined): PolicyResource["opts"] {
+  const custom = (declared ?? {}) as pulumi.CustomResourceOptions;
+  return {
+    protect: custom.protect ?? false,
+    ignoreChanges: custom.ignoreChanges ?? [],
+    ...(custom.deleteBeforeReplace !== undefined ? { deleteBeforeReplace: custom.deleteBeforeReplace } : {}),
+    aliases: [],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: custom.additionalSecretOutputs ?? [],
+  };
+}
+
 /** The recorded resources as the policy engine would see them, with property dependencies rebuilt from ids. */
 export function asPolicyResources(resources: readonly RecordedResource[] = recorded): PolicyResource[] {
   const byId = new Map<string, PolicyResource>();
@@ -193,7 +206,7 @@ export function asPolicyResources(resources: readonly RecordedResource[] = recor
       name: resource.name,
       urn: `urn:pulumi:test::tickstream::${resource.type}::${resource.name}`,
       props: resource.state,
-      opts: {} as PolicyResource["opts"],
+      opts: policyOptions(declaredOptions.get(resource.name)),
       dependencies: [],
       propertyDependencies: {},
     } as unknown as PolicyResource;

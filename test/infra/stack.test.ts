@@ -14,10 +14,16 @@ import {
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { validateStackConfig } from "../../infra/config.ts";
-import { RESOURCE_POLICIES, STACK_POLICIES, RESOURCE_TYPES as T } from "../../infra/policy/rules.ts";
+import { RESOURCE_TYPES as T } from "../../infra/policy/rules.ts";
+import { startPolicyPack } from "../helpers/policy-pack-server.ts";
 import { cidrContains, parseCidr } from "../../infra/policy/cidr.ts";
 import { ingressOf } from "../../infra/policy/network-rules.ts";
 import { createTickstreamStack, type TickstreamOutputs } from "../../infra/stack.ts";
+import {
+  EC2_USER_DATA_MAX_BYTES,
+  userDataRawBytes,
+  userDataScript,
+} from "../../infra/bootstrap/user-data.ts";
 
 const EXPECTED_OUTPUTS = [
   "brokerPublicIps",
@@ -157,9 +163,7 @@ for (const stack of ["dev", "prod"] as const) {
         expect(attachment.inputs).to.include({ volumeId: volume.id, deviceName: "/dev/sdf" });
         expect(declaredOptions.get(volume.name)?.retainOnDelete ?? false).to.equal(!config.forceDestroy);
         // The bootstrap finds the volume by its id (the NVMe serial), never as "the first empty disk".
-        const script =
-          Buffer.from(instance.inputs.userDataBase64 ?? "", "base64").toString("utf8") ||
-          instance.inputs.userData;
+        const script = userDataScript(instance.inputs);
         expect(script).to.include(`readonly DATA_VOLUME_ID='${volume.id}'`);
         expect(script).to.include("nvme-Amazon_Elastic_Block_Store_");
         expect(script).to.not.include("lsblk");
@@ -173,14 +177,46 @@ for (const stack of ["dev", "prod"] as const) {
       for (const instance of ofType(T.instance)) expect(instance.inputs.ami).to.equal(config.amiId);
     });
 
-    // EC2: a private IP address can be held by one network interface at a time, so a replacement that creates
-    // first (Pulumi's default) fails with InvalidIPAddress.InUse; an instance's user data change stops and
-    // starts it ("Work with instance user data"), and cloud-init runs user data on the first boot only.
-    it("must delete a quorum broker before replacing it (fixed private IPs), and never restart brokers for a user data or key change", function () {
+    // EC2: a private IP address can be held by one network interface at a time (InvalidIPAddress.InUse), and a
+    // gp3 volume by one instance (EBS User Guide, "Attach a volume to multiple instances with Amazon EBS
+    // Multi-Attach": io1 and io2 only), so a replacement that creates first (Pulumi's default) fails with
+    // VolumeInUse in dev too; an instance's user data change stops and starts it ("Work with instance user
+    // data"), and cloud-init runs user data on the first boot only.
+    it("must delete every broker (its attachment and address association with it) before replacing it, and never restart brokers for a user data or key change", function () {
+      const replaced = [
+        ...ofType(T.instance),
+        ...ofType("aws:ec2/volumeAttachment:VolumeAttachment"),
+        ...ofType("aws:ec2/eipAssociation:EipAssociation"),
+      ];
+      expect(replaced).to.have.length(3 * config.brokerCount);
+      for (const resource of replaced) {
+        const options = declaredOptions.get(resource.name)! as pulumi.CustomResourceOptions;
+        expect(options.deleteBeforeReplace, resource.name).to.equal(true);
+      }
       for (const instance of ofType(T.instance)) {
         const options = declaredOptions.get(instance.name)! as pulumi.CustomResourceOptions;
-        expect(options.deleteBeforeReplace ?? false).to.equal(config.brokerCount > 1);
-        expect(options.ignoreChanges).to.include.members(["userData", "keyName"]);
+        expect(options.ignoreChanges).to.include.members(["userData", "userDataBase64", "keyName"]);
+      }
+    });
+
+    // EC2 API Reference, DetachVolume: a volume mounted by a running instance can stay "busy" indefinitely;
+    // the provider's VolumeAttachment stops the instance first with stopInstanceBeforeDetaching.
+    it("must stop a broker before detaching its data volume (pulumi destroy, a replacement), never detach a mounted volume", function () {
+      for (const attachment of ofType("aws:ec2/volumeAttachment:VolumeAttachment")) {
+        expect(attachment.inputs.stopInstanceBeforeDetaching, attachment.name).to.equal(true);
+        expect(attachment.inputs.forceDetach ?? false).to.equal(false);
+      }
+    });
+
+    // EC2 User Guide, "Run commands when you launch an EC2 instance with user data input": "User data is limited
+    // to 16 KB, in raw form, before it is base64-encoded"; cloud-init unpacks gzip (infra/bootstrap/user-data.ts).
+    it("must give each broker user data within EC2's 16 KB raw limit, gzipped, with room to grow", function () {
+      for (const instance of ofType(T.instance)) {
+        expect(instance.inputs.userData, "the gzip form only").to.equal(undefined);
+        const raw = userDataRawBytes(instance.inputs);
+        expect([raw[0], raw[1]], "gzip magic").to.deep.equal([0x1f, 0x8b]);
+        // Room: at least a quarter of the limit left for the bootstrap to grow.
+        expect(raw.length).to.be.lessThan(EC2_USER_DATA_MAX_BYTES * 0.75);
       }
     });
 
@@ -190,7 +226,7 @@ for (const stack of ["dev", "prod"] as const) {
       expect(eips).to.have.length(config.brokerCount);
       expect(associations).to.have.length(config.brokerCount);
       ofType(T.instance).forEach((instance, index) => {
-        expect(instance.inputs.userData).to.include(
+        expect(userDataScript(instance.inputs)).to.include(
           `readonly EXPECTED_PUBLIC_IP='${eips[index]!.state.publicIp}'`,
         );
         expect(instance.inputs).to.not.have.property("associatePublicIpAddress");
@@ -210,20 +246,20 @@ for (const stack of ["dev", "prod"] as const) {
         const subnets = ofType("aws:ec2/subnet:Subnet");
         if (config.brokerCount === 1) {
           expect(instances[0]!.inputs.privateIp).to.equal(undefined);
-          expect(instances[0]!.inputs.userData).to.include("readonly QUORUM_VOTERS=''");
+          expect(userDataScript(instances[0]!.inputs)).to.include("readonly QUORUM_VOTERS=''");
           return;
         }
         const ips = instances.map((instance) => instance.inputs.privateIp as string);
         expect(ips).to.deep.equal(["10.42.1.10", "10.42.2.10", "10.42.3.10"]);
         const voters = "1@10.42.1.10:9093,2@10.42.2.10:9093,3@10.42.3.10:9093";
         for (const instance of instances)
-          expect(instance.inputs.userData).to.include(`readonly QUORUM_VOTERS='${voters}'`);
+          expect(userDataScript(instance.inputs)).to.include(`readonly QUORUM_VOTERS='${voters}'`);
         const zones = instances.map(
           (instance) =>
             subnets.find((subnet) => subnet.id === instance.inputs.subnetId)!.inputs.availabilityZone,
         );
         expect(new Set(zones).size).to.equal(3);
-        expect(instances.map((instance) => instance.inputs.userData).join()).to.include(
+        expect(instances.map((instance) => userDataScript(instance.inputs)).join()).to.include(
           "readonly REPLICATION_FACTOR='3'",
         );
       },
@@ -242,9 +278,7 @@ for (const stack of ["dev", "prod"] as const) {
         expect(dependsOn.map((resource) => resource.__name)).to.include(`tickstream-${stack}-igw`);
       }
       for (const instance of ofType(T.instance)) {
-        const script =
-          Buffer.from(instance.inputs.userDataBase64 ?? "", "base64").toString("utf8") ||
-          instance.inputs.userData;
+        const script = userDataScript(instance.inputs);
         const main = script.slice(script.indexOf("main() {"));
         expect(main.indexOf("waiting for the Elastic IP"), "waits for the Elastic IP").to.be.greaterThan(0);
         expect(main.indexOf("waiting for the Elastic IP")).to.be.lessThan(main.indexOf("install_packages"));
@@ -473,28 +507,20 @@ for (const stack of ["dev", "prod"] as const) {
       );
     });
 
-    it("violates no rule of the policy pack", async function () {
-      const resources = asPolicyResources();
-      const violations: string[] = [];
-      for (const resource of resources) {
-        for (const policy of RESOURCE_POLICIES) {
-          const validations = [policy.validateResource ?? []].flat();
-          for (const validate of validations) {
-            await validate(
-              { ...resource, getConfig: () => ({}) as never, notApplicable: () => undefined } as never,
-              (message: string) => violations.push(`${policy.name} on ${resource.name}: ${message}`),
-            );
-          }
-        }
+    // The pack as the Pulumi CLI runs it: its own process, Analyze per resource and AnalyzeStack over gRPC,
+    // every resource with its declared options (deleteBeforeReplace, ignoreChanges) and property dependencies.
+    it("passes every mandatory rule of the policy pack, served as Pulumi serves it", async function () {
+      this.timeout(120_000);
+      const pack = await startPolicyPack();
+      try {
+        const resources = asPolicyResources();
+        expect(resources.length).to.be.greaterThan(30);
+        const diagnostics = [...(await pack.analyze(resources)), ...(await pack.analyzeStack(resources))];
+        const refused = diagnostics.filter((diagnostic) => diagnostic.enforcement === "mandatory");
+        expect(refused.map((diagnostic) => `${diagnostic.policy}: ${diagnostic.message}`)).to.deep.equal([]);
+      } finally {
+        await pack.close();
       }
-      for (const policy of STACK_POLICIES) {
-        await policy.validateStack(
-          { resources, getConfig: () => ({}) as never, stackTags: new Map() } as never,
-          (message: string) => violations.push(`${policy.name}: ${message}`),
-        );
-      }
-      expect(violations).to.deep.equal([]);
-      expect(resources.length).to.be.greaterThan(30);
     });
   });
 }
