@@ -42,7 +42,7 @@ export interface QuotePollerConfig {
 }
 
 /** Every 5 minutes of New York's trading hours, Monday to Friday. */
-export const DEFAULT_QUOTE_SCHEDULE = "cron(*/5 9-16 ? * MON-FRI *)";
+export const DEFAULT_QUOTE_SCHEDULE = "cron(0/5 9-16 ? * MON-FRI *)";
 export const DEFAULT_QUOTE_TIMEZONE = "America/New_York";
 
 export interface StackConfig {
@@ -75,6 +75,48 @@ export const STACK_DEFAULTS = {
   vpcCidr: "10.42.0.0/16",
   dataVolumeGb: 50,
 } as const;
+
+/** Two rules per block (SSH, Kafka) within 60 inbound rules per family, beside the group's own rules. */
+export const MAX_ALLOWED_CIDRS_PER_FAMILY = 28;
+
+/**
+ * What is wrong with a six-field cron expression of EventBridge Scheduler or Glue, if anything: "You can't use
+ * * in both the Day-of-month and Day-of-week fields. If you use it in one, you must use ? in the other"
+ * (EventBridge User Guide, "Cron expressions"; Glue Developer Guide, "Time-based schedules for jobs and
+ * crawlers", the same syntax); Glue schedules run at most every 5 minutes ("the minimum precision").
+ */
+export function cronProblem(
+  expression: string,
+  options: { minimumMinutes?: number } = {},
+): string | undefined {
+  const match = /^cron\((.*)\)$/.exec(expression);
+  const fields = match?.[1]!.trim().split(/\s+/) ?? [];
+  if (fields.length !== 6) return "is not cron(minutes hours day-of-month month day-of-week year)";
+  const [minutes, , dayOfMonth, , dayOfWeek] = fields as [string, string, string, string, string, string];
+  if ((dayOfMonth === "?") === (dayOfWeek === "?"))
+    return "needs ? in exactly one of day-of-month and day-of-week (AWS refuses * or a value in both)";
+  const every = /^(\*|0)?\/(\d+)$/.exec(minutes);
+  const minimum = options.minimumMinutes ?? 1;
+  if (minimum > 1 && (minutes === "*" || (every && Number(every[2]) < minimum)))
+    return `runs more often than every ${minimum} minutes, the shortest interval AWS allows here`;
+  return undefined;
+}
+
+/** The longest stack name every derived name fits: `tickstream-<stack>-quotes-scheduler-<7 random>` in 64. */
+export const MAX_STACK_NAME_LENGTH = 28;
+
+/**
+ * The stack name is part of resource names AWS holds to its own rules: S3 buckets take no "_" (S3 User Guide,
+ * "General purpose bucket naming rules"), Lambda functions no "." (Lambda API Reference, CreateFunction
+ * FunctionName: [a-zA-Z0-9-_]), IAM roles at most 64 characters with the provider's random suffix. Pulumi allows
+ * letters, digits, "-", "_" and "." up to 100: refuse what AWS would refuse, before any resource.
+ */
+export function validateStackName(stack: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(stack) || stack.length > MAX_STACK_NAME_LENGTH)
+    throw new ConfigError(
+      `stack name "${stack}" cannot name the stack's resources: use letters, digits and "-", at most ${MAX_STACK_NAME_LENGTH} characters (S3 bucket names take no "_", Lambda function names no ".", IAM role names at most 64); create it with: pulumi stack init <name>`,
+    );
+}
 
 function fail(key: string, problem: string, fix: string): never {
   throw new ConfigError(`config tickstream:${key} ${problem}; ${fix}`);
@@ -133,6 +175,16 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
       'pulumi config set --path "tickstream:allowedCidrs[0]" 203.0.113.0/24',
     );
   }
+  const ipv4Cidrs = (raw.allowedCidrs as unknown[]).filter(
+    (cidr) => typeof cidr === "string" && !cidr.includes(":"),
+  ).length;
+  const ipv6Cidrs = (raw.allowedCidrs as unknown[]).length - ipv4Cidrs;
+  if (Math.max(ipv4Cidrs, ipv6Cidrs) > MAX_ALLOWED_CIDRS_PER_FAMILY)
+    fail(
+      "allowedCidrs",
+      `lists ${Math.max(ipv4Cidrs, ipv6Cidrs)} ${ipv4Cidrs >= ipv6Cidrs ? "IPv4" : "IPv6"} blocks; each adds two inbound rules (SSH, Kafka) and a security group takes 60 per address family (Amazon VPC quotas), so at most ${MAX_ALLOWED_CIDRS_PER_FAMILY}`,
+      "merge them into wider blocks, or reach the brokers through a VPN",
+    );
   for (const cidr of raw.allowedCidrs as unknown[]) {
     if (typeof cidr !== "string" || !isCidr(cidr))
       fail(
@@ -173,19 +225,22 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
       "is required (the ops CLI reaches the brokers over SSH)",
       'pulumi config set tickstream:sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"',
     );
-  if (
-    !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(
-      raw.sshPublicKey.trim(),
-    )
-  ) {
-    fail("sshPublicKey", "is not an OpenSSH public key", "paste the one line of your id_ed25519.pub");
-  }
-  if (raw.crawlerSchedule !== undefined && !/^cron\(.+\)$/.test(raw.crawlerSchedule)) {
+  if (!/^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/.test(raw.sshPublicKey.trim())) {
+    // EC2 API Reference, ImportKeyPair: "Imports the public key from an RSA or ED25519 key pair".
     fail(
-      "crawlerSchedule",
-      `"${raw.crawlerSchedule}" is not a Glue schedule`,
-      "write it as cron(0 * * * ? *), or leave it unset to crawl on demand",
+      "sshPublicKey",
+      "is not an OpenSSH ed25519 or RSA public key (EC2 imports no other type)",
+      "paste the one line of your id_ed25519.pub",
     );
+  }
+  if (raw.crawlerSchedule !== undefined) {
+    const problem = cronProblem(raw.crawlerSchedule, { minimumMinutes: 5 });
+    if (problem)
+      fail(
+        "crawlerSchedule",
+        `"${raw.crawlerSchedule}" ${problem}`,
+        "write it as cron(15 * * * ? *), or leave it unset to crawl on demand",
+      );
   }
   if (!raw.amiId || !/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/.test(raw.amiId)) {
     fail(
@@ -197,8 +252,11 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
     );
   }
   const vpcCidr = raw.vpcCidr ?? STACK_DEFAULTS.vpcCidr;
-  if (!isCidr(vpcCidr) || !isIPv4(vpcCidr.split("/")[0]!) || Number(vpcCidr.split("/")[1]) > 20) {
-    fail("vpcCidr", `"${vpcCidr}" must be an IPv4 block of /20 or larger`, "use e.g. 10.42.0.0/16");
+  // EC2 API Reference, CreateVpc: "The smallest VPC you can create uses a /28 netmask … the largest /16";
+  // the stack's subnets need a /20 at least (brokers' /24s and the poller's 15th).
+  const vpcPrefix = Number(vpcCidr.split("/")[1]);
+  if (!isCidr(vpcCidr) || !isIPv4(vpcCidr.split("/")[0]!) || vpcPrefix > 20 || vpcPrefix < 16) {
+    fail("vpcCidr", `"${vpcCidr}" must be an IPv4 block from /16 to /20`, "use e.g. 10.42.0.0/16");
   }
 
   return {
@@ -268,6 +326,9 @@ function validateQuotePoller(
       `"${String(schedule)}" is not an EventBridge Scheduler expression`,
       `write e.g. ${DEFAULT_QUOTE_SCHEDULE} or rate(5 minutes)`,
     );
+  const scheduleProblem = schedule.startsWith("cron(") ? cronProblem(schedule) : undefined;
+  if (scheduleProblem)
+    fail("quotePoller.schedule", `"${schedule}" ${scheduleProblem}`, `write e.g. ${DEFAULT_QUOTE_SCHEDULE}`);
   const timezone = value.timezone ?? DEFAULT_QUOTE_TIMEZONE;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: String(timezone) });

@@ -1,14 +1,16 @@
 /** Declares the whole stack from a validated config; `infra/index.ts` reads the config and exports the outputs. */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_LOCAL_SETTINGS } from "../ops/config/settings.ts";
 import { clusterIdFor } from "./bootstrap/render.ts";
-import { validateStackConfig, type RawStackConfig, type StackConfig } from "./config.ts";
+import { validateStackConfig, validateStackName, type RawStackConfig, type StackConfig } from "./config.ts";
 import { BrokerCluster } from "./components/broker-cluster.ts";
 import { BrokerSecurity } from "./components/broker-security.ts";
 import { Catalog } from "./components/catalog.ts";
 import { Lake } from "./components/lake.ts";
 import { Network } from "./components/network.ts";
 import { QuotePoller } from "./components/quote-poller.ts";
+import { elasticIpWarning } from "./policy/aws-limits.ts";
 
 export const TOPIC = "stock-ticks";
 export const SSH_USER = "ubuntu";
@@ -56,12 +58,14 @@ export function createTickstreamStack(
   stack: string,
   opts: pulumi.ComponentResourceOptions = {},
 ): TickstreamOutputs {
+  validateStackName(stack);
   const name = `tickstream-${stack}`;
   const tags = { project: "tickstream", stack };
   const network = new Network(
     name,
     {
       cidrBlock: config.vpcCidr,
+      instanceType: config.instanceType,
       subnetCount: Math.max(2, config.brokerCount),
       tags,
     },
@@ -130,6 +134,7 @@ export function createTickstreamStack(
     },
     opts,
   );
+  warnOfElasticIpQuota(stack, config.brokerCount + (quotes ? 1 : 0));
   return {
     ...(quotes ? { quotesFunctionName: quotes.function.name, quotesLogGroup: quotes.logGroup.name } : {}),
     brokerPublicIps: brokers.publicIps,
@@ -157,7 +162,21 @@ export function createTickstreamStack(
   };
 }
 
+/**
+ * Elastic IPs: one per broker and one per quote poller's NAT gateway; the default quota is 5 per region, shared
+ * with every other stack there (dev 1 + prod 3 + two pollers is 6). A preview warns before AWS refuses.
+ */
+function warnOfElasticIpQuota(stack: string, needed: number): void {
+  const inRegion = aws.ec2.getEipsOutput({});
+  const ofThisStack = aws.ec2.getEipsOutput({ tags: { project: "tickstream", stack } });
+  pulumi.all([inRegion.allocationIds, ofThisStack.allocationIds]).apply(([all, own]) => {
+    const warning = elasticIpWarning(all.length - own.length, needed);
+    if (warning) void pulumi.log.warn(warning);
+  });
+}
+
 /** The program: a config that fails validation throws before a single resource is declared. */
 export function declareTickstream(raw: RawStackConfig, stack: string): TickstreamOutputs {
+  validateStackName(stack);
   return createTickstreamStack(validateStackConfig(raw), stack);
 }

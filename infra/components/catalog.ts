@@ -49,7 +49,10 @@ export class Catalog extends pulumi.ComponentResource {
         }),
         tags: args.tags,
       },
-      parent,
+      // Glue Developer Guide, "Scheduling incremental crawls": with CRAWL_NEW_FOLDERS_ONLY "you can't change the
+      // Amazon S3 target data stores", so UpdateCrawler would refuse a target change (bars_1m/ added to a stack
+      // made before it): a new crawler replaces the old one instead; its tables stay in the database.
+      { ...parent, replaceOnChanges: ["s3Targets"] },
     );
     this.resultsBucket = new SecureBucket(
       `${name}-athena-results`,

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 export interface NetworkArgs {
   readonly cidrBlock: string;
+  /** The brokers' instance type: subnets go only to zones that offer it. */
+  readonly instanceType: string;
   readonly subnetCount: number;
   readonly tags: Record<string, string>;
 }
@@ -37,6 +39,24 @@ export class Network extends pulumi.ComponentResource {
       { state: "available", filters: [{ name: "zone-type", values: ["availability-zone"] }] },
       parent,
     );
+    // Not every zone offers every instance type (RunInstances: "Unsupported"): keep the zones, in AWS's order,
+    // whose offerings include the brokers' type (EC2 API Reference, DescribeInstanceTypeOfferings).
+    const offered = aws.ec2.getInstanceTypeOfferingsOutput(
+      {
+        locationType: "availability-zone",
+        filters: [{ name: "instance-type", values: [args.instanceType] }],
+      },
+      parent,
+    );
+    const usable = pulumi.all([zones.names, offered.locations]).apply(([names, locations]) => {
+      const offering = names.filter((zone) => locations.includes(zone));
+      const needed = Math.min(args.subnetCount, names.length);
+      if (offering.length < needed)
+        throw new Error(
+          `only ${offering.length} Availability Zones of this region offer ${args.instanceType} (${offering.join(", ") || "none"}); the stack needs ${needed}: choose another instanceType`,
+        );
+      return offering;
+    });
     this.vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
       {
@@ -66,7 +86,7 @@ export class Network extends pulumi.ComponentResource {
         {
           vpcId: this.vpc.id,
           cidrBlock,
-          availabilityZone: zones.names.apply((names) => names[index % names.length]!),
+          availabilityZone: usable.apply((names) => names[index % names.length]!),
           // Brokers get Elastic IPs; nothing else in these subnets should be public by accident.
           mapPublicIpOnLaunch: false,
           tags: { ...args.tags, Name: `${name}-public-${index + 1}` },

@@ -313,6 +313,16 @@ export const securityGroupRuleQuota: ResourceValidationPolicy = {
 /** Amazon VPC quotas: "Elastic IP addresses per Region: 5" (adjustable), shared by every stack in the region. */
 export const ELASTIC_IPS_PER_REGION = 5;
 
+/**
+ * The warning for a preview when the region's Elastic IPs held by others plus this stack's would pass the default
+ * quota (the program counts them with DescribeAddresses; a raised quota makes the warning moot, not wrong).
+ */
+export function elasticIpWarning(heldByOthers: number, thisStack: number): string | undefined {
+  const total = heldByOthers + thisStack;
+  if (total <= ELASTIC_IPS_PER_REGION) return undefined;
+  return `this stack needs ${thisStack} Elastic IPs and ${heldByOthers} are held by others in the region: ${total}, over the default quota of ${ELASTIC_IPS_PER_REGION} per region (Amazon VPC quotas); ask for more (Service Quotas, L-0263D0A3) before pulumi up`;
+}
+
 export const elasticIpQuota: StackValidationPolicy = {
   name: "elastic-ip-quota",
   description: `Warns when a stack allocates more Elastic IPs than the default quota of ${ELASTIC_IPS_PER_REGION} per region (Amazon VPC quotas), which every other stack in the region shares.`,

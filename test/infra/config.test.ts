@@ -96,12 +96,42 @@ describe("stack config validation", function () {
     [
       "a bad SSH key",
       { sshPublicKey: "not a key" },
-      /^config tickstream:sshPublicKey is not an OpenSSH public key/,
+      /^config tickstream:sshPublicKey is not an OpenSSH ed25519 or RSA public key/,
+    ],
+    // EC2 API Reference, ImportKeyPair: "Imports the public key from an RSA or ED25519 key pair".
+    [
+      "an ECDSA SSH key, which EC2 cannot import",
+      { sshPublicKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= ops@example" },
+      /^config tickstream:sshPublicKey is not an OpenSSH ed25519 or RSA public key \(EC2 imports no other type\)/,
+    ],
+    // EventBridge User Guide and Glue Developer Guide, cron expressions: "You can't use * in both the
+    // Day-of-month and Day-of-week fields"; Glue: "the minimum precision for a schedule is 5 minutes".
+    [
+      "a crawler schedule with * in both day fields",
+      { crawlerSchedule: "cron(15 * * * * *)" },
+      /^config tickstream:crawlerSchedule "cron\(15 \* \* \* \* \*\)" needs \? in exactly one of day-of-month and day-of-week/,
+    ],
+    [
+      "a crawler schedule more often than every 5 minutes",
+      { crawlerSchedule: "cron(0/2 * * * ? *)" },
+      /^config tickstream:crawlerSchedule "cron\(0\/2 \* \* \* \? \*\)" runs more often than every 5 minutes/,
+    ],
+    // Amazon VPC quotas: 60 inbound rules per security group and address family; each block adds two.
+    [
+      "29 IPv4 allowedCidrs (58 rules beside the group's own)",
+      { allowedCidrs: Array.from({ length: 29 }, (_, index) => `198.51.${index}.0/24`) },
+      /^config tickstream:allowedCidrs lists 29 IPv4 blocks; each adds two inbound rules \(SSH, Kafka\) and a security group takes 60 per address family/,
+    ],
+    // EC2 API Reference, CreateVpc: a VPC is /16 to /28.
+    [
+      "a VPC block wider than /16",
+      { vpcCidr: "10.0.0.0/8" },
+      /^config tickstream:vpcCidr "10\.0\.0\.0\/8" must be an IPv4 block from \/16 to \/20/,
     ],
     [
       "a bad schedule",
       { crawlerSchedule: "hourly" },
-      /^config tickstream:crawlerSchedule "hourly" is not a Glue schedule/,
+      /^config tickstream:crawlerSchedule "hourly" is not cron\(minutes hours day-of-month month day-of-week year\)/,
     ],
     [
       "zero partitions",
@@ -114,6 +144,26 @@ describe("stack config validation", function () {
       /^config tickstream:kafkaVersion "latest" is not a Kafka release/,
     ],
   ];
+
+  it("accepts 28 IPv4 allowedCidrs, the most a group's 60 inbound rules hold", function () {
+    const allowedCidrs = Array.from({ length: 28 }, (_, index) => `198.51.${index}.0/24`);
+    expect(validateStackConfig({ ...dev, allowedCidrs }).allowedCidrs).to.have.length(28);
+  });
+
+  // S3 bucket names take no "_", Lambda function names no "."; IAM role names are at most 64 characters.
+  for (const stack of ["my.stack", "my_stack", "a-stack-name-of-twenty-nine-c"]) {
+    it(`refuses the stack name "${stack}" in one line, declaring no resource`, async function () {
+      recorded.length = 0;
+      expect(() => declareTickstream(dev, stack)).to.throw(
+        ConfigError,
+        new RegExp(
+          `^stack name "${stack.replace(".", "\\.")}" cannot name the stack's resources: use letters, digits and "-", at most 28 characters`,
+        ),
+      );
+      await settle();
+      expect(recorded).to.deep.equal([]);
+    });
+  }
 
   for (const [what, change, message] of cases) {
     it(`refuses ${what} with a named error, declaring no resource`, async function () {

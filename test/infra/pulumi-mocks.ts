@@ -115,9 +115,27 @@ export function setTickstreamMocks(stack: string): void {
             };
           case "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {
-              names: ["us-east-1a", "us-east-1b", "us-east-1c"],
-              zoneIds: ["use1-az1", "use1-az2", "use1-az4"],
+              names: ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"],
+              zoneIds: ["use1-az1", "use1-az2", "use1-az4", "use1-az6"],
             };
+          // us-east-1b offers neither broker type here, as some zones of a region do not (RunInstances:
+          // Unsupported): the program must skip it.
+          case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            return {
+              id: "us-east-1",
+              locations: ["us-east-1a", "us-east-1c", "us-east-1d"],
+              locationTypes: ["availability-zone", "availability-zone", "availability-zone"],
+              instanceTypes: [0, 1, 2].map(() => args.inputs.filters?.[0]?.values?.[0] ?? "t3.medium"),
+            };
+          // Two addresses of another stack in the region, and this stack's own when asked by its tags.
+          case "aws:ec2/getEips:getEips":
+            return args.inputs.tags
+              ? { id: "us-east-1", allocationIds: [], publicIps: [] }
+              : {
+                  id: "us-east-1",
+                  allocationIds: ["eipalloc-a", "eipalloc-b"],
+                  publicIps: ["192.0.2.1", "192.0.2.2"],
+                };
           case "aws:index/getCallerIdentity:getCallerIdentity":
             return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/ci", userId: "AIDA" };
           case "aws:index/getRegion:getRegion":

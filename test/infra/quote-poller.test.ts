@@ -191,7 +191,7 @@ describe("the scheduled quote poller under Pulumi mocks", function () {
     const schedule = one("aws:scheduler/schedule:Schedule");
     const fn = one("aws:lambda/function:Function");
     expect(schedule.inputs).to.deep.include({
-      scheduleExpression: "cron(*/5 9-16 ? * MON-FRI *)",
+      scheduleExpression: "cron(0/5 9-16 ? * MON-FRI *)",
       scheduleExpressionTimezone: "America/New_York",
       flexibleTimeWindow: { mode: "OFF" },
     });
@@ -243,6 +243,11 @@ describe("quote poller config", function () {
     expect(refused(pollerConfig({ schedule: "every 5 minutes" }))).to.match(
       /is not an EventBridge Scheduler expression/,
     );
+    // EventBridge User Guide, "Cron expressions": "You can't use * in both the Day-of-month and Day-of-week fields".
+    expect(refused(pollerConfig({ schedule: "cron(0/5 9-16 * * * *)" }))).to.match(
+      /^config tickstream:quotePoller\.schedule "cron\(0\/5 9-16 \* \* \* \*\)" needs \? in exactly one of day-of-month and day-of-week/,
+    );
+    expect(refused(pollerConfig({ schedule: "cron(0/5 9-16 ? * ? *)" }))).to.match(/needs \? in exactly one/);
     expect(refused(pollerConfig({ timezone: "New York" }))).to.match(/is not an IANA time zone/);
     expect(refused(pollerConfig({ interval: 5 }))).to.match(
       /^config tickstream:quotePoller\.interval is not a setting/,

@@ -16,6 +16,7 @@ import { readFileSync } from "node:fs";
 import { validateStackConfig } from "../../infra/config.ts";
 import { RESOURCE_TYPES as T } from "../../infra/policy/rules.ts";
 import { startPolicyPack } from "../helpers/policy-pack-server.ts";
+import { elasticIpWarning } from "../../infra/policy/aws-limits.ts";
 import { cidrContains, parseCidr } from "../../infra/policy/cidr.ts";
 import { ingressOf } from "../../infra/policy/network-rules.ts";
 import { createTickstreamStack, type TickstreamOutputs } from "../../infra/stack.ts";
@@ -475,6 +476,44 @@ for (const stack of ["dev", "prod"] as const) {
         expect(lookup.inputs.state).to.equal("available");
         expect(lookup.inputs.filters).to.deep.equal([{ name: "zone-type", values: ["availability-zone"] }]);
       }
+    });
+
+    // EC2 API Reference, DescribeInstanceTypeOfferings: not every zone offers every type (RunInstances answers
+    // Unsupported); the mocks leave us-east-1b out of the offerings, so no subnet may land there.
+    it("must place subnets only in zones that offer the brokers' instance type (DescribeInstanceTypeOfferings)", function () {
+      const lookups = invokes.filter(
+        (invoke) => invoke.token === "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings",
+      );
+      expect(lookups.map((lookup) => lookup.inputs)).to.deep.include({
+        locationType: "availability-zone",
+        filters: [{ name: "instance-type", values: [config.instanceType] }],
+      });
+      const zones = ofType("aws:ec2/subnet:Subnet")
+        .filter((subnet) => subnet.name.includes("-public-"))
+        .map((subnet) => subnet.inputs.availabilityZone);
+      expect(zones).to.not.include("us-east-1b");
+      expect(zones).to.deep.equal(["us-east-1a", "us-east-1c", "us-east-1d"].slice(0, zones.length));
+    });
+
+    // Glue Developer Guide, "Scheduling incremental crawls": with CRAWL_NEW_FOLDERS_ONLY "you can't change the
+    // Amazon S3 target data stores"; a target change (bars_1m/ added to an older stack) replaces the crawler.
+    it("must replace the crawler, not update it, when its S3 targets change (an incremental crawler's targets are fixed)", function () {
+      const [crawler] = ofType("aws:glue/crawler:Crawler");
+      const options = declaredOptions.get(crawler!.name) as pulumi.CustomResourceOptions;
+      expect(options.replaceOnChanges).to.include("s3Targets");
+      expect(crawler!.inputs.name, "autonamed, so the replacement can be created first").to.equal(undefined);
+    });
+
+    // Amazon VPC quotas: 5 Elastic IPs per region by default, shared with every stack in it.
+    it("must count the region's Elastic IPs held by others (DescribeAddresses) to warn of the quota at preview", function () {
+      const lookups = invokes.filter((invoke) => invoke.token === "aws:ec2/getEips:getEips");
+      expect(lookups.map((lookup) => lookup.inputs.tags)).to.deep.include({ project: "tickstream", stack });
+      const mine = config.brokerCount;
+      expect(elasticIpWarning(2, mine) !== undefined).to.equal(2 + mine > 5);
+      expect(elasticIpWarning(1, 4)).to.equal(undefined);
+      expect(elasticIpWarning(2, 4)).to.match(
+        /^this stack needs 4 Elastic IPs and 2 are held by others in the region: 6, over the default quota of 5/,
+      );
     });
 
     // Glue: each S3 target's folder becomes a table of the crawler's database (the rollup's bars_1m included).
