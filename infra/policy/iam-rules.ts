@@ -39,6 +39,40 @@ export const BROAD_MANAGED_POLICIES = [
 /** Actions that may name every resource: they read, and many of them (Describe*) take no resource ARN. */
 const READ_ONLY_VERB = /^[a-z0-9-]+:(Describe|List|Get)[A-Za-z]*$/;
 
+/**
+ * Reads of secrets: a Get of a SecureString parameter decrypts it (Systems Manager API Reference, GetParameter
+ * WithDecryption), GetSecretValue returns a secret, kms:Decrypt any ciphertext of a key. On every resource such a
+ * read is every secret of the account, not a harmless Get.
+ */
+export const SECRET_READS = [
+  "ssm:GetParameter",
+  "ssm:GetParameters",
+  "ssm:GetParametersByPath",
+  "ssm:GetParameterHistory",
+  "secretsmanager:GetSecretValue",
+  "secretsmanager:BatchGetSecretValue",
+  "kms:Decrypt",
+] as const;
+
+/** IAM matches actions case-insensitively, with * and ? as wildcards (IAM User Guide, "IAM JSON policy elements: Action"). */
+function actionPattern(action: string): RegExp {
+  const escaped = action
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${escaped}$`, "i");
+}
+
+/** A resource that names every secret of its service: "*", or an ARN whose resource part is all wildcard. */
+function everySecret(resource: string): boolean {
+  return (
+    resource === "*" ||
+    /^arn:aws[a-z-]*:(ssm|secretsmanager|kms):[^:]*:[^:]*:(\*|parameter\/?\*|secret:\*|key\/\*)$/.test(
+      resource,
+    )
+  );
+}
+
 /** What is wrong with one Allow statement, if anything. */
 function statementProblems(statement: Statement, where: string): string[] {
   if (statement.Effect !== "Allow") return [];
@@ -48,9 +82,13 @@ function statementProblems(statement: Statement, where: string): string[] {
   if (statement.NotResource !== undefined)
     problems.push(`${where} allows with NotResource (everything but a list)`);
   const actions = asList(statement.Action);
-  const everyResource = asList(statement.Resource).includes("*");
+  const resources = asList(statement.Resource);
+  const everyResource = resources.includes("*");
+  // A whole service is refused whatever the resource: s3:* on one bucket still deletes it and rewrites its policy.
   for (const action of actions) {
     if (action === "*" || /:\*$/.test(action)) problems.push(`${where} allows every action of "${action}"`);
+    else if (resources.some(everySecret) && SECRET_READS.some((read) => actionPattern(action).test(read)))
+      problems.push(`${where} allows ${action} on every secret (${resources.find(everySecret)})`);
     else if (everyResource && !READ_ONLY_VERB.test(action))
       problems.push(`${where} allows ${action} on every resource ("*")`);
   }
@@ -60,7 +98,7 @@ function statementProblems(statement: Statement, where: string): string[] {
 export const iamLeastPrivilege: ResourceValidationPolicy = {
   name: "iam-least-privilege",
   description:
-    'No IAM statement allows a whole service ("*", "s3:*"), a write on every resource (iam:PassRole on "*"), NotAction or NotResource; no broad AWS-managed policy is attached.',
+    'No IAM statement allows a whole service ("*", "s3:*") on any resource, a write on every resource (iam:PassRole on "*"), a read of every secret (ssm:GetParameter*, secretsmanager:GetSecretValue, kms:Decrypt on "*"), NotAction or NotResource; no broad AWS-managed policy is attached.',
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const documents: unknown[] = [];

@@ -297,6 +297,49 @@ describe("policy pack rules", function () {
       ]);
     });
 
+    // The rule's promise: no statement allows a whole service, whatever its resource (s3:* on one bucket still
+    // deletes the bucket, rewrites its policy and its lifecycle).
+    it("must refuse s3:* scoped to one bucket, not only on every resource", async function () {
+      const policy = document(allow("s3:*", ["arn:aws:s3:::lake", "arn:aws:s3:::lake/*"]));
+      expect(await violationsOf(iamLeastPrivilege, T.rolePolicy, { policy })).to.deep.equal([
+        'statement 1 allows every action of "s3:*"',
+      ]);
+    });
+
+    it("must judge a customer-managed policy (aws:iam/policy:Policy) as it judges a role's own", async function () {
+      const policy = document(allow("s3:GetObject", "arn:aws:s3:::lake/*"), allow("iam:PassRole", "*"));
+      expect(await violationsOf(iamLeastPrivilege, T.policy, { policy })).to.deep.equal([
+        'statement 2 allows iam:PassRole on every resource ("*")',
+      ]);
+    });
+
+    // Systems Manager GetParameter(s) decrypt SecureStrings; GetSecretValue and kms:Decrypt read secrets: on
+    // every resource, each is a read of every secret of the account, not a harmless Get.
+    it("must refuse a read of every secret (ssm:GetParameter*, secretsmanager:GetSecretValue, kms:Decrypt on every resource), and admit it on named ones", async function () {
+      const every = document(
+        allow("ssm:GetParameters", "*"),
+        allow("ssm:GetParameter*", "arn:aws:ssm:us-east-1:123456789012:parameter/*"),
+        allow("secretsmanager:GetSecretValue", "*"),
+        allow("kms:Decrypt", "*"),
+        allow("ssm:Get*", "*"),
+      );
+      expect(await violationsOf(iamLeastPrivilege, T.rolePolicy, { policy: every })).to.deep.equal([
+        "statement 1 allows ssm:GetParameters on every secret (*)",
+        "statement 2 allows ssm:GetParameter* on every secret (arn:aws:ssm:us-east-1:123456789012:parameter/*)",
+        "statement 3 allows secretsmanager:GetSecretValue on every secret (*)",
+        "statement 4 allows kms:Decrypt on every secret (*)",
+        "statement 5 allows ssm:Get* on every secret (*)",
+      ]);
+      const named = document(
+        allow(
+          ["ssm:GetParameter", "ssm:GetParameters"],
+          "arn:aws:ssm:us-east-1:123456789012:parameter/tickstream/dev/quotes/api-key",
+        ),
+        allow("ssm:DescribeParameters", "*"),
+      );
+      expect(await violationsOf(iamLeastPrivilege, T.rolePolicy, { policy: named })).to.deep.equal([]);
+    });
+
     it("must refuse NotAction and NotResource in an Allow, in a role's second inline policy", async function () {
       const inlinePolicies = [
         { policy: document(allow("s3:GetObject", "arn:aws:s3:::lake/*")) },

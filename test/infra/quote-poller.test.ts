@@ -117,37 +117,67 @@ describe("the scheduled quote poller under Pulumi mocks", function () {
 
   // IAM: only the function's role may read the key (no other statement grants ssm:GetParameter on it); of the
   // brokers' secrets it reads the producer's password alone.
-  it("must let only the function's role read the key and the producer's password, write its own log group and the poller's state", function () {
-    const policies = ofType("aws:iam/rolePolicy:RolePolicy").map((resource) => ({
-      name: resource.name,
-      statements: JSON.parse(resource.inputs.policy).Statement as {
+  // IAM: every statement of the function's role, grant by grant (action on resource); only that role reads the
+  // key, and of the brokers' secrets it reads the producer's password alone.
+  it("must grant the function's role exactly: its key and the producer's password, its log group, the poller's state (and listing it), its network interfaces", function () {
+    const statementsOf = (resource: (typeof recorded)[number]) =>
+      JSON.parse(resource.inputs.policy).Statement as {
+        Effect: string;
         Action: string | string[];
         Resource: string | string[];
-      }[],
-    }));
-    const readers = policies.filter((policy) =>
-      policy.statements.some((statement) =>
-        [statement.Action].flat().some((action) => action.startsWith("ssm:")),
-      ),
-    );
+        Condition?: unknown;
+      }[];
+    const grants = (resource: (typeof recorded)[number]) =>
+      statementsOf(resource).flatMap((statement) =>
+        [statement.Action]
+          .flat()
+          .flatMap((action) =>
+            [statement.Resource]
+              .flat()
+              .map(
+                (target) =>
+                  `${statement.Effect} ${action} ${target}${statement.Condition ? ` if ${JSON.stringify(statement.Condition)}` : ""}`,
+              ),
+          ),
+      );
+    const role = ofType("aws:iam/rolePolicy:RolePolicy").find(
+      (resource) => resource.name === "tickstream-dev-quotes-fn",
+    )!;
     const parameter = one("aws:ssm/parameter:Parameter");
     const producerPassword = ofType("aws:ssm/parameter:Parameter").find(
       (resource) => resource.inputs.name === "/tickstream/dev/kafka/users/producer",
     )!;
-    const grantsOf = (policy: (typeof readers)[number]) =>
-      policy.statements
-        .filter((statement) => [statement.Action].flat().includes("ssm:GetParameter"))
-        .flatMap((statement) => [statement.Resource].flat());
-    const keyReaders = readers.filter((policy) => grantsOf(policy).includes(parameter.state.arn));
-    expect(keyReaders.map((policy) => policy.name)).to.deep.equal(["tickstream-dev-quotes-fn"]);
-    const statements = keyReaders[0]!.statements;
-    expect(grantsOf(keyReaders[0]!)).to.have.members([parameter.state.arn, producerPassword.state.arn]);
     const logGroup = one("aws:cloudwatch/logGroup:LogGroup");
-    expect(
-      statements.find((statement) => [statement.Action].flat().includes("logs:PutLogEvents"))!.Resource,
-    ).to.equal(`${logGroup.state.arn}:*`);
-    const state = statements.find((statement) => [statement.Action].flat().includes("s3:PutObject"))!;
-    expect(state.Resource).to.match(/^arn:aws:s3:::.+\/_state\/quotes\/\*$/);
+    const lake = ofType("aws:s3/bucket:Bucket").find((bucket) => bucket.name.endsWith("-lake"))!.state.arn;
+    const subnet = one("aws:ec2/subnet:Subnet").state.arn;
+    const group = ofType("aws:ec2/securityGroup:SecurityGroup").find((candidate) =>
+      candidate.name.includes("-quotes"),
+    )!.state.arn;
+    const eni = "arn:aws:ec2:us-east-1:123456789012:network-interface/*";
+    expect(grants(role).sort()).to.deep.equal(
+      [
+        `Allow logs:CreateLogStream ${logGroup.state.arn}:*`,
+        `Allow logs:PutLogEvents ${logGroup.state.arn}:*`,
+        `Allow ssm:GetParameter ${parameter.state.arn}`,
+        `Allow ssm:GetParameter ${producerPassword.state.arn}`,
+        `Allow s3:GetObject ${lake}/_state/quotes/*`,
+        `Allow s3:PutObject ${lake}/_state/quotes/*`,
+        `Allow s3:ListBucket ${lake} if {"StringLike":{"s3:prefix":["_state/quotes/*"]}}`,
+        `Allow ec2:CreateNetworkInterface ${eni}`,
+        `Allow ec2:CreateNetworkInterface ${subnet}`,
+        `Allow ec2:CreateNetworkInterface ${group}`,
+        `Allow ec2:DeleteNetworkInterface ${eni}`,
+        `Allow ec2:AssignPrivateIpAddresses ${eni}`,
+        `Allow ec2:UnassignPrivateIpAddresses ${eni}`,
+        `Allow ec2:DescribeNetworkInterfaces *`,
+        `Allow ec2:DescribeSubnets *`,
+      ].sort(),
+    );
+    // No other role's policy reads the poller's key.
+    const keyReaders = ofType("aws:iam/rolePolicy:RolePolicy").filter((resource) =>
+      grants(resource).some((grant) => grant.includes(parameter.state.arn)),
+    );
+    expect(keyReaders.map((resource) => resource.name)).to.deep.equal(["tickstream-dev-quotes-fn"]);
   });
 
   // CloudWatch Logs PutRetentionPolicy: retentionInDays is one of 1, 3, 5, 7, 14, 30, 60, 90, … days; Lambda
