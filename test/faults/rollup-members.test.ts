@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { waitFor } from "../../apps/shared/retry.ts";
-import { createTopic } from "../../ops/kafka/topics.ts";
+import { createTopic, groupLag } from "../../ops/kafka/topics.ts";
 import {
   produceTicks,
   readBars,
@@ -12,8 +12,6 @@ import {
 import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
 import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
 import { RollupMember } from "../helpers/rollup-member.ts";
-
-const FREEZE_PAST_SESSION_MS = 6_000 + 4_000;
 
 describe("fault: rollup members killed and frozen mid-stream @integration", function () {
   const environment = useLocalEnvironment();
@@ -80,21 +78,32 @@ describe("fault: rollup members killed and frozen mid-stream @integration", func
     await Promise.all([zombie.waitForOutput(/rollup: /), other.waitForOutput(/rollup: /)]);
     const producing = produceTicks(brokers(), run.topic, run.ticks, { chunk: 600, pauseMs: 150 });
     await zombie.waitForOutput(/fault point records-sent #3 reached; SIGSTOP/, 120_000);
-    const frozenPartitions = [...zombie.partitionsWithBars()];
     const frozenAt = other.output.length;
-    await new Promise((resolve) => setTimeout(resolve, FREEZE_PAST_SESSION_MS));
     await producing;
+    // The zombie's bars are reported only once committed, so its output cannot name the partition whose
+    // transaction it is frozen in. Every partition that holds ticks is waited for instead: the other member
+    // emits bars for the frozen one's partitions only once it has claimed them (which aborts the zombie's open
+    // transaction), and once the group has handed it all of them it emits bars for each.
+    const tickPartitions = (await groupLag(brokers(), run.group, run.topic)).partitions
+      .filter((partition) => BigInt(partition.endOffset) > 0n)
+      .map((partition) => partition.partition);
+    expect(tickPartitions, "partitions that hold ticks (the zombie's among them)").to.not.be.empty;
     // Thaw once the other member has taken over and emitted bars for the frozen one's partitions.
     await waitFor(
-      () => frozenPartitions.every((partition) => other.partitionsWithBars(frozenAt).has(partition)),
+      () => tickPartitions.every((partition) => other.partitionsWithBars(frozenAt).has(partition)),
       {
         timeoutMs: 90_000,
         describe: () =>
-          `the other member did not take ${frozenPartitions.join(",")} over:\n${other.output.slice(-2_000)}`,
+          `the other member did not take ${tickPartitions.join(",")} over:\n${other.output.slice(-2_000)}`,
       },
     );
     process.kill(zombie.pid, "SIGCONT");
-    await zombie.waitForOutput(/was claimed by another member/, 60_000);
+    await zombie.waitForOutput(/partition \d+ was claimed by another member/, 60_000);
+    // The transaction it was frozen in is refused, and its partition was among those waited for.
+    const refused = Number(/partition (\d+) was claimed by another member/.exec(zombie.output)![1]);
+    expect(tickPartitions, "the partition frozen mid-transaction was taken over before the thaw").to.include(
+      refused,
+    );
     await assertBarsExact(run, [zombie, other]);
   });
 });
