@@ -237,7 +237,7 @@ describe("the tick contract's fast check", function () {
           schema.success,
           `the schema rejects what the fast check accepts: ${String(schema.error)}`,
         ).to.equal(true);
-        expect(fast).to.deep.equal(withoutUndefined(schema.data));
+        expect(fast).to.deep.equal(withoutUndefined(schema.data!));
       }),
       { numRuns: RUNS },
     );
