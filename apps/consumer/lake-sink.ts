@@ -39,7 +39,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import { randomUUID } from "node:crypto";
-import { LakeWriteError, errorMessage } from "../shared/errors.ts";
+import { errorMessage } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
 import { eventDate } from "../tick/schema.ts";
@@ -58,7 +58,12 @@ import {
 } from "./flush-manifest.ts";
 import { FlushPublisher } from "./flush-publisher.ts";
 import { PartitionBuffer } from "./partition-buffer.ts";
-import { PartitionFence, PartitionFencedError, type PartitionClaim } from "./partition-fence.ts";
+import {
+  PartitionFence,
+  PartitionFencedError,
+  StaleGenerationError,
+  type PartitionClaim,
+} from "./partition-fence.ts";
 
 export interface FlushPolicy {
   /** Flush a partition once it buffers this many records. */
@@ -202,7 +207,11 @@ export class LakeSink {
       if (this.joinEpoch === 1) void this.sweepStaging();
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`);
+      this.warn(
+        event.payload.restart
+          ? `consumer restarting after: ${errorMessage(event.payload.error)}`
+          : `consumer stopped, and kafkajs will not restart it, after: ${errorMessage(event.payload.error)}`,
+      );
     });
     this.admin = this.kafka.admin();
     await connectToBroker(this.admin, bootstrapServers, "tickstream-lake-sink");
@@ -225,8 +234,10 @@ export class LakeSink {
       // the lock): its records start past what is committed, and folding them in would leave a gap.
       if (isStale()) return;
       if (this.fenced.has(batch.partition)) {
-        // Not retriable, so kafkajs restarts the consumer: it rejoins and learns what it owns now.
-        throw new LakeWriteError(`partition ${batch.partition} belongs to another member now; rejoining`);
+        // Typed as a stale generation, so kafkajs rejoins at once and this member learns what it owns now.
+        throw new StaleGenerationError(
+          `partition ${batch.partition} belongs to another member now; rejoining`,
+        );
       }
       const claim = await this.claimed(batch.partition, heartbeat);
       // After a rewind, only a batch fetched from where it sought follows what is committed.
@@ -425,7 +436,9 @@ export class LakeSink {
       await this.unclaim(claim);
       void this.publisher.discard(manifest);
       if (error instanceof PartitionFencedError) {
-        this.fenced.add(partition);
+        // A claim of an earlier join refused late (a thawed member flushing what it buffered before it was
+        // dropped) says nothing about who holds the partition now: it is claimed again under the current join.
+        if (claim.joinEpoch === this.joinEpoch) this.fenced.add(partition);
         this.warn(
           `${error.message}; its ${buffer.records} buffered records are left to it, nothing committed`,
         );

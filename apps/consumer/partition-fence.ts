@@ -29,6 +29,18 @@ export interface PartitionClaim {
 /** The partition was claimed by another member since this one claimed it. */
 export class PartitionFencedError extends Error {}
 
+/**
+ * What a member's eachBatch throws for a partition another member has claimed since: the group has moved to a
+ * newer generation without this member noticing (it was frozen, or cut off). kafkajs rejoins the group at once
+ * on an error of a rebalancing type (its `isRebalancing`: REBALANCE_IN_PROGRESS, NOT_COORDINATOR_FOR_GROUP,
+ * ILLEGAL_GENERATION). Any other error that is not retriable stops its consumer for good: kafkajs does not
+ * restart it, and the process lives on consuming nothing (the lake sink's liveness failure in the fault suite).
+ */
+export class StaleGenerationError extends Error {
+  readonly type = "ILLEGAL_GENERATION";
+  readonly retriable = true;
+}
+
 export class PartitionFence {
   constructor(
     private readonly kafka: Kafka,
