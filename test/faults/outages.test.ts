@@ -19,7 +19,13 @@ import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/loca
 describe("fault: outages around the lake sink @integration", function () {
   const environment = useLocalEnvironment();
 
-  function produce(topic: string, seed: string, count: number, ratePerSecond: number) {
+  function produce(
+    topic: string,
+    seed: string,
+    count: number,
+    ratePerSecond: number,
+    onProgress?: (acknowledged: number) => void,
+  ) {
     return runProducer({
       bootstrapServers: environment().bootstrapServers,
       topic,
@@ -27,6 +33,7 @@ describe("fault: outages around the lake sink @integration", function () {
       count,
       ratePerSecond,
       batchSize: 200,
+      onProgress,
     });
   }
 
@@ -64,17 +71,33 @@ describe("fault: outages around the lake sink @integration", function () {
     const [topic, group] = [uniqueName("broker-restart"), uniqueName("sink")];
     await createTestTopic(env.bootstrapServers, topic, 3);
     const member = new SinkMember(cli(env), { topic, group });
-    const producing = produce(topic, "broker-restart", 50_000, 4_000);
+    const total = 50_000;
+    let acknowledged = 0;
+    let productionEnded = false;
+    const producing = produce(
+      topic,
+      "broker-restart",
+      total,
+      4_000,
+      (count) => (acknowledged = count),
+    ).finally(() => (productionEnded = true));
+    producing.catch(() => {}); // awaited below; a failure before that must not be an unhandled rejection
     await waitFor(async () => (await committedTotal(env.bootstrapServers, group, topic)) > 5_000, {
       timeoutMs: 60_000,
       describe: () => "nothing committed before the restart",
     });
     const pidBefore = (await env.broker.status()).pid;
+    // In the middle of production: ticks acknowledged before the broker goes down, and after it is back.
+    expect(productionEnded, "production still on when the broker restarts").to.equal(false);
+    const acknowledgedBeforeRestart = acknowledged;
     await env.broker.restart();
     const restartedAt = Date.now();
+    const acknowledgedWhenBack = acknowledged;
     expect((await env.broker.status()).pid, "a new broker process").to.not.equal(pidBefore);
     const { producerId, produced } = await producing;
-    expect(produced).to.equal(50_000);
+    expect(produced).to.equal(total);
+    expect(acknowledgedBeforeRestart, "ticks acknowledged before the restart").to.be.greaterThan(0);
+    expect(produced - acknowledgedWhenBack, "ticks acknowledged after the restart").to.be.greaterThan(0);
     const producedAt = Date.now();
     const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
     await member.stop();
@@ -191,8 +214,31 @@ describe("fault: outages around the lake sink @integration", function () {
     await member.stop();
     const quarantined = (await readQuarantine(env.lake)).filter((entry) => entry.record.topic === topic);
     expect(quarantined.length, "every poison record quarantined, once").to.equal(sent);
-    for (const { record } of quarantined)
-      expect(record.reason, JSON.stringify(record).slice(0, 300)).to.be.a("string").and.not.be.empty;
+    // Each reason names what is wrong with its record (the key says which poison it is).
+    const expectedReasons = [
+      /^not JSON\b/, // not json at all
+      /^not JSON\b/, // {truncated
+      /\bobject\b.*\barray\b/, // an array, not a tick
+      /\bprice\b.*\bstring\b/, // the price as a string
+      /\bts\b.*\b(date|datetime|time|timestamp)\b/i, // "yesterday"
+      /\bsymbol\b/, // a 200,000-character symbol
+      /\bprice\b/, // 1e400 (which JSON writes as null)
+      /^not JSON\b.*\bend\b|\bempty\b/i, // an empty value
+    ];
+    expect(expectedReasons, "a pattern per poison").to.have.length(poison.length);
+    const byKey = new Map<string, string[]>();
+    for (const { record } of quarantined) {
+      const key = String(record.key);
+      byKey.set(key, [...(byKey.get(key) ?? []), String(record.reason)]);
+    }
+    expect([...byKey.keys()].sort(), "quarantined keys").to.deep.equal(
+      poison.map((_, index) => `bad-${index}`).sort(),
+    );
+    expectedReasons.forEach((pattern, index) => {
+      const reasons = byKey.get(`bad-${index}`)!;
+      expect(reasons, `bad-${index}: one record per burst`).to.have.length(sent / poison.length);
+      for (const reason of reasons) expect(reason, `bad-${index}'s reason`).to.match(pattern);
+    });
     await assertLakeExact(
       `poison burst (${sent} bad records) among valid ticks`,
       env.lake,
