@@ -12,6 +12,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { faultPoint } from "../consumer/fault-points.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { CandleBook, type Candle, type Quote } from "./candle-book.ts";
 import type { LakeHealth, LakeHealthScanner } from "./lake-health.ts";
@@ -96,6 +97,7 @@ export class Dashboard {
   async start(): Promise<string> {
     const { options } = this;
     options.onProgress?.(`reading the lake's history (${options.engine})...`);
+    faultPoint("dashboard-history");
     const history = await options.loadHistory();
     for (const bar of history.bars) this.book.addBar(bar);
     for (const minute of history.tickMinutes) this.book.addTickAggregate(minute);
@@ -107,6 +109,7 @@ export class Dashboard {
         (history.fromDate ? ` since ${history.fromDate}` : " (the lake is empty)"),
     );
     this.feed = options.createFeed(this.book);
+    faultPoint("dashboard-feed");
     await this.feed.start();
     this.info = this.describe(history);
     this.server = createServer((request, response) => void this.handle(request, response));

@@ -32,6 +32,8 @@ export const localSettingsSchema = z
     rollupLatenessMs: z.number().int().min(0).max(3_600_000),
     /** The quote API's base URL for `--source quotes:…` ("" = the provider's documented one). */
     quotesBaseUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
+    /** The bound of a long-running command's graceful stop after SIGINT/SIGTERM; past it, the rest is abandoned. */
+    stopTimeoutMs: z.number().int().min(100).max(600_000),
   })
   .strict();
 
@@ -53,6 +55,7 @@ export const DEFAULT_LOCAL_SETTINGS: LocalSettings = {
   rollupGroup: "tickstream-rollup",
   rollupLatenessMs: 5_000,
   quotesBaseUrl: "",
+  stopTimeoutMs: 10_000,
 };
 
 /** s3rver's fixed credentials; they guard nothing but are required by the SigV4 signer. */

@@ -1,6 +1,7 @@
 /** `tickstream dashboard`: the live page (candles, prices, the pipeline's health) on loopback, until Ctrl-C. */
 import { AthenaClient } from "@aws-sdk/client-athena";
 import { InvalidArgumentError, type Command } from "commander";
+import { rmSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { crawlLocalLake } from "../../../apps/catalog/local-crawler.ts";
@@ -18,7 +19,7 @@ import { useStackSecurity } from "../../environments/stack-security.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import type { Output } from "../output.ts";
-import { onShutdownSignals } from "../signals.ts";
+import { untilStopped } from "../signals.ts";
 import { catalogTables } from "./query.ts";
 
 interface DashboardCommandOptions {
@@ -178,36 +179,59 @@ export function registerDashboardCommand(program: Command): void {
         output.warn(
           `binding ${options.host}: the page (prices, topic names, lag; never a credential) is readable by anyone who can reach this address`,
         );
-      const { sources, brokers, close, stateFile } = await dashboardSources(options, output);
-      const dashboard = new Dashboard({
-        ...sources,
-        host: options.host,
-        port: options.port,
-        onProgress: (message) => output.progress(message),
-        onWarning: (message) => output.warn(message),
+      // Signals are taken over first: a signal at any moment of the start-up abandons it at once.
+      const lifecycle = untilStopped(output, "stopping the dashboard");
+      let stateFile: string | undefined;
+      lifecycle.onAbandon(() => {
+        if (stateFile) rmSync(stateFile, { force: true });
       });
-      const signals = onShutdownSignals(() => output.progress("stopping the dashboard"));
       try {
-        const url = await dashboard.start().catch((error: unknown) => {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === "EADDRINUSE")
-            throw new InvalidArgumentError(`port ${options.port} is in use: pick another with --port`);
-          let root: unknown = error;
-          while ((root as { cause?: unknown }).cause) root = (root as { cause: unknown }).cause;
-          if (/^KafkaJS(Connection|SASLAuthentication)Error$/.test((root as Error).name ?? ""))
-            throw brokerConnectionError(error, brokers, "tickstream-dashboard");
-          throw error;
-        });
-        if (stateFile) await writeFile(stateFile, JSON.stringify({ url, pid: process.pid }));
-        output.result({ url }, `dashboard: ${url}  (Ctrl-C to stop)`);
-        await new Promise<void>((resolve) =>
-          signals.stop.addEventListener("abort", () => resolve(), { once: true }),
+        lifecycle.doing(
+          options.outputs || options.stack ? "reading the stack's outputs" : "connecting to the local lake",
         );
+        const pieces = await dashboardSources(options, output);
+        stateFile = pieces.stateFile;
+        const { sources, brokers, close } = pieces;
+        lifecycle.onAbandon(close);
+        const dashboard = new Dashboard({
+          ...sources,
+          loadHistory: () => {
+            lifecycle.doing("loading the lake's history");
+            return sources.loadHistory();
+          },
+          createFeed: (book) => {
+            lifecycle.doing(`connecting the live feed to the broker (${brokers.join(",")})`);
+            return sources.createFeed(book);
+          },
+          host: options.host,
+          port: options.port,
+          onProgress: (message) => output.progress(message),
+          onWarning: (message) => output.warn(message),
+        });
+        try {
+          const url = await dashboard.start().catch((error: unknown) => {
+            const code = (error as NodeJS.ErrnoException).code;
+            if (code === "EADDRINUSE")
+              throw new InvalidArgumentError(`port ${options.port} is in use: pick another with --port`);
+            let root: unknown = error;
+            while ((root as { cause?: unknown }).cause) root = (root as { cause: unknown }).cause;
+            if (/^KafkaJS(Connection|SASLAuthentication)Error$/.test((root as Error).name ?? ""))
+              throw brokerConnectionError(error, brokers, "tickstream-dashboard");
+            throw error;
+          });
+          if (stateFile) await writeFile(stateFile, JSON.stringify({ url, pid: process.pid }));
+          lifecycle.running("serving the page");
+          output.result({ url }, `dashboard: ${url}  (Ctrl-C to stop)`);
+          await lifecycle.stopped();
+          lifecycle.doing("closing the live feed (leaving its consumer group)");
+        } finally {
+          await dashboard.stop();
+          if (stateFile) await rm(stateFile, { force: true });
+          close();
+        }
+        return lifecycle.finish();
       } finally {
-        await dashboard.stop();
-        if (stateFile) await rm(stateFile, { force: true });
-        close();
-        signals.dispose();
+        lifecycle.dispose();
       }
     }),
   );
