@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBConnection } from "@duckdb/node-api";
+import { icebergSchema, parquetFieldIds } from "../iceberg/table-schema.ts";
 import type { LakeRow } from "./lake-row.ts";
 import { TICKS_TABLE, type LakeTable } from "./lake-tables.ts";
 
@@ -36,11 +37,13 @@ export class ParquetEncoder<Row extends { readonly kafkaOffset: bigint } = LakeR
     const staged = (type: string) => type.replace(/^TIMESTAMPTZ\b/, "TIMESTAMP");
     const columns = table.columns.map(([name, type]) => `"${name}" ${staged(type)}`).join(", ");
     this.createTable = `CREATE TEMP TABLE lake_batch (${columns})`;
+    // Each column carries its Iceberg field id, by which Iceberg readers resolve columns (apps/iceberg).
+    const fieldIds = parquetFieldIds(icebergSchema(table.columns));
     const selected = table.columns
       .map(([name, type]) => (staged(type) === type ? `"${name}"` : `"${name}"::TIMESTAMPTZ AS "${name}"`))
       .join(", ");
     this.copySql = (file: string) =>
-      `COPY (SELECT ${selected} FROM lake_batch ORDER BY kafka_offset) TO '${file}' (FORMAT parquet, COMPRESSION zstd)`;
+      `COPY (SELECT ${selected} FROM lake_batch ORDER BY kafka_offset) TO '${file}' (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIds})`;
   }
 
   static async create<Row extends { readonly kafkaOffset: bigint } = LakeRow>(

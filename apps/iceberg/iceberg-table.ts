@@ -1,0 +1,248 @@
+/**
+ * One Iceberg table of the lake: its metadata, manifests and manifest lists in S3 under `<table>/metadata/`, its
+ * data files wherever the appender put them, and its pointer in a catalog (apps/iceberg/catalog.ts).
+ *
+ * Appends are idempotent by what they publish: each names, per Kafka topic partition, the end offset of the
+ * flush it adds, and the new snapshot's summary carries the highest such offset of every partition forward
+ * (`tickstream.offset.<topic>.<partition>`). An append whose flushes are all at or below the current snapshot's
+ * offsets adds nothing. A partition's flushes are published in offset order (the lake sink publishes a flush
+ * before it commits the next), so "at or below" means "already in the table". A lost race on the catalog
+ * re-reads the table and applies the same append to the new base; the files the loser wrote stay unreferenced.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { randomUUID } from "node:crypto";
+import {
+  ENTRY_STATUS,
+  readManifest,
+  readManifestList,
+  writeManifest,
+  writeManifestList,
+  type DataFile,
+  type ManifestEntry,
+  type ManifestFile,
+} from "./avro-files.ts";
+import type { CatalogPointer, IcebergCatalog } from "./catalog.ts";
+import {
+  currentSnapshot,
+  newSnapshotId,
+  newTableMetadata,
+  offsetProperty,
+  publishedOffsets,
+  withSnapshot,
+  type TableMetadata,
+} from "./table-metadata.ts";
+import type { IcebergTableDefinition } from "./table-schema.ts";
+
+/** One published flush: its data files, and the end offset (exclusive) of its topic partition. */
+export interface FlushAppend {
+  readonly topic: string;
+  readonly partition: number;
+  readonly endOffset: bigint;
+  readonly files: readonly DataFile[];
+}
+
+export interface IcebergTableOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly catalog: IcebergCatalog;
+  readonly definition: IcebergTableDefinition;
+  /** Commit attempts before an append gives up (each lost race re-reads the table). */
+  readonly maxCommitAttempts?: number;
+  readonly now?: () => number;
+}
+
+export interface LoadedTable {
+  readonly metadata: TableMetadata;
+  readonly pointer: CatalogPointer;
+}
+
+export class IcebergCommitError extends Error {}
+
+export function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+export function s3Key(uri: string, bucket: string): string {
+  const prefix = `s3://${bucket}/`;
+  if (!uri.startsWith(prefix)) throw new Error(`${uri} is not in s3://${bucket}/`);
+  return uri.slice(prefix.length);
+}
+
+export class IcebergTable {
+  readonly name: string;
+  readonly location: string;
+  private readonly now: () => number;
+
+  constructor(private readonly options: IcebergTableOptions) {
+    this.name = options.definition.name;
+    this.location = s3Uri(options.bucket, options.definition.name);
+    this.now = options.now ?? Date.now;
+  }
+
+  private async put(uri: string, body: Buffer | string, contentType: string): Promise<void> {
+    await this.options.s3.send(
+      new PutObjectCommand({
+        Bucket: this.options.bucket,
+        Key: s3Key(uri, this.options.bucket),
+        Body: body,
+        ContentType: contentType,
+      }),
+    );
+  }
+
+  private async get(uri: string): Promise<Buffer> {
+    const response = await this.options.s3.send(
+      new GetObjectCommand({ Bucket: this.options.bucket, Key: s3Key(uri, this.options.bucket) }),
+    );
+    return Buffer.from(await response.Body!.transformToByteArray());
+  }
+
+  private metadataUri(sequence: number): string {
+    return `${this.location}/metadata/${String(sequence).padStart(5, "0")}-${randomUUID()}.metadata.json`;
+  }
+
+  /** The table as its catalog points at it, or undefined when it does not exist. */
+  async load(): Promise<LoadedTable | undefined> {
+    const pointer = await this.options.catalog.load(this.name);
+    if (!pointer) return undefined;
+    let metadata: TableMetadata;
+    try {
+      metadata = JSON.parse((await this.get(pointer.metadataLocation)).toString("utf8")) as TableMetadata;
+    } catch (error) {
+      throw new IcebergCommitError(
+        `table ${this.name}: its metadata ${pointer.metadataLocation} cannot be read (${(error as Error).name}: ${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+    if (metadata["format-version"] !== 2)
+      throw new IcebergCommitError(`table ${this.name}: format version ${metadata["format-version"]}, not 2`);
+    return { metadata, pointer };
+  }
+
+  /** Loads the table, creating it (an empty table, no snapshot) when the catalog has none. */
+  async ensure(): Promise<LoadedTable> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const loaded = await this.load();
+      if (loaded) return loaded;
+      const metadata = newTableMetadata(this.options.definition, this.location, this.now());
+      const location = this.metadataUri(0);
+      await this.put(location, JSON.stringify(metadata), "application/json");
+      // Another creator may win; then its table is the table.
+      await this.options.catalog.swap(this.name, undefined, location);
+    }
+    throw new IcebergCommitError(`table ${this.name}: could not be created`);
+  }
+
+  /** The manifests of the current snapshot. */
+  async manifests(metadata: TableMetadata): Promise<ManifestFile[]> {
+    const snapshot = currentSnapshot(metadata);
+    return snapshot ? readManifestList(await this.get(snapshot["manifest-list"])) : [];
+  }
+
+  /** The live data files of the current snapshot (what a reader of the table reads). */
+  async dataFiles(loaded?: LoadedTable): Promise<DataFile[]> {
+    const { metadata } = loaded ?? (await this.ensure());
+    const files: DataFile[] = [];
+    for (const manifest of await this.manifests(metadata))
+      for (const entry of await readManifest(await this.get(manifest.manifestPath)))
+        if (entry.status !== ENTRY_STATUS.DELETED) files.push(entry.dataFile);
+    return files;
+  }
+
+  /**
+   * Appends the flushes not yet in the table, in one snapshot. Returns how many flushes it added (0: all of
+   * them were already there, nothing was committed).
+   */
+  async append(flushes: readonly FlushAppend[]): Promise<{ added: number; snapshotId?: number }> {
+    const attempts = this.options.maxCommitAttempts ?? 50;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const base = await this.ensure();
+      const published = publishedOffsets(base.metadata);
+      const fresh = flushes.filter(
+        (flush) => flush.endOffset > (published.get(offsetProperty(flush.topic, flush.partition)) ?? -1n),
+      );
+      if (fresh.length === 0) return { added: 0 };
+      const committed = await this.commitAppend(base, fresh, published);
+      if (committed !== undefined) return { added: fresh.length, snapshotId: committed };
+      // Lost the race: the next attempt starts from the winner's table.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 5 * attempt) * Math.random()));
+    }
+    throw new IcebergCommitError(`table ${this.name}: no commit won in ${attempts} attempts`);
+  }
+
+  private async commitAppend(
+    base: LoadedTable,
+    flushes: readonly FlushAppend[],
+    published: Map<string, bigint>,
+  ): Promise<number | undefined> {
+    const { metadata } = base;
+    const snapshotId = newSnapshotId();
+    const sequenceNumber = BigInt(metadata["last-sequence-number"] + 1);
+    const files = flushes.flatMap((flush) => flush.files);
+    const entries: ManifestEntry[] = files.map((dataFile) => ({
+      status: ENTRY_STATUS.ADDED,
+      snapshotId: BigInt(snapshotId),
+      sequenceNumber,
+      fileSequenceNumber: sequenceNumber,
+      dataFile,
+    }));
+    const manifestUri = `${this.location}/metadata/${randomUUID()}-m0.avro`;
+    const manifestBytes = await writeManifest(entries, {
+      schema: metadata.schemas.find((schema) => schema["schema-id"] === metadata["current-schema-id"])!,
+      spec: metadata["partition-specs"].find((spec) => spec["spec-id"] === metadata["default-spec-id"])!,
+    });
+    await this.put(manifestUri, manifestBytes, "application/octet-stream");
+    const addedRows = files.reduce((sum, file) => sum + BigInt(file.recordCount), 0n);
+    const previous = await this.manifests(metadata);
+    const manifest: ManifestFile = {
+      manifestPath: manifestUri,
+      manifestLength: manifestBytes.length,
+      partitionSpecId: metadata["default-spec-id"],
+      sequenceNumber,
+      minSequenceNumber: sequenceNumber,
+      addedSnapshotId: BigInt(snapshotId),
+      addedFilesCount: files.length,
+      existingFilesCount: 0,
+      deletedFilesCount: 0,
+      addedRowsCount: addedRows,
+      existingRowsCount: 0n,
+      deletedRowsCount: 0n,
+    };
+    const parent = currentSnapshot(metadata);
+    const listUri = `${this.location}/metadata/snap-${snapshotId}-1-${randomUUID()}.avro`;
+    await this.put(
+      listUri,
+      await writeManifestList([manifest, ...previous], {
+        snapshotId: BigInt(snapshotId),
+        ...(parent ? { parentSnapshotId: BigInt(parent["snapshot-id"]) } : {}),
+        sequenceNumber,
+      }),
+      "application/octet-stream",
+    );
+    const offsets = new Map(published);
+    for (const flush of flushes) {
+      const key = offsetProperty(flush.topic, flush.partition);
+      if (flush.endOffset > (offsets.get(key) ?? -1n)) offsets.set(key, flush.endOffset);
+    }
+    const totals = (key: string) => BigInt(parent?.summary[key] ?? "0");
+    const summary: Record<string, string> = {
+      operation: "append",
+      "added-data-files": String(files.length),
+      "added-records": String(addedRows),
+      "total-data-files": String(totals("total-data-files") + BigInt(files.length)),
+      "total-records": String(totals("total-records") + addedRows),
+      "total-delete-files": "0",
+      "total-position-deletes": "0",
+      "total-equality-deletes": "0",
+      ...Object.fromEntries([...offsets].map(([key, value]) => [key, value.toString()])),
+    };
+    const next = withSnapshot(
+      metadata,
+      { "snapshot-id": snapshotId, "timestamp-ms": this.now(), "manifest-list": listUri, summary },
+      base.pointer.metadataLocation,
+    );
+    const location = this.metadataUri(next["last-sequence-number"]);
+    await this.put(location, JSON.stringify(next), "application/json");
+    return (await this.options.catalog.swap(this.name, base.pointer, location)) ? snapshotId : undefined;
+  }
+}

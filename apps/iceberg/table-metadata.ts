@@ -1,0 +1,136 @@
+/**
+ * Iceberg table metadata, format version 2 (Iceberg spec, "Table Metadata"): the JSON file a catalog points at.
+ * Pure functions: a new table, and the metadata after one more snapshot. The table's history of what the lake
+ * sink published lives in each snapshot's summary (`tickstream.offset.<topic>.<partition>`: the end offset of the
+ * partition's newest published flush, carried forward by every snapshot), so the current snapshot alone says
+ * whether a flush is in the table, whatever expiry has removed before it.
+ */
+import { randomUUID } from "node:crypto";
+import type { IcebergTableDefinition } from "./table-schema.ts";
+
+export interface Snapshot {
+  readonly "snapshot-id": number;
+  readonly "parent-snapshot-id"?: number;
+  readonly "sequence-number": number;
+  readonly "timestamp-ms": number;
+  readonly "manifest-list": string;
+  readonly summary: Readonly<Record<string, string>>;
+  readonly "schema-id": number;
+}
+
+export interface TableMetadata {
+  readonly "format-version": 2;
+  readonly "table-uuid": string;
+  readonly location: string;
+  readonly "last-sequence-number": number;
+  readonly "last-updated-ms": number;
+  readonly "last-column-id": number;
+  readonly "current-schema-id": number;
+  readonly schemas: readonly IcebergTableDefinition["schema"][];
+  readonly "default-spec-id": number;
+  readonly "partition-specs": readonly IcebergTableDefinition["spec"][];
+  readonly "last-partition-id": number;
+  readonly "default-sort-order-id": number;
+  readonly "sort-orders": readonly { "order-id": number; fields: readonly unknown[] }[];
+  readonly properties: Readonly<Record<string, string>>;
+  readonly "current-snapshot-id": number;
+  readonly snapshots: readonly Snapshot[];
+  readonly "snapshot-log": readonly { "timestamp-ms": number; "snapshot-id": number }[];
+  readonly "metadata-log": readonly { "timestamp-ms": number; "metadata-file": string }[];
+  readonly refs: Readonly<Record<string, { "snapshot-id": number; type: "branch" | "tag" }>>;
+}
+
+/** The summary key recording a topic partition's published end offset. */
+export const OFFSET_PROPERTY_PREFIX = "tickstream.offset.";
+export const offsetProperty = (topic: string, partition: number) =>
+  `${OFFSET_PROPERTY_PREFIX}${topic}.${partition}`;
+
+/** Snapshots kept in the metadata by default: the file grows with each one (spec: "snapshots" list). */
+export const DEFAULT_SNAPSHOTS_KEPT = 100;
+/** Entries kept in the metadata log. */
+export const METADATA_LOG_KEPT = 50;
+
+export function newTableMetadata(
+  definition: IcebergTableDefinition,
+  location: string,
+  nowMs: number,
+): TableMetadata {
+  return {
+    "format-version": 2,
+    "table-uuid": randomUUID(),
+    location,
+    "last-sequence-number": 0,
+    "last-updated-ms": nowMs,
+    "last-column-id": Math.max(...definition.schema.fields.map((field) => field.id)),
+    "current-schema-id": definition.schema["schema-id"],
+    schemas: [definition.schema],
+    "default-spec-id": definition.spec["spec-id"],
+    "partition-specs": [definition.spec],
+    "last-partition-id": Math.max(...definition.spec.fields.map((field) => field["field-id"])),
+    "default-sort-order-id": 0,
+    "sort-orders": [{ "order-id": 0, fields: [] }],
+    properties: { "write.format.default": "parquet", "tickstream.table": definition.name },
+    "current-snapshot-id": -1,
+    snapshots: [],
+    "snapshot-log": [],
+    "metadata-log": [],
+    refs: {},
+  };
+}
+
+export function currentSnapshot(metadata: TableMetadata): Snapshot | undefined {
+  return metadata.snapshots.find((snapshot) => snapshot["snapshot-id"] === metadata["current-snapshot-id"]);
+}
+
+/** The published end offsets the current snapshot records, by summary key. */
+export function publishedOffsets(metadata: TableMetadata): Map<string, bigint> {
+  const summary = currentSnapshot(metadata)?.summary ?? {};
+  return new Map(
+    Object.entries(summary)
+      .filter(([key]) => key.startsWith(OFFSET_PROPERTY_PREFIX))
+      .map(([key, value]) => [key, BigInt(value)]),
+  );
+}
+
+/** The metadata with one more snapshot, made current; older snapshots beyond `keep` leave the list. */
+export function withSnapshot(
+  base: TableMetadata,
+  snapshot: Omit<Snapshot, "sequence-number" | "parent-snapshot-id" | "schema-id">,
+  previousMetadataFile: string | undefined,
+  keep = DEFAULT_SNAPSHOTS_KEPT,
+): TableMetadata {
+  const sequenceNumber = base["last-sequence-number"] + 1;
+  const parent = currentSnapshot(base)?.["snapshot-id"];
+  const full: Snapshot = {
+    ...snapshot,
+    ...(parent === undefined ? {} : { "parent-snapshot-id": parent }),
+    "sequence-number": sequenceNumber,
+    "schema-id": base["current-schema-id"],
+  };
+  const snapshots = [...base.snapshots, full].slice(-keep);
+  const kept = new Set(snapshots.map((entry) => entry["snapshot-id"]));
+  return {
+    ...base,
+    "last-sequence-number": sequenceNumber,
+    "last-updated-ms": snapshot["timestamp-ms"],
+    "current-snapshot-id": full["snapshot-id"],
+    snapshots,
+    "snapshot-log": [
+      ...base["snapshot-log"].filter((entry) => kept.has(entry["snapshot-id"])),
+      { "timestamp-ms": snapshot["timestamp-ms"], "snapshot-id": full["snapshot-id"] },
+    ],
+    "metadata-log": previousMetadataFile
+      ? [
+          ...base["metadata-log"],
+          { "timestamp-ms": base["last-updated-ms"], "metadata-file": previousMetadataFile },
+        ].slice(-METADATA_LOG_KEPT)
+      : base["metadata-log"],
+    refs: { main: { "snapshot-id": full["snapshot-id"], type: "branch" } },
+  };
+}
+
+/** A positive 63-bit snapshot id (Java readers take a signed long). */
+export function newSnapshotId(): number {
+  // Within Number's exact range, so the JSON is exact for every reader.
+  return Math.floor(Math.random() * Number.MAX_SAFE_INTEGER) + 1;
+}

@@ -1,0 +1,226 @@
+import { expect } from "chai";
+import { execa } from "execa";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
+import { IcebergTable, s3Key } from "../../../apps/iceberg/iceberg-table.ts";
+import { offsetProperty, type TableMetadata } from "../../../apps/iceberg/table-metadata.ts";
+import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
+import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
+import { createS3Client } from "../../../apps/lake/s3-client.ts";
+import type { LocalEnvironment } from "../../../ops/local/environment.ts";
+import { writeTickFlush } from "../../helpers/iceberg-flushes.ts";
+import { createTestEnvironment, destroyTestEnvironment } from "../../helpers/local-environment.ts";
+import { pyicebergScan } from "../../helpers/pyiceberg.ts";
+
+describe("the lake's Iceberg tables on the local S3 server @integration", function () {
+  this.timeout(180_000);
+  let environment: LocalEnvironment;
+  let s3: S3Client;
+  let encoder: ParquetEncoder;
+  let catalogFolder: string;
+  const table = () =>
+    new IcebergTable({
+      s3,
+      bucket: environment.lake.bucket,
+      catalog: new FileCatalog(catalogFolder),
+      definition: ICEBERG_TABLES.ticks,
+    });
+  const metadataOf = async (location: string): Promise<TableMetadata> => {
+    const response = await s3.send(
+      new GetObjectCommand({
+        Bucket: environment.lake.bucket,
+        Key: s3Key(location, environment.lake.bucket),
+      }),
+    );
+    return JSON.parse(await response.Body!.transformToString()) as TableMetadata;
+  };
+
+  beforeEach(async function () {
+    environment = await createTestEnvironment();
+    await environment.s3.start();
+    s3 = createS3Client(environment.lake);
+    encoder = await ParquetEncoder.create();
+    catalogFolder = await mkdtemp(path.join(tmpdir(), "tickstream-catalog-"));
+  });
+  afterEach(async function () {
+    await encoder?.close();
+    s3?.destroy();
+    await destroyTestEnvironment(environment);
+    await rm(catalogFolder, { recursive: true, force: true });
+  });
+
+  // Iceberg spec: schemas carry field ids, a day(ts) partition field from id 1000; readers resolve Parquet
+  // columns by field id. pyiceberg is the reader here, not code of this project.
+  it("appends the encoder's Parquet files, and pyiceberg reads every tick exactly once with the contract's field ids and day(ts) partitions", async function () {
+    const ticks = table();
+    const flushes = [];
+    for (const [partition, firstOffset] of [
+      [0, 0n],
+      [0, 2_000n],
+      [1, 0n],
+    ] as const)
+      flushes.push(
+        await writeTickFlush(s3, environment.lake.bucket, encoder, {
+          topic: "stock-ticks",
+          partition,
+          firstOffset,
+          count: 2_000,
+          producerId: `p${partition}`,
+          firstSeq: Number(firstOffset),
+        }),
+      );
+    for (const flush of flushes) expect((await ticks.append([flush])).added).to.equal(1);
+    const pointer = await new FileCatalog(catalogFolder).load("ticks");
+    const scan = await pyicebergScan(pointer!.metadataLocation, environment.lake);
+    expect(scan).to.deep.include({ rows: 6_000, distinct: 6_000, duplicates: [] });
+    // Each flush crosses midnight UTC: two day partitions, a file each.
+    expect(scan.dataFiles).to.equal(6);
+    expect(scan.schema.slice(0, 3)).to.deep.equal([
+      [1, "symbol", "string", true],
+      [2, "ts", "timestamptz", true],
+      [3, "price", "double", true],
+    ]);
+    expect(scan.schema.map((field) => field[1])).to.deep.equal(
+      ICEBERG_TABLES.ticks.schema.fields.map((field) => field.name),
+    );
+    expect(scan.partitionSpec).to.deep.equal([[1000, "ts_day", "day", 2]]);
+  });
+
+  it("adds nothing when a flush already in the table is published again (its partition's offset is in the current snapshot)", async function () {
+    const ticks = table();
+    const flush = await writeTickFlush(s3, environment.lake.bucket, encoder, {
+      topic: "stock-ticks",
+      partition: 2,
+      firstOffset: 500n,
+      count: 100,
+      producerId: "again",
+      firstSeq: 0,
+    });
+    expect(await ticks.append([flush])).to.deep.include({ added: 1 });
+    const before = await new FileCatalog(catalogFolder).load("ticks");
+    expect(await ticks.append([flush])).to.deep.equal({ added: 0 });
+    const after = await new FileCatalog(catalogFolder).load("ticks");
+    expect(after, "no new commit").to.deep.equal(before);
+    const metadata = await metadataOf(after!.metadataLocation);
+    const current = metadata.snapshots.find(
+      (snapshot) => snapshot["snapshot-id"] === metadata["current-snapshot-id"],
+    )!;
+    expect(current.summary[offsetProperty("stock-ticks", 2)]).to.equal("600");
+    const scan = await pyicebergScan(after!.metadataLocation, environment.lake);
+    expect(scan).to.deep.include({ rows: 100, distinct: 100 });
+  });
+
+  // The catalog's compare-and-swap: of two commits on one base one wins, the other re-reads and retries; no
+  // append overwrites another's.
+  it("keeps every append of two processes committing to one table at once (the catalog is safe between processes)", async function () {
+    const worker = path.resolve("test/helpers/iceberg-append-worker.ts");
+    const run = (partition: number) =>
+      execa(
+        "node",
+        [
+          "--import",
+          "tsx",
+          worker,
+          JSON.stringify(environment.lake),
+          catalogFolder,
+          String(partition),
+          "12",
+          "50",
+        ],
+        {
+          timeout: 150_000,
+        },
+      );
+    const results = await Promise.all([run(0), run(1)]);
+    for (const result of results)
+      expect(result.stdout.split("\n").filter((line) => line === "appended 1")).to.have.length(12);
+    const pointer = await new FileCatalog(catalogFolder).load("ticks");
+    const scan = await pyicebergScan(pointer!.metadataLocation, environment.lake);
+    expect(scan).to.deep.include({ rows: 2 * 12 * 50, distinct: 2 * 12 * 50, duplicates: [] });
+    // 24 appends and the creation: 25 pointers, each one commit.
+    expect(Number(pointer!.version)).to.equal(25);
+  });
+
+  // Two committers read the same base, then both swap: the catalog lets one through, the other re-reads the
+  // winner's table and commits on it. The barrier only orders the two; catalog, S3 and tables are the real ones.
+  it("keeps both appends when two committers swap on the same base (the loser retries on the winner's table)", async function () {
+    const real = new FileCatalog(catalogFolder);
+    let arrived = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((resolve) => (release = resolve));
+    const swaps: boolean[] = [];
+    const racing = {
+      load: (name: string) => real.load(name),
+      async swap(name: string, expected: Parameters<FileCatalog["swap"]>[1], location: string) {
+        if (expected !== undefined && ++arrived <= 2) {
+          if (arrived === 2) release();
+          await bothRead;
+        }
+        const swapped = await real.swap(name, expected, location);
+        if (expected !== undefined) swaps.push(swapped);
+        return swapped;
+      },
+    };
+    const committer = () =>
+      new IcebergTable({
+        s3,
+        bucket: environment.lake.bucket,
+        catalog: racing,
+        definition: ICEBERG_TABLES.ticks,
+      });
+    await committer().ensure();
+    const flushes = [];
+    for (const partition of [3, 4])
+      flushes.push(
+        await writeTickFlush(s3, environment.lake.bucket, encoder, {
+          topic: "stock-ticks",
+          partition,
+          firstOffset: 0n,
+          count: 50,
+          producerId: `racer-${partition}`,
+          firstSeq: 0,
+        }),
+      );
+    const results = await Promise.all(flushes.map((flush) => committer().append([flush])));
+    expect(results.map((result) => result.added)).to.deep.equal([1, 1]);
+    expect(swaps.slice(0, 2).sort(), "one of the two swaps on the same base lost").to.deep.equal([
+      false,
+      true,
+    ]);
+    const pointer = await real.load("ticks");
+    const scan = await pyicebergScan(pointer!.metadataLocation, environment.lake);
+    expect(scan).to.deep.include({ rows: 100, distinct: 100, duplicates: [] });
+  });
+
+  it("refuses a stale swap: the catalog moves only from the pointer the committer read", async function () {
+    const catalog = new FileCatalog(catalogFolder);
+    expect(await catalog.swap("ticks", undefined, "s3://lake/ticks/metadata/a.json")).to.equal(true);
+    const first = await catalog.load("ticks");
+    expect(await catalog.swap("ticks", undefined, "s3://lake/ticks/metadata/b.json")).to.equal(false);
+    expect(await catalog.swap("ticks", first, "s3://lake/ticks/metadata/c.json")).to.equal(true);
+    expect(await catalog.swap("ticks", first, "s3://lake/ticks/metadata/d.json")).to.equal(false);
+    expect((await catalog.load("ticks"))!.metadataLocation).to.equal("s3://lake/ticks/metadata/c.json");
+  });
+
+  it("says in one line that a table's metadata is missing, and commits nothing over it", async function () {
+    const catalog = new FileCatalog(catalogFolder);
+    await catalog.swap(
+      "ticks",
+      undefined,
+      `s3://${environment.lake.bucket}/ticks/metadata/00000-gone.metadata.json`,
+    );
+    const error = await table()
+      .append([])
+      .then(
+        () => undefined,
+        (caught: Error) => caught,
+      );
+    expect(error?.message).to.match(
+      /^table ticks: its metadata s3:\/\/.+\/ticks\/metadata\/00000-gone\.metadata\.json cannot be read \(NoSuchKey: /,
+    );
+    expect((await catalog.load("ticks"))!.version).to.equal("1");
+  });
+});
