@@ -26,7 +26,12 @@ import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
 import { decodeTick } from "../tick/schema.ts";
 import { faultPoint } from "../consumer/fault-points.ts";
-import { PartitionFence, PartitionFencedError, type PartitionClaim } from "../consumer/partition-fence.ts";
+import {
+  PartitionFence,
+  PartitionFencedError,
+  StaleGenerationError,
+  type PartitionClaim,
+} from "../consumer/partition-fence.ts";
 import { barKey, type Bar } from "./bar.ts";
 import { DEFAULT_ROLLUP_TIMING, PartitionRollup, type RollupTiming } from "./partition-rollup.ts";
 
@@ -129,7 +134,11 @@ export class Rollup {
       this.sought.clear();
     });
     consumer.on(consumer.events.CRASH, (event) =>
-      this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`),
+      this.warn(
+        event.payload.restart
+          ? `consumer restarting after: ${errorMessage(event.payload.error)}`
+          : `consumer stopped, and kafkajs will not restart it, after: ${errorMessage(event.payload.error)}`,
+      ),
     );
     await connectToBroker(consumer, bootstrapServers, "tickstream-rollup");
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -145,8 +154,12 @@ export class Rollup {
     const release = await this.lock.acquireHeartbeating(heartbeat);
     try {
       if (isStale()) return; // fetched before a rewind's seek: its records do not follow what is folded
+      // Typed as a stale generation, so kafkajs rejoins at once (after a non-retriable error it would not restart
+      // the consumer, leaving the process alive and consuming nothing).
       if (this.fenced.has(batch.partition))
-        throw new ServiceError(`partition ${batch.partition} belongs to another member now; rejoining`);
+        throw new StaleGenerationError(
+          `partition ${batch.partition} belongs to another member now; rejoining`,
+        );
       const state = await this.claimed(batch.partition);
       const sought = this.sought.get(batch.partition);
       if (sought !== undefined) {

@@ -11,6 +11,7 @@ import {
 } from "../helpers/bars.ts";
 import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
 import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
+import { GroupWatcher, type GroupMembers } from "../helpers/group-members.ts";
 import { RollupMember } from "../helpers/rollup-member.ts";
 
 describe("fault: rollup members killed and frozen mid-stream @integration", function () {
@@ -104,6 +105,28 @@ describe("fault: rollup members killed and frozen mid-stream @integration", func
     expect(tickPartitions, "the partition frozen mid-transaction was taken over before the thaw").to.include(
       refused,
     );
+    // And it is a working member again: it rejoins, and the group shares the partitions between the two.
+    const watcher = new GroupWatcher(brokers(), run.group, run.topic);
+    let members: GroupMembers | undefined;
+    try {
+      await waitFor(
+        async () => {
+          members = await watcher.members();
+          return (
+            members.state === "Stable" &&
+            members.members.length === 2 &&
+            members.members.every((member) => member.partitions.length > 0)
+          );
+        },
+        {
+          timeoutMs: 60_000,
+          describe: () =>
+            `the thawed member did not rejoin (${JSON.stringify(members)}):\n${zombie.output.slice(-2_000)}`,
+        },
+      );
+    } finally {
+      await watcher.close();
+    }
     await assertBarsExact(run, [zombie, other]);
   });
 });
