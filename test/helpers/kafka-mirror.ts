@@ -15,6 +15,11 @@ export interface KafkaMirror {
   readonly url: string;
   /** When set, the .sha512 served names other bytes than the archive's. */
   corruptChecksum: boolean;
+  /**
+   * How many more .sha512 requests get the true checksum before every later one gets a wrong one (default
+   * Infinity): with one download per broker, in order, N makes the download of broker N+1 fail its check.
+   */
+  trueChecksumsLeft: number;
   readonly requests: string[];
   close(): Promise<void>;
 }
@@ -39,6 +44,7 @@ export async function startKafkaMirror(version: string, libsDir: string): Promis
   const mirror: KafkaMirror = {
     url: "",
     corruptChecksum: false,
+    trueChecksumsLeft: Infinity,
     requests: [],
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -50,7 +56,9 @@ export async function startKafkaMirror(version: string, libsDir: string): Promis
     if (request.url === `/${version}/${release}.tgz`) {
       response.writeHead(200, { "content-type": "application/gzip" }).end(body);
     } else if (request.url === `/${version}/${release}.tgz.sha512`) {
-      const served = mirror.corruptChecksum ? apacheSha512(`${release}.tgz`, Buffer.from("other")) : checksum;
+      const corrupt = mirror.corruptChecksum || mirror.trueChecksumsLeft <= 0;
+      if (!corrupt) mirror.trueChecksumsLeft--;
+      const served = corrupt ? apacheSha512(`${release}.tgz`, Buffer.from("other")) : checksum;
       response.writeHead(200, { "content-type": "text/plain" }).end(served);
     } else {
       response.writeHead(404).end();

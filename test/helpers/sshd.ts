@@ -31,13 +31,28 @@ export async function fingerprintOf(publicKeyFile: string): Promise<string> {
   return stdout.split(" ")[1]!;
 }
 
-export async function startSshServer(options: { listenAddress?: string } = {}): Promise<SshServer> {
+export interface SshServerOptions {
+  readonly listenAddress?: string;
+  /** Default a free port; several servers on different loopback addresses may share one, as a stack's hosts do. */
+  readonly port?: number;
+  /** Authorize this existing client key (its `.pub` beside it) instead of a fresh one: one key for several hosts. */
+  readonly clientKeyFile?: string;
+  /**
+   * The host's own files: sshd runs in a mount namespace of its own (`unshare --mount`, root only) where `source`
+   * is bind-mounted at `target`, so everything run over this server (and every process it starts) sees its own
+   * folder at the same path. Several servers so set up are separate hosts with their own root on one machine.
+   */
+  readonly bindMount?: { readonly source: string; readonly target: string };
+}
+
+export async function startSshServer(options: SshServerOptions = {}): Promise<SshServer> {
   const listenAddress = options.listenAddress ?? "127.0.0.1";
   const dir = await mkdtemp(path.join(tmpdir(), "tickstream-sshd-"));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   await keygen(path.join(dir, "host_key"));
-  await keygen(path.join(dir, "client_key"));
-  await writeFile(path.join(dir, "authorized_keys"), await readFile(path.join(dir, "client_key.pub")), {
+  const clientKeyFile = options.clientKeyFile ?? path.join(dir, "client_key");
+  if (options.clientKeyFile === undefined) await keygen(clientKeyFile);
+  await writeFile(path.join(dir, "authorized_keys"), await readFile(`${clientKeyFile}.pub`), {
     mode: 0o600,
   });
   await writeFile(
@@ -61,10 +76,27 @@ export async function startSshServer(options: { listenAddress?: string } = {}): 
   );
   // sshd's privilege separation directory, which a machine without a running sshd may lack.
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
-  const server: ResultPromise = execa("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], {
-    reject: false,
-    all: true,
-  });
+  const sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", path.join(dir, "sshd_config")];
+  const server: ResultPromise = options.bindMount
+    ? // sh mounts in the new namespace, then becomes sshd (same pid, so kill and exit code are sshd's).
+      execa(
+        "unshare",
+        [
+          "--mount",
+          "--propagation",
+          "private",
+          "--",
+          "/bin/sh",
+          "-c",
+          'mount --bind "$1" "$2" && shift 2 && exec "$@"',
+          "sh",
+          options.bindMount.source,
+          options.bindMount.target,
+          ...sshd,
+        ],
+        { reject: false, all: true },
+      )
+    : execa(sshd[0]!, sshd.slice(1), { reject: false, all: true });
   await waitFor(
     async () => {
       if (server.exitCode !== null && server.exitCode !== undefined)
@@ -87,8 +119,8 @@ export async function startSshServer(options: { listenAddress?: string } = {}): 
     port,
     username: userInfo().username,
     hostKeyFingerprint: await fingerprintOf(path.join(dir, "host_key.pub")),
-    clientKeyFile: path.join(dir, "client_key"),
-    clientKey: await readFile(path.join(dir, "client_key"), "utf8"),
+    clientKeyFile,
+    clientKey: await readFile(clientKeyFile, "utf8"),
     dir,
     async stop() {
       server.kill("SIGTERM");
