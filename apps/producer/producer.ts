@@ -29,6 +29,8 @@ export interface ProducerOptions {
   readonly signal?: AbortSignal;
   readonly onRowError?: (error: SourceRowError) => void;
   readonly onProgress?: (produced: number) => void;
+  /** Called once connected to the broker and ready to send (start-up is over). */
+  readonly onConnected?: () => void;
   /** Every tick, once the broker acknowledged it. */
   readonly onSent?: (ticks: readonly Tick[]) => void;
 }
@@ -102,6 +104,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
   });
   await connectToBroker(producer, options.bootstrapServers, "tickstream-producer");
   const partitionOf = await keyPartitioner(options.bootstrapServers, options.topic);
+  options.onConnected?.();
   // The partition depends on the key alone (murmur2 of the symbol), and a feed has few symbols: compute it once.
   const partitionBySymbol = new Map<string, number>();
   const partitionOfSymbol = (symbol: string, value: string) => {

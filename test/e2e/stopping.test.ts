@@ -10,9 +10,20 @@ import { expect } from "chai";
 import { execa, type ResultPromise } from "execa";
 import { existsSync } from "node:fs";
 import { waitFor } from "../../apps/shared/retry.ts";
+import type { Tick } from "../../apps/tick/schema.ts";
+import { createTopic } from "../../ops/kafka/topics.ts";
 import type { LocalEnvironment } from "../../ops/local/environment.ts";
 import { TICKSTREAM_BIN } from "../helpers/cli.ts";
-import { createTestTopic } from "../helpers/kafka.ts";
+import {
+  produceTicks,
+  readBars,
+  readTicks,
+  referenceBars,
+  syntheticTicks,
+  withoutRevisions,
+} from "../helpers/bars.ts";
+import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
+import { countLake } from "../helpers/lake-count.ts";
 import {
   cliEnvironment,
   createTestEnvironment,
@@ -36,6 +47,8 @@ export class Command {
       env: { ...env, TICKSTREAM_FAULT_POINT: faultPoint },
       reject: false,
       all: true,
+      // Not execa's SIGKILL 5 s after a SIGTERM: the test measures the command's own stop.
+      forceKillAfterDelay: false,
     });
     this.child.all!.on("data", (chunk: Buffer) => (this.text += chunk.toString("utf8")));
     running.add(this);
@@ -77,7 +90,8 @@ export class Command {
       await this.child;
       return undefined;
     }
-    return outcome.exitCode ?? (outcome.signal ? -1 : undefined);
+    if (outcome.exitCode === undefined) throw new Error(`ended by ${outcome.signal}:\n${this.text.slice(-3_000)}`);
+    return outcome.exitCode;
   }
 }
 
@@ -91,12 +105,46 @@ function expectExit(command: Command, code: number | undefined, expected: number
 describe("every long-running command stops on a signal, at any moment (#23) @integration", function () {
   let environment: LocalEnvironment;
   const env = () => cliEnvironment(environment);
+  const brokers = () => environment.bootstrapServers;
+  /** Ticks acknowledged into the tick topic, per producerId: what the lake must hold exactly once at the end. */
+  const produced = new Map<string, number>();
+  const SYMBOLS = ["AAPL", "MSFT", "AMZN", "GOOGL", "NVDA", "META", "TSLA", "JPM"];
+  let clockMs = Date.UTC(2026, 11, 1, 14, 0, 0);
+  /** A fresh batch of ticks, later in event time than every earlier batch (so none is too late for its bar). */
+  async function produceBatch(producerId: string, count = 3_000): Promise<void> {
+    const ticks: Tick[] = syntheticTicks({
+      startMs: clockMs,
+      count,
+      stepMs: 20,
+      symbols: SYMBOLS,
+      producerId,
+    });
+    clockMs += count * 20 + 60_000;
+    await produceTicks(brokers(), environment.settings.topic, ticks);
+    produced.set(producerId, count);
+  }
+  const consumeArgs = [
+    "consume",
+    "--flush-records",
+    "500",
+    "--flush-interval-ms",
+    "300",
+    "--session-timeout-ms",
+    "6000",
+  ];
+  const rollupArgs = ["rollup", "--idle-close", "1s", "--session-timeout-ms", "6000"];
 
   before(async function () {
     this.timeout(180_000);
     environment = await createTestEnvironment({ stopTimeoutMs: STOP_TIMEOUT_MS });
     await environment.up();
     await createTestTopic(environment.bootstrapServers, environment.settings.topic);
+    await createTopic(brokers(), {
+      topic: environment.settings.barsTopic,
+      partitions: 3,
+      replicationFactor: 1,
+    });
+    await createTestTopic(brokers(), "produced-by-the-cli");
   });
   after(async function () {
     this.timeout(60_000);
@@ -123,5 +171,221 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
         expect(existsSync(environment.paths.dashboardFile)).to.equal(false);
       });
     }
+  });
+
+  describe("while running, the broker and the S3 server up", function () {
+    it("dashboard: SIGINT while serving: the graceful stop completes, exit 0, its state file removed", async function () {
+      const dashboard = new Command(["dashboard", "--port", "0", "--json"], env());
+      await dashboard.waitForOutput(/"url"/);
+      expect(existsSync(environment.paths.dashboardFile)).to.equal(true);
+      expectExit(dashboard, await dashboard.signal("SIGINT"), 0);
+      expect(existsSync(environment.paths.dashboardFile)).to.equal(false);
+    });
+
+    it("consume: SIGTERM mid-flush (staged, not committed): the flush and what is buffered are committed, exit 0", async function () {
+      await produceBatch("sink-graceful");
+      const sink = new Command(consumeArgs, env(), "staged:1:SIGSTOP");
+      await sink.waitForOutput(/fault point staged #1 reached/);
+      expectExit(sink, await sink.signal("SIGTERM", { thaw: true }), 0);
+      expect(sink.output).to.match(/^partition \d+: .* committed \d+$/m);
+    });
+
+    it("rollup: SIGTERM mid-transaction (bars sent, not committed): the transaction commits, exit 0", async function () {
+      const rollup = new Command(rollupArgs, env(), "records-sent:1:SIGSTOP");
+      await rollup.waitForOutput(/fault point records-sent #1 reached/);
+      expectExit(rollup, await rollup.signal("SIGTERM", { thaw: true }), 0);
+      expect(rollup.output).to.match(/^partition \d+: \d+ bars/m);
+    });
+
+    it("produce: SIGINT while producing: stops after the batch in flight, exit 0", async function () {
+      const producer = new Command(["produce", "--topic", "produced-by-the-cli", "--rate", "500"], env());
+      await producer.waitForOutput(/^producing to produced-by-the-cli$/m);
+      expectExit(producer, await producer.signal("SIGINT"), 0);
+      expect(producer.output).to.match(/stopping after the current batch/);
+    });
+  });
+
+  describe("the broker stopped", function () {
+    const frozen: Record<string, Command> = {};
+
+    before(async function () {
+      this.timeout(180_000);
+      // Each command at its moment, then the broker goes.
+      await produceBatch("sink-broker-gone");
+      frozen.sink = new Command(consumeArgs, env(), "staged:1:SIGSTOP");
+      frozen.rollup = new Command(rollupArgs, env(), "records-sent:1:SIGSTOP");
+      frozen.dashboard = new Command(["dashboard", "--port", "0", "--json"], env());
+      frozen.producer = new Command(["produce", "--topic", "produced-by-the-cli", "--rate", "500"], env());
+      await frozen.sink.waitForOutput(/fault point staged #1 reached/);
+      await frozen.rollup.waitForOutput(/fault point records-sent #1 reached/);
+      await frozen.dashboard.waitForOutput(/"url"/);
+      await frozen.producer.waitForOutput(/^producing to /m);
+      expect((await environment.broker.stop()).stopped).to.equal(true);
+    });
+    after(async function () {
+      this.timeout(120_000);
+      for (const command of Object.values(frozen)) command.child.kill("SIGKILL");
+      await environment.broker.start();
+    });
+    // The commands of this block are signalled one by one: afterEach must not kill the others.
+    const keep = () => Object.values(frozen).forEach((command) => running.delete(command));
+
+    it("dashboard: SIGTERM while serving: exits within the bound with 143, naming the live feed it abandoned", async function () {
+      keep();
+      const dashboard = frozen.dashboard!;
+      expectExit(dashboard, await dashboard.signal("SIGTERM"), 143);
+      expect(dashboard.output).to.match(
+        /^tickstream: SIGTERM and the stop took over 5 s \(stopTimeoutMs\): abandoned closing the live feed/m,
+      );
+      expect(existsSync(environment.paths.dashboardFile)).to.equal(false);
+    });
+
+    it("consume: SIGTERM mid-flush: exits within the bound with 143, naming the buffered records it abandoned", async function () {
+      keep();
+      const sink = frozen.sink!;
+      expectExit(sink, await sink.signal("SIGTERM", { thaw: true }), 143);
+      expect(sink.output).to.match(
+        /^tickstream: SIGTERM and the stop took over 5 s \(stopTimeoutMs\): abandoned [\d,]+ buffered records/m,
+      );
+    });
+
+    it("rollup: SIGINT mid-transaction: exits within the bound with 130, naming the open transactions", async function () {
+      keep();
+      const rollup = frozen.rollup!;
+      expectExit(rollup, await rollup.signal("SIGINT", { thaw: true }), 130);
+      expect(rollup.output).to.match(
+        /^tickstream: SIGINT and the stop took over 5 s \(stopTimeoutMs\): abandoned committing the open transactions/m,
+      );
+    });
+
+    it("produce: SIGINT while sends are retried: exits within the bound with 130", async function () {
+      keep();
+      const producer = frozen.producer!;
+      expectExit(producer, await producer.signal("SIGINT"), 130);
+      expect(producer.output).to.match(
+        /^tickstream: SIGINT and the stop took over 5 s \(stopTimeoutMs\): abandoned the ticks in flight/m,
+      );
+    });
+
+    it("consume: SIGTERM while joining its group (start-up): exits at once with 143", async function () {
+      const sink = new Command(consumeArgs, env());
+      await sink.waitForOutput(/^joining group /m);
+      expectExit(sink, await sink.signal("SIGTERM"), 143);
+      expect(sink.output).to.match(
+        /^tickstream: SIGTERM during start-up: abandoned connecting to the broker and joining group /m,
+      );
+    });
+
+    it("start-up: rollup, produce and the dashboard, SIGTERM while connecting: exit at once with 143", async function () {
+      const rollup = new Command(rollupArgs, env());
+      const producer = new Command(["produce", "--topic", "produced-by-the-cli"], env());
+      const dashboard = new Command(
+        ["dashboard", "--port", "0", "--json"],
+        env(),
+        "dashboard-feed:1:SIGSTOP",
+      );
+      await rollup.waitForOutput(/^connecting to the broker at /m);
+      await producer.waitForOutput(/^connecting to the broker at /m);
+      await dashboard.waitForOutput(/fault point dashboard-feed #1 reached/);
+      const [rollupCode, producerCode, dashboardCode] = await Promise.all([
+        rollup.signal("SIGTERM"),
+        producer.signal("SIGTERM"),
+        dashboard.signal("SIGTERM", { thaw: true }),
+      ]);
+      expectExit(rollup, rollupCode, 143);
+      expectExit(producer, producerCode, 143);
+      expectExit(dashboard, dashboardCode, 143);
+      expect(rollup.output).to.match(/^tickstream: SIGTERM during start-up: abandoned creating topic /m);
+      expect(producer.output).to.match(
+        /^tickstream: SIGTERM during start-up: abandoned connecting to the broker$/m,
+      );
+      expect(dashboard.output).to.match(
+        /^tickstream: SIGTERM during start-up: abandoned connecting the live feed/m,
+      );
+    });
+  });
+
+  describe("the S3 server stopped", function () {
+    after(async function () {
+      this.timeout(60_000);
+      await environment.s3.start();
+    });
+
+    it("consume: SIGTERM while publishing to a lake that is gone: exits within the bound with 143", async function () {
+      await produceBatch("sink-s3-gone");
+      const sink = new Command(consumeArgs, env(), "staged:1:SIGSTOP");
+      await sink.waitForOutput(/fault point staged #1 reached/);
+      expect((await environment.s3.stop()).stopped).to.equal(true);
+      expectExit(sink, await sink.signal("SIGTERM", { thaw: true }), 143);
+      expect(sink.output).to.match(
+        /^tickstream: SIGTERM and the stop took over 5 s \(stopTimeoutMs\): abandoned /m,
+      );
+    });
+
+    it("consume: a second SIGTERM while the stop waits for the lake: exits at once with 143", async function () {
+      await environment.s3.start();
+      await produceBatch("sink-second-signal");
+      const sink = new Command(consumeArgs, env(), "staged:1:SIGSTOP");
+      await sink.waitForOutput(/fault point staged #1 reached/);
+      expect((await environment.s3.stop()).stopped).to.equal(true);
+      sink.child.kill("SIGTERM");
+      process.kill(sink.child.pid!, "SIGCONT");
+      await sink.waitForOutput(/^flushing what is buffered/m);
+      expectExit(sink, await sink.signal("SIGTERM"), 143);
+      expect(sink.output).to.match(/^tickstream: second SIGTERM while stopping: abandoned /m);
+    });
+  });
+
+  describe("afterwards, nothing lost and nothing twice", function () {
+    it("the lake holds every acknowledged tick exactly once (counted with an independent Parquet reader)", async function () {
+      this.timeout(240_000);
+      const sink = new Command(consumeArgs, env());
+      await sink.waitForOutput(/^lake sink consuming /m);
+      await waitForGroupCaughtUp(
+        brokers(),
+        environment.settings.consumerGroup,
+        environment.settings.topic,
+        180_000,
+      );
+      expectExit(sink, await sink.signal("SIGTERM"), 0);
+      const count = await countLake(environment.lake, produced);
+      const total = [...produced.values()].reduce((sum, each) => sum + each, 0);
+      expect(
+        { landed: count.landed, lost: count.lost, duplicated: count.duplicated },
+        count.overlaps.join("\n"),
+      ).to.deep.equal({
+        landed: total,
+        lost: 0,
+        duplicated: 0,
+      });
+    });
+
+    it("the bar topic holds every bar once, equal to bars computed from the ticks", async function () {
+      this.timeout(240_000);
+      const total = [...produced.values()].reduce((sum, each) => sum + each, 0);
+      const ticks = await readTicks(brokers(), environment.settings.topic, total);
+      const reference = referenceBars(ticks);
+      const rollup = new Command(rollupArgs, env());
+      await rollup.waitForOutput(/^rollup: /m);
+      await waitForGroupCaughtUp(
+        brokers(),
+        environment.settings.rollupGroup,
+        environment.settings.topic,
+        180_000,
+      );
+      await waitFor(
+        async () =>
+          (await readBars(brokers(), environment.settings.barsTopic, 1_000)).latest.size >= reference.size,
+        {
+          timeoutMs: 90_000,
+          intervalMs: 2_000,
+          describe: () => `not every bar came out:\n${rollup.output.slice(-2_000)}`,
+        },
+      );
+      expectExit(rollup, await rollup.signal("SIGTERM"), 0);
+      const bars = await readBars(brokers(), environment.settings.barsTopic);
+      expect(bars.duplicates, "a bar emitted twice").to.deep.equal([]);
+      expect(withoutRevisions(bars.latest)).to.deep.equal(reference);
+    });
   });
 });

@@ -15,7 +15,7 @@ function tableName(value: string): LakeTableName {
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
 import { formatCount, formatPairs, type Output } from "../output.ts";
-import { onShutdownSignals } from "../signals.ts";
+import { untilStopped } from "../signals.ts";
 
 interface ConsumeOptions {
   table: LakeTableName;
@@ -69,10 +69,11 @@ export function registerConsumeCommand(program: Command): void {
       const environment = LocalEnvironment.fromEnvironment();
       const bars = options.table === "bars_1m";
       const topic = options.topic ?? (bars ? environment.settings.barsTopic : environment.settings.topic);
+      const groupId = options.group ?? `${environment.settings.consumerGroup}${bars ? "-bars" : ""}`;
       const sink = new LakeSink({
         bootstrapServers: environment.bootstrapServers,
         topic,
-        groupId: options.group ?? `${environment.settings.consumerGroup}${bars ? "-bars" : ""}`,
+        groupId,
         lake: environment.lake,
         table: options.table,
         flush: {
@@ -91,28 +92,36 @@ export function registerConsumeCommand(program: Command): void {
           );
         },
       });
-      const signals = onShutdownSignals(() =>
-        output.progress(
-          "flushing what is buffered, then exiting (Ctrl-C again to give up on pending writes)",
-        ),
+      const lifecycle = untilStopped(
+        output,
+        "flushing what is buffered, then exiting (Ctrl-C again to give up on pending writes)",
       );
-      signals.force.addEventListener("abort", () => sink.abandonPendingWrites());
-      // kafkajs would say "This server does not host this topic-partition": say what to start instead.
-      if (bars && !(await topicExists(environment.bootstrapServers, topic)))
-        throw new ConfigError(
-          `topic ${topic} does not exist yet: start the rollup first (tickstream rollup), which creates it`,
-        );
+      lifecycle.onAbandon(() => sink.abandonPendingWrites());
       try {
-        await sink.start();
-        output.progress(
-          `lake sink consuming ${topic} into s3://${environment.lake.bucket}/${options.table}/`,
-        );
-        await new Promise<void>((resolve) =>
-          signals.stop.addEventListener("abort", () => resolve(), { once: true }),
-        );
+        lifecycle.doing(`checking topic ${topic}`);
+        // kafkajs would say "This server does not host this topic-partition": say what to start instead.
+        if (bars && !(await topicExists(environment.bootstrapServers, topic)))
+          throw new ConfigError(
+            `topic ${topic} does not exist yet: start the rollup first (tickstream rollup), which creates it`,
+          );
+        lifecycle.doing(`connecting to the broker and joining group ${groupId}`);
+        output.progress(`joining group ${groupId} at ${environment.bootstrapServers.join(",")}...`);
+        try {
+          await sink.start();
+          lifecycle.running(`consuming ${topic}`);
+          output.progress(
+            `lake sink consuming ${topic} into s3://${environment.lake.bucket}/${options.table}/`,
+          );
+          await lifecycle.stopped();
+          lifecycle.doing(
+            `${formatCount(sink.bufferedRecords)} buffered records not flushed or not committed ` +
+              "(the group reads them again; a staged flush stays an orphan under _staging/)",
+          );
+        } finally {
+          await sink.stop();
+        }
       } finally {
-        await sink.stop();
-        signals.dispose();
+        lifecycle.dispose();
       }
       output.result(
         sink.totals,
@@ -123,6 +132,7 @@ export function registerConsumeCommand(program: Command): void {
           ["bytes", formatCount(sink.totals.bytes)],
         ]),
       );
+      return lifecycle.finish();
     }),
   );
 }

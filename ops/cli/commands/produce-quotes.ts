@@ -8,6 +8,7 @@ import { defaultProducerId } from "../../../apps/producer/producer.ts";
 import { produceQuotes } from "../../../apps/quotes/produce-quotes.ts";
 import { QUOTE_PROVIDERS } from "../../../apps/quotes/providers.ts";
 import type { LocalEnvironment } from "../../local/environment.ts";
+import type { UntilStopped } from "../signals.ts";
 import { formatCount, formatPairs, type Output } from "../output.ts";
 
 /** The API key's variable: a key is a secret, so never an argument. */
@@ -26,8 +27,9 @@ export async function runQuotePolling(
   output: Output,
   environment: LocalEnvironment,
   options: QuotePollingOptions,
-  stop: AbortSignal,
+  lifecycle: UntilStopped,
 ): Promise<void> {
+  const stop = lifecycle.stop;
   const provider = QUOTE_PROVIDERS[options.provider];
   if (!provider)
     throw new ConfigError(
@@ -39,11 +41,17 @@ export async function runQuotePolling(
   if (!apiKey) throw new ConfigError(`set ${QUOTES_API_KEY_ENV} to your ${provider.name} API key`);
   const baseUrl = environment.settings.quotesBaseUrl || undefined;
   const producerId = options.producerId ?? defaultProducerId();
+  lifecycle.doing("connecting to the lake");
   const s3 = await environment.lakeClient();
+  lifecycle.running("polling");
   const totals = { polls: 0, produced: 0, unchanged: 0, errors: 0 };
   try {
     while (!stop.aborted) {
       const startedAt = Date.now();
+      lifecycle.doing(
+        `poll ${totals.polls + 1} (its quotes are sent again by the next poll: the state in _state/quotes is written ` +
+          "only after the broker acknowledged them)",
+      );
       const result = await produceQuotes({
         provider,
         baseUrl,
@@ -67,6 +75,7 @@ export async function runQuotePolling(
         `poll ${totals.polls}: ${result.produced} new, ${result.unchanged} unchanged, ${result.errors.length} failed`,
       );
       if (options.count !== undefined && totals.produced >= options.count) break;
+      lifecycle.doing("nothing (waiting for the next poll)");
       await sleep(Math.max(0, startedAt + options.everyMs - Date.now()), stop);
     }
   } finally {

@@ -7,7 +7,7 @@ import { commandAction, withCommonOptions } from "../command.ts";
 import { duration, positiveInteger, positiveNumber, symbolList } from "../options.ts";
 import { runQuotePolling } from "./produce-quotes.ts";
 import { formatCount, formatPairs, type Output } from "../output.ts";
-import { onShutdownSignals } from "../signals.ts";
+import { untilStopped } from "../signals.ts";
 
 export interface ProduceOptions {
   source: string;
@@ -47,36 +47,51 @@ export function registerProduceCommand(program: Command): void {
     commandAction(async (output: Output, options: ProduceOptions) => {
       const environment = LocalEnvironment.fromEnvironment();
       if (options.source.startsWith("quotes:")) {
-        const signals = onShutdownSignals(() => output.progress("stopping after the current poll..."));
+        const lifecycle = untilStopped(output, "stopping after the current poll...");
         try {
           const provider = options.source.slice("quotes:".length);
           await runQuotePolling(
             output,
             environment,
             { ...options, provider, everyMs: options.every },
-            signals.stop,
+            lifecycle,
           );
         } finally {
-          signals.dispose();
+          lifecycle.dispose();
         }
-        return;
+        return lifecycle.finish();
       }
       const source = createSource(options.source, { seed: options.seed });
-      const signals = onShutdownSignals(() => output.progress("stopping after the current batch..."));
+      const lifecycle = untilStopped(output, "stopping after the current batch...");
+      lifecycle.doing("connecting to the broker");
+      const topic = options.topic ?? environment.settings.topic;
+      output.progress(`connecting to the broker at ${environment.bootstrapServers.join(",")}...`);
       const startedAt = Date.now();
+      let acknowledged = 0;
+      lifecycle.stop.addEventListener("abort", () =>
+        lifecycle.doing(
+          `the ticks in flight after ${formatCount(acknowledged)} acknowledged (each may or may not be in the topic; ` +
+            "the lake counts them by producerId and seq)",
+        ),
+      );
       try {
         const summary = await runProducer({
           bootstrapServers: environment.bootstrapServers,
-          topic: options.topic ?? environment.settings.topic,
+          topic,
           source,
           producerId: options.producerId,
           count: options.count,
           ratePerSecond: options.rate,
           speed: options.speed,
-          signal: signals.stop,
+          signal: lifecycle.stop,
+          onConnected: () => {
+            lifecycle.running("producing");
+            output.progress(`producing to ${topic}`);
+          },
           onRowError: (error) =>
             output.warn(`${source.name} line ${error.line}: ${error.reason}; row skipped`),
           onProgress: (produced) => {
+            acknowledged = produced;
             const seconds = (Date.now() - startedAt) / 1000;
             output.status(
               `produced ${formatCount(produced)} ticks (${formatCount(Math.round(produced / Math.max(seconds, 0.001)))}/s)`,
@@ -93,8 +108,9 @@ export function registerProduceCommand(program: Command): void {
           ]),
         );
       } finally {
-        signals.dispose();
+        lifecycle.dispose();
       }
+      return lifecycle.finish();
     }),
   );
 }

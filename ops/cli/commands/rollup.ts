@@ -7,7 +7,7 @@ import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { duration, positiveInteger } from "../options.ts";
 import { formatCount, formatPairs, type Output } from "../output.ts";
-import { onShutdownSignals } from "../signals.ts";
+import { untilStopped } from "../signals.ts";
 
 interface RollupCommandOptions {
   topic?: string;
@@ -52,6 +52,11 @@ export function registerRollupCommand(program: Command): void {
       const environment = LocalEnvironment.fromEnvironment();
       const { settings } = environment;
       const barsTopic = options.barsTopic ?? settings.barsTopic;
+      const groupId = options.group ?? settings.rollupGroup;
+      // Signals are taken over first: a signal at any moment of the start-up abandons it at once.
+      const lifecycle = untilStopped(output, "committing what is folded, then exiting");
+      lifecycle.doing(`creating topic ${barsTopic}`);
+      output.progress(`connecting to the broker at ${environment.bootstrapServers.join(",")}...`);
       const { created } = await createTopic(environment.bootstrapServers, {
         topic: barsTopic,
         partitions: settings.defaultPartitions,
@@ -64,7 +69,7 @@ export function registerRollupCommand(program: Command): void {
         bootstrapServers: environment.bootstrapServers,
         topic: options.topic ?? settings.topic,
         barsTopic,
-        groupId: options.group ?? settings.rollupGroup,
+        groupId,
         timing: {
           latenessMs: options.lateness ?? settings.rollupLatenessMs,
           revisionWindowMs: options.revisionWindow,
@@ -81,16 +86,24 @@ export function registerRollupCommand(program: Command): void {
           );
         },
       });
-      const signals = onShutdownSignals(() => output.progress("committing what is folded, then exiting"));
       try {
-        await rollup.start();
-        output.progress(`rollup: ${options.topic ?? settings.topic} -> ${barsTopic} (one-minute bars, UTC)`);
-        await new Promise<void>((resolve) =>
-          signals.stop.addEventListener("abort", () => resolve(), { once: true }),
-        );
+        lifecycle.doing(`connecting to the broker and joining group ${groupId}`);
+        try {
+          await rollup.start();
+          lifecycle.running("rolling up");
+          output.progress(
+            `rollup: ${options.topic ?? settings.topic} -> ${barsTopic} (one-minute bars, UTC)`,
+          );
+          await lifecycle.stopped();
+          lifecycle.doing(
+            "committing the open transactions (one not committed is aborted by the partition's next claimer, " +
+              "which rolls its ticks up again)",
+          );
+        } finally {
+          await rollup.stop();
+        }
       } finally {
-        await rollup.stop();
-        signals.dispose();
+        lifecycle.dispose();
       }
       output.result(
         rollup.totals,
@@ -102,6 +115,7 @@ export function registerRollupCommand(program: Command): void {
           ["invalid ticks skipped", formatCount(rollup.totals.invalid)],
         ]),
       );
+      return lifecycle.finish();
     }),
   );
 }
