@@ -154,16 +154,43 @@ export class IcebergTable {
    * them were already there, nothing was committed).
    */
   async append(flushes: readonly FlushAppend[]): Promise<{ added: number; snapshotId?: number }> {
-    const attempts = this.options.maxCommitAttempts ?? 50;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const base = await this.ensure();
+    return this.commitWithRetries(async (base) => {
       const published = publishedOffsets(base.metadata);
       const fresh = flushes.filter(
         (flush) => flush.endOffset > (published.get(offsetProperty(flush.topic, flush.partition)) ?? -1n),
       );
-      if (fresh.length === 0) return { added: 0 };
-      const committed = await this.commitAppend(base, fresh, published);
-      if (committed !== undefined) return { added: fresh.length, snapshotId: committed };
+      const offsets = new Map(published);
+      for (const flush of fresh) {
+        const key = offsetProperty(flush.topic, flush.partition);
+        if (flush.endOffset > (offsets.get(key) ?? -1n)) offsets.set(key, flush.endOffset);
+      }
+      return { files: fresh.flatMap((flush) => flush.files), offsets, added: fresh.length };
+    });
+  }
+
+  /**
+   * Appends the data files whose paths the table does not hold yet (a migration of objects written before the
+   * table existed), in one snapshot. Returns how many files it added.
+   */
+  async appendNewFiles(files: readonly DataFile[]): Promise<{ added: number; snapshotId?: number }> {
+    return this.commitWithRetries(async (base) => {
+      const known = new Set((await this.dataFiles(base)).map((file) => file.filePath));
+      const fresh = files.filter((file) => !known.has(file.filePath));
+      return { files: fresh, offsets: publishedOffsets(base.metadata), added: fresh.length };
+    });
+  }
+
+  /** Plans an append on the current table and commits it; a lost race plans again on the winner's table. */
+  private async commitWithRetries(
+    plan: (base: LoadedTable) => Promise<{ files: DataFile[]; offsets: Map<string, bigint>; added: number }>,
+  ): Promise<{ added: number; snapshotId?: number }> {
+    const attempts = this.options.maxCommitAttempts ?? 50;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const base = await this.ensure();
+      const { files, offsets, added } = await plan(base);
+      if (files.length === 0) return { added: 0 };
+      const committed = await this.commitAppend(base, files, offsets);
+      if (committed !== undefined) return { added, snapshotId: committed };
       // Lost the race: the next attempt starts from the winner's table.
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, 5 * attempt) * Math.random()));
     }
@@ -172,13 +199,12 @@ export class IcebergTable {
 
   private async commitAppend(
     base: LoadedTable,
-    flushes: readonly FlushAppend[],
-    published: Map<string, bigint>,
+    files: readonly DataFile[],
+    offsets: ReadonlyMap<string, bigint>,
   ): Promise<number | undefined> {
     const { metadata } = base;
     const snapshotId = newSnapshotId();
     const sequenceNumber = BigInt(metadata["last-sequence-number"] + 1);
-    const files = flushes.flatMap((flush) => flush.files);
     const entries: ManifestEntry[] = files.map((dataFile) => ({
       status: ENTRY_STATUS.ADDED,
       snapshotId: BigInt(snapshotId),
@@ -219,11 +245,6 @@ export class IcebergTable {
       }),
       "application/octet-stream",
     );
-    const offsets = new Map(published);
-    for (const flush of flushes) {
-      const key = offsetProperty(flush.topic, flush.partition);
-      if (flush.endOffset > (offsets.get(key) ?? -1n)) offsets.set(key, flush.endOffset);
-    }
     const totals = (key: string) => BigInt(parent?.summary[key] ?? "0");
     const summary: Record<string, string> = {
       operation: "append",

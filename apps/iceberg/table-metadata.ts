@@ -69,7 +69,15 @@ export function newTableMetadata(
     "last-partition-id": Math.max(...definition.spec.fields.map((field) => field["field-id"])),
     "default-sort-order-id": 0,
     "sort-orders": [{ "order-id": 0, fields: [] }],
-    properties: { "write.format.default": "parquet", "tickstream.table": definition.name },
+    properties: {
+      "write.format.default": "parquet",
+      "tickstream.table": definition.name,
+      // Files written before the encoder wrote field ids are read by column name (Iceberg spec, "Column
+      // Projection": name mapping), the lake's Hive-layout objects among them.
+      "schema.name-mapping.default": JSON.stringify(
+        definition.schema.fields.map((field) => ({ "field-id": field.id, names: [field.name] })),
+      ),
+    },
     "current-snapshot-id": -1,
     snapshots: [],
     "snapshot-log": [],

@@ -13,6 +13,7 @@ import { registerQueryCommand } from "./commands/query.ts";
 import { registerConsumeCommand } from "./commands/consume.ts";
 import { registerDashboardCommand } from "./commands/dashboard.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerLakeCommands } from "./commands/lake.ts";
 import { registerLocalCommands } from "./commands/local.ts";
 import { registerProduceCommand } from "./commands/produce.ts";
 import { registerQuotesCommands } from "./commands/quotes.ts";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerRollupCommand(program);
   registerDashboardCommand(program);
   registerCrawlCommand(program);
+  registerLakeCommands(program);
   registerQueryCommand(program);
   registerHostsCommands(program);
   registerQuotesCommands(program);

@@ -1,14 +1,16 @@
 import { expect } from "chai";
 import { execa } from "execa";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
 import { IcebergTable, s3Key } from "../../../apps/iceberg/iceberg-table.ts";
 import { offsetProperty, type TableMetadata } from "../../../apps/iceberg/table-metadata.ts";
 import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
 import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
+import { withDuckDB } from "../../../apps/lake/duckdb.ts";
+import { migrateHiveTable } from "../../../apps/iceberg/hive-migration.ts";
 import { createS3Client } from "../../../apps/lake/s3-client.ts";
 import type { LocalEnvironment } from "../../../ops/local/environment.ts";
 import { writeTickFlush } from "../../helpers/iceberg-flushes.ts";
@@ -222,5 +224,56 @@ describe("the lake's Iceberg tables on the local S3 server @integration", functi
       /^table ticks: its metadata s3:\/\/.+\/ticks\/metadata\/00000-gone\.metadata\.json cannot be read \(NoSuchKey: /,
     );
     expect((await catalog.load("ticks"))!.version).to.equal("1");
+  });
+
+  it("refuses to migrate a Hive-layout object whose columns are not the table's, in one line, committing nothing", async function () {
+    const good = await writeTickFlush(s3, environment.lake.bucket, encoder, {
+      topic: "stock-ticks",
+      partition: 0,
+      firstOffset: 0n,
+      count: 10,
+      producerId: "hive",
+      firstSeq: 0,
+    });
+    // The good object in the Hive layout, and a stranger beside it.
+    const body = await s3.send(
+      new GetObjectCommand({
+        Bucket: environment.lake.bucket,
+        Key: s3Key(good.files[0]!.filePath, environment.lake.bucket),
+      }),
+    );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: environment.lake.bucket,
+        Key: "ticks/dt=2026-12-05/stock-ticks+0+00000000000000000000.parquet",
+        Body: Buffer.from(await body.Body!.transformToByteArray()),
+      }),
+    );
+    const stranger = await withDuckDB(async (connection) => {
+      const file = path.join(catalogFolder, "stranger.parquet");
+      await connection.run(`COPY (SELECT 'AAPL' AS ticker, 1.5 AS last) TO '${file}' (FORMAT parquet)`);
+      return readFile(file);
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: environment.lake.bucket,
+        Key: "ticks/dt=2026-12-05/zz-stranger.parquet",
+        Body: stranger,
+      }),
+    );
+    const catalog = new FileCatalog(catalogFolder);
+    const error = await migrateHiveTable({
+      s3,
+      bucket: environment.lake.bucket,
+      catalog,
+      definition: ICEBERG_TABLES.ticks,
+    }).then(
+      () => undefined,
+      (caught: Error) => caught,
+    );
+    expect(error?.message).to.match(
+      /^s3:\/\/[^/]+\/ticks\/dt=2026-12-05\/zz-stranger\.parquet has the columns ticker, last, not the ticks table's \(symbol, ts, .*\): nothing was migrated$/,
+    );
+    expect(await table().dataFiles()).to.deep.equal([]);
   });
 });

@@ -1,0 +1,70 @@
+/** `tickstream lake …`: the lake's Iceberg tables. `migrate` adds a Hive-layout lake's objects to them. */
+import { InvalidArgumentError, type Command } from "commander";
+import path from "node:path";
+import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
+import { migrateHiveTable, type MigrationReport } from "../../../apps/iceberg/hive-migration.ts";
+import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
+import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
+import { LocalEnvironment } from "../../local/environment.ts";
+import { commandAction, withCommonOptions } from "../command.ts";
+import { formatTable } from "../format-table.ts";
+import type { Output } from "../output.ts";
+
+/** Where the local catalog keeps the Iceberg tables' pointers. */
+export function localIcebergCatalog(environment: LocalEnvironment): FileCatalog {
+  return new FileCatalog(path.join(environment.paths.catalogDir, "iceberg"));
+}
+
+function parseTables(value: string): LakeTableName[] {
+  if (value === "all") return ["ticks", "bars_1m"];
+  if (value === "ticks" || value === "bars_1m") return [value];
+  throw new InvalidArgumentError(`--table must be ticks, bars_1m or all, got "${value}"`);
+}
+
+export function registerLakeCommands(program: Command): void {
+  const lake = program.command("lake").description("the lake's Apache Iceberg tables");
+  withCommonOptions(
+    lake
+      .command("migrate")
+      .description(
+        "add the Parquet objects of the Hive-layout lake (<table>/dt=…/) to the Iceberg tables, in place; a second run adds nothing",
+      )
+      .option("--table <name>", "ticks, bars_1m or all", parseTables, [
+        "ticks",
+        "bars_1m",
+      ] as LakeTableName[]),
+  ).action(
+    commandAction(async (output: Output, options: { table: LakeTableName[] }) => {
+      const environment = LocalEnvironment.fromEnvironment();
+      const s3 = await environment.lakeClient();
+      const reports: MigrationReport[] = [];
+      try {
+        for (const table of options.table)
+          reports.push(
+            await migrateHiveTable({
+              s3,
+              bucket: environment.lake.bucket,
+              catalog: localIcebergCatalog(environment),
+              definition: ICEBERG_TABLES[table],
+              onProgress: (message) => output.progress(message),
+            }),
+          );
+      } finally {
+        s3.destroy();
+      }
+      output.result(
+        { tables: reports },
+        formatTable({
+          columns: ["table", "objects", "added", "already in the table", "rows added"],
+          rows: reports.map((report) => [
+            report.table,
+            report.objects,
+            report.added,
+            report.alreadyInTable,
+            report.rowsAdded,
+          ]),
+        }),
+      );
+    }),
+  );
+}
