@@ -56,7 +56,11 @@ describe("fault: outages around the lake sink @integration", function () {
     await survivor.stop();
     const survivorFlushed = flushedPartitions(survivor.output);
     const taken = [...flushedPartitions(victim.output)].filter((partition) => survivorFlushed.has(partition));
-    expect(taken, "the survivor flushed partitions the victim had owned").to.not.be.empty;
+    // Seen empty once under heavy load (not reproduced alone): say what each member did.
+    expect(
+      taken,
+      `the survivor flushed partitions the victim had owned\n--- victim:\n${victim.output.slice(-3_000)}\n--- survivor:\n${survivor.output.slice(-3_000)}`,
+    ).to.not.be.empty;
     await assertLakeExact(
       "one of two members SIGKILLed, the other takes over",
       env.lake,
