@@ -6,7 +6,8 @@
  *
  * The lake sink's steps, in order: "staged" (objects in staging, offsets not committed), "committed" (offsets and
  * manifest committed, nothing published), "published-partly" (one object of several copied), "published" (all
- * copied, staged copies not yet deleted). The rollup's: "records-sent" (bars sent in the open transaction,
+ * copied, staged copies not yet deleted), "appended" (with Iceberg tables: the flush appended to its table,
+ * staged copies not yet deleted). The rollup's: "records-sent" (bars sent in the open transaction,
  * offsets and state not committed), "rollup-committed" (committed, not yet reported).
  */
 import { writeSync } from "node:fs";

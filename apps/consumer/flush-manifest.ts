@@ -14,6 +14,8 @@ export interface StagedObject {
   readonly bytes: number;
   /** Hex MD5 of the body: the ETag S3 reports for a single-part PUT or COPY of it. */
   readonly md5: string;
+  /** Rows it holds (what an Iceberg append records); absent in manifests of sinks before Iceberg. */
+  readonly records?: number;
 }
 
 export interface FlushManifest {
@@ -54,7 +56,11 @@ export function manifestBody(manifest: FlushManifest): string {
   return JSON.stringify({
     flushId: manifest.flushId,
     stagingPrefix: manifest.stagingPrefix,
-    objects: manifest.objects.map((object) => [object.finalKey, object.bytes, object.md5]),
+    objects: manifest.objects.map((object) =>
+      object.records === undefined
+        ? [object.finalKey, object.bytes, object.md5]
+        : [object.finalKey, object.bytes, object.md5, object.records],
+    ),
   });
 }
 
@@ -86,7 +92,7 @@ export function parseManifestBody(body: string): FlushManifest {
   const parsed = JSON.parse(body) as {
     flushId: string;
     stagingPrefix: string;
-    objects: [string, number, string][];
+    objects: [string, number, string, number?][];
   };
   if (typeof parsed.flushId !== "string" || typeof parsed.stagingPrefix !== "string") {
     throw new Error("not a tickstream flush manifest");
@@ -94,6 +100,8 @@ export function parseManifestBody(body: string): FlushManifest {
   return {
     flushId: parsed.flushId,
     stagingPrefix: parsed.stagingPrefix,
-    objects: parsed.objects.map(([finalKey, bytes, md5]) => ({ finalKey, bytes, md5 })),
+    objects: parsed.objects.map(([finalKey, bytes, md5, records]) =>
+      records === undefined ? { finalKey, bytes, md5 } : { finalKey, bytes, md5, records },
+    ),
   };
 }

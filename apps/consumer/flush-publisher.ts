@@ -78,6 +78,7 @@ export class FlushPublisher {
     body: Buffer,
     contentType: string,
     heartbeat?: () => Promise<void>,
+    records?: number,
   ): Promise<StagedObject> {
     const key = stagedKey(stagingPrefix, index, finalKey);
     await this.send(
@@ -88,7 +89,12 @@ export class FlushPublisher {
         ),
       heartbeat,
     );
-    return { finalKey, bytes: body.length, md5: createHash("md5").update(body).digest("hex") };
+    return {
+      finalKey,
+      bytes: body.length,
+      md5: createHash("md5").update(body).digest("hex"),
+      ...(records === undefined ? {} : { records }),
+    };
   }
 
   async writeManifest(manifest: FlushManifest, heartbeat?: () => Promise<void>): Promise<void> {
@@ -124,7 +130,12 @@ export class FlushPublisher {
    * was deleted by an earlier publish of this flush, which deletes only after every copy is done; that is checked
    * (the final object must hold the manifest's MD5) rather than assumed.
    */
-  async publish(manifest: FlushManifest, heartbeat?: () => Promise<void>): Promise<void> {
+  async publish(
+    manifest: FlushManifest,
+    heartbeat?: () => Promise<void>,
+    /** Runs once every object is at its final name, before the staged copies go (the Iceberg append). */
+    afterCopies?: () => Promise<void>,
+  ): Promise<void> {
     const sources = stagedKeys(manifest);
     for (const [index, object] of manifest.objects.entries()) {
       const source = sources[index]!;
@@ -144,11 +155,16 @@ export class FlushPublisher {
       } catch (error) {
         if (!NOT_FOUND.has(((error as LakeWriteError).cause as Error)?.name)) throw error;
         await this.verifyPublished(manifest, source, object);
-        return; // an earlier publish of this flush finished every copy before deleting any staged object
+        // An earlier publish of this flush finished every copy (and its append) before deleting any staged object.
+        return;
       }
       if (index === 0 && manifest.objects.length > 1) faultPoint("published-partly");
     }
     faultPoint("published");
+    if (afterCopies) {
+      await afterCopies();
+      faultPoint("appended");
+    }
     await this.deleteKeys(sources);
   }
 

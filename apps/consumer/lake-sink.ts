@@ -42,8 +42,12 @@ import { randomUUID } from "node:crypto";
 import { errorMessage } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
+import { retry } from "../shared/retry.ts";
 import { eventDate } from "../tick/schema.ts";
-import { quarantineObjectKey, stagingFlushPrefix, tableObjectKey } from "../lake/layout.ts";
+import type { IcebergCatalog } from "../iceberg/catalog.ts";
+import { IcebergCommitError, IcebergTable, s3Uri } from "../iceberg/iceberg-table.ts";
+import { ICEBERG_TABLES } from "../iceberg/table-schema.ts";
+import { partitionDateOf, quarantineObjectKey, stagingFlushPrefix, tableObjectKey } from "../lake/layout.ts";
 import { LAKE_TABLES, type LakeTable, type LakeTableName } from "../lake/lake-tables.ts";
 import { ParquetEncoder } from "../lake/parquet-encoder.ts";
 import { createS3Client, type LakeLocation } from "../lake/s3-client.ts";
@@ -96,6 +100,11 @@ export interface LakeSinkOptions {
   readonly onWarning?: (message: string) => void;
   /** Staged flushes that no commit names are deleted at start once this old (default one day). */
   readonly stagingRetentionMs?: number;
+  /**
+   * Also append each published flush to the table's Iceberg table in this catalog (apps/iceberg): its Parquet
+   * objects become the snapshot's data files, once, by the partition's end offset.
+   */
+  readonly iceberg?: { readonly catalog: IcebergCatalog };
 }
 
 export interface WrittenObject {
@@ -158,6 +167,7 @@ export class LakeSink {
   private readonly lock = new Mutex();
   private readonly abandon = new AbortController();
   private readonly publisher: FlushPublisher;
+  private readonly icebergTable?: IcebergTable;
   private readonly s3;
   private kafka?: Kafka;
   private admin?: Admin;
@@ -178,6 +188,51 @@ export class LakeSink {
       signal: this.abandon.signal,
       onWarning: (message) => this.warn(message),
     });
+    if (options.iceberg)
+      this.icebergTable = new IcebergTable({
+        s3: this.s3,
+        bucket: options.lake.bucket,
+        catalog: options.iceberg.catalog,
+        definition: ICEBERG_TABLES[this.table.name],
+      });
+  }
+
+  /**
+   * The append of a published flush to the Iceberg table, if there is one: the flush's objects of this table
+   * (not quarantine) with the partition's committed end offset, retried like every S3 step until it lands or
+   * the sink is abandoned. Idempotent (apps/iceberg/iceberg-table.ts), so a republish adds nothing.
+   */
+  private icebergAppend(manifest: FlushManifest, partition: number, endOffset: bigint) {
+    const table = this.icebergTable;
+    if (!table) return undefined;
+    return async () => {
+      const objects = manifest.objects.filter((object) => object.finalKey.startsWith(this.table.prefix));
+      if (objects.some((object) => object.records === undefined)) {
+        this.warn(
+          `flush ${manifest.flushId} was committed by a sink without Iceberg (no row counts): run tickstream lake migrate to add its objects`,
+        );
+        return;
+      }
+      const definition = ICEBERG_TABLES[this.table.name];
+      const files = objects.map((object) => ({
+        filePath: s3Uri(this.options.lake.bucket, object.finalKey),
+        recordCount: object.records!,
+        fileSizeInBytes: object.bytes,
+        partition: {
+          [definition.spec.fields[0]!.name]:
+            Date.parse(`${partitionDateOf(object.finalKey)}T00:00:00Z`) / 86_400_000,
+        },
+      }));
+      await retry(() => table.append([{ topic: this.options.topic, partition, endOffset, files }]), {
+        retries: Infinity,
+        signal: this.abandon.signal,
+        isRetriable: (error) => !(error instanceof IcebergCommitError),
+        onRetry: (error, attempt, delayMs) =>
+          this.warn(
+            `appending flush ${manifest.flushId} to the ${table.name} table: ${errorMessage(error)}; retry ${attempt} in ${delayMs} ms`,
+          ),
+      });
+    };
   }
 
   async start(): Promise<void> {
@@ -291,7 +346,11 @@ export class LakeSink {
       committed.kind === "inline"
         ? committed.manifest
         : await this.publisher.readManifest(committed.manifestKey);
-    await this.publisher.publish(manifest, heartbeat);
+    await this.publisher.publish(
+      manifest,
+      heartbeat,
+      this.icebergAppend(manifest, claim.partition, claim.committedOffset),
+    );
   }
 
   private accept(topic: string, partition: number, message: KafkaMessage): void {
@@ -371,7 +430,17 @@ export class LakeSink {
     for (const [dt, group] of buffer.rowsByDate) {
       const body = await this.encoder!.encode(group.items, ingestedAtMs);
       const key = tableObjectKey(this.table.prefix, dt, topic, partition, group.startOffset);
-      staged.push(await this.publisher.stage(stagingPrefix, staged.length, key, body, PARQUET, heartbeat));
+      staged.push(
+        await this.publisher.stage(
+          stagingPrefix,
+          staged.length,
+          key,
+          body,
+          PARQUET,
+          heartbeat,
+          group.items.length,
+        ),
+      );
       objects.push({ key, records: group.items.length, bytes: body.length });
       ticks += group.items.length;
     }
@@ -388,7 +457,11 @@ export class LakeSink {
     if (!(await this.commitFlush(claim, buffer, manifest, heartbeat))) return;
     faultPoint("committed");
     const publishStartedAt = performance.now();
-    await this.publisher.publish(manifest, heartbeat);
+    await this.publisher.publish(
+      manifest,
+      heartbeat,
+      this.icebergAppend(manifest, partition, buffer.nextOffset),
+    );
     const publishedAt = performance.now();
     const durableAtMs = Date.now();
     if (this.buffers.get(partition) === buffer) this.buffers.delete(partition);

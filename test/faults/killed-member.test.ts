@@ -8,6 +8,9 @@ import { assertLakeExact, committedTotal, SinkMember, waitForLagZero } from "../
 import { lakeKeys } from "../helpers/lake-count.ts";
 import { createTestTopic } from "../helpers/kafka.ts";
 import { readQuarantine } from "../helpers/lake.ts";
+import { pyicebergScan } from "../helpers/pyiceberg.ts";
+import { FileCatalog } from "../../apps/iceberg/catalog.ts";
+import path from "node:path";
 import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
 
 describe("fault: lake sink members killed @integration", function () {
@@ -97,5 +100,59 @@ describe("fault: lake sink members killed @integration", function () {
     );
     const quarantined = (await readQuarantine(env.lake)).filter((entry) => entry.key.includes(topic));
     expect(quarantined.length, "every poison record quarantined once").to.equal(poisonSent);
+  });
+
+  // Issue 21: a published flush is appended to the Iceberg table before its staged copies go, idempotently by
+  // the partition's end offset. Killed after the copies (before the append) and after the append (before the
+  // staged copies are deleted), the next claimer publishes again: the table holds every tick once.
+  it("keeps every tick exactly once in the Iceberg table, read by pyiceberg, when the member is SIGKILLed after committing, after publishing (not yet appended) and after appending, and restarted", async function () {
+    this.timeout(300_000);
+    const env = environment();
+    const topic = uniqueName("iceberg-killed");
+    const group = uniqueName("sink");
+    const total = 30_000;
+    await createTestTopic(env.bootstrapServers, topic, 3);
+    const cli = cliEnvironment(env);
+    const producing = runProducer({
+      bootstrapServers: env.bootstrapServers,
+      topic,
+      source: new SyntheticSource({ seed: "iceberg-killed" }),
+      count: total,
+      ratePerSecond: 3_000,
+      batchSize: 500,
+    });
+    for (const fault of ["committed:2", "published:2", "appended:2"]) {
+      const member = new SinkMember(cli, {
+        topic,
+        group,
+        faultPoint: fault,
+        flushIntervalMs: 300,
+        iceberg: true,
+      });
+      const [step, occurrence] = fault.split(":");
+      await member.waitForOutput(new RegExp(`fault point ${step} #${occurrence} reached; SIGKILL`), 90_000);
+      const ended = await member.ended();
+      expect(ended.signal, `${fault}: ${member.output.slice(-2_000)}`).to.equal("SIGKILL");
+    }
+    expect(
+      await committedTotal(env.bootstrapServers, group, topic),
+      "the kills happened mid-stream",
+    ).to.be.lessThan(total);
+    const last = new SinkMember(cli, { topic, group, iceberg: true });
+    const lastFaultEnded = Date.now();
+    const { producerId, produced } = await producing;
+    expect(produced).to.equal(total);
+    const producedAt = Date.now();
+    const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
+    await last.stop();
+    await assertLakeExact(
+      "Iceberg appends: one member SIGKILLed after committing, publishing, appending, restarted",
+      env.lake,
+      new Map([[producerId, produced]]),
+      caughtUpAt - Math.max(lastFaultEnded, producedAt),
+    );
+    const pointer = await new FileCatalog(path.join(env.home, "catalog", "iceberg")).load("ticks");
+    const scan = await pyicebergScan(pointer!.metadataLocation, env.lake);
+    expect(scan, last.output.slice(-2_000)).to.deep.include({ rows: total, distinct: total, duplicates: [] });
   });
 });

@@ -17,6 +17,8 @@ export interface MemberOptions {
   readonly sessionTimeoutMs?: number;
   readonly flushIntervalMs?: number;
   readonly flushRecords?: number;
+  /** Also append each flush to the local Iceberg table (`consume --iceberg`). */
+  readonly iceberg?: boolean;
 }
 
 /** One `tickstream consume` process, with its combined output kept for assertions. */
@@ -37,6 +39,7 @@ export class SinkMember {
       String(options.flushIntervalMs ?? 500),
       "--session-timeout-ms",
       String(options.sessionTimeoutMs ?? 6_000),
+      ...(options.iceberg ? ["--iceberg"] : []),
     ];
     // TICKSTREAM_DEBUG_HANDLES: a member kept alive by a stray handle after its command says what it was.
     const childEnv = {

@@ -5,6 +5,7 @@ import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
 import { InvalidArgumentError } from "commander";
 import { ConfigError } from "../../../apps/shared/errors.ts";
 import { topicExists } from "../../kafka/topics.ts";
+import { localIcebergCatalog } from "./lake.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 
 function tableName(value: string): LakeTableName {
@@ -25,6 +26,7 @@ interface ConsumeOptions {
   flushBytes: number;
   flushIntervalMs: number;
   sessionTimeoutMs: number;
+  iceberg?: boolean;
 }
 
 export function registerConsumeCommand(program: Command): void {
@@ -63,6 +65,10 @@ export function registerConsumeCommand(program: Command): void {
         "how long the group waits for a silent member (6000 to 300000)",
         positiveInteger,
         30_000,
+      )
+      .option(
+        "--iceberg",
+        "also append each published flush to the table's Apache Iceberg table (local catalog; see lake migrate)",
       ),
   ).action(
     commandAction(async (output: Output, options: ConsumeOptions) => {
@@ -82,6 +88,7 @@ export function registerConsumeCommand(program: Command): void {
           intervalMs: options.flushIntervalMs,
         },
         sessionTimeoutMs: options.sessionTimeoutMs,
+        ...(options.iceberg ? { iceberg: { catalog: localIcebergCatalog(environment) } } : {}),
         onWarning: (message) => output.warn(message),
         onFlush: (event) => {
           const objects = event.objects.map((object) => object.key).join(", ");
