@@ -58,6 +58,16 @@ function options(resource: PolicyResource): unknown {
   return result;
 }
 
+/** A request or resource message with what both carry: type, properties, URN, name and options. */
+function described(message: any, resource: PolicyResource): any {
+  message.setType(resource.type);
+  message.setProperties(struct(resource.props));
+  message.setUrn(resource.urn);
+  message.setName(resource.name);
+  message.setOptions(options(resource));
+  return message;
+}
+
 function diagnosticsOf(response: any): PackDiagnostic[] {
   return response.getDiagnosticsList().map((diagnostic: any) => ({
     policy: diagnostic.getPolicyname(),
@@ -111,12 +121,7 @@ export async function startPolicyPack(): Promise<PolicyPackServer> {
     async analyze(resources) {
       const found: PackDiagnostic[] = [];
       for (const resource of resources) {
-        const request = new analyzer.AnalyzeRequest();
-        request.setType(resource.type);
-        request.setProperties(struct(resource.props));
-        request.setUrn(resource.urn);
-        request.setName(resource.name);
-        request.setOptions(options(resource));
+        const request = described(new analyzer.AnalyzeRequest(), resource);
         found.push(...diagnosticsOf(await call(client, "analyze", request)));
       }
       return found;
@@ -125,12 +130,7 @@ export async function startPolicyPack(): Promise<PolicyPackServer> {
       const request = new analyzer.AnalyzeStackRequest();
       request.setResourcesList(
         resources.map((resource) => {
-          const message = new analyzer.AnalyzerResource();
-          message.setType(resource.type);
-          message.setProperties(struct(resource.props));
-          message.setUrn(resource.urn);
-          message.setName(resource.name);
-          message.setOptions(options(resource));
+          const message = described(new analyzer.AnalyzerResource(), resource);
           message.setDependenciesList(resource.dependencies.map((dependency) => dependency.urn));
           const dependencies = message.getPropertydependenciesMap();
           for (const [key, list] of Object.entries(resource.propertyDependencies)) {
