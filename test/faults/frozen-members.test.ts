@@ -26,6 +26,17 @@ describe("fault: lake sink members frozen past their session @integration", func
     const b = new SinkMember(cli, { topic, group });
     const both = () => `--- member A:\n${a.output.slice(-3_000)}\n--- member B:\n${b.output.slice(-3_000)}`;
     await Promise.all([a.waitForOutput(/lake sink consuming/), b.waitForOutput(/lake sink consuming/)]);
+    /** SIGSTOP or SIGCONT; a member that has ended (it never does here unless killed from outside) says how. */
+    const signal = async (member: SinkMember, name: NodeJS.Signals) => {
+      try {
+        process.kill(member.pid, name);
+      } catch (error) {
+        const ended = await member.ended();
+        throw new Error(
+          `cannot send ${name} to member ${member === a ? "A" : "B"} (${(error as Error).message}): it ended with ${JSON.stringify(ended)}\n${both()}`,
+        );
+      }
+    };
 
     // Ticks flow until every freeze is over, so that each one hits a member with work (and is seen to).
     const stopProducing = new AbortController();
@@ -68,7 +79,7 @@ describe("fault: lake sink members frozen past their session @integration", func
         },
       );
       expectTicksFlowed("first freeze", acknowledgedAtFirstFreeze);
-      process.kill(a.pid, "SIGCONT");
+      await signal(a, "SIGCONT");
       // The thawed zombie's commit is refused: the other member claimed the partition while it was frozen.
       await a.waitForOutput(/was claimed by another member/, 30_000);
 
@@ -105,7 +116,7 @@ describe("fault: lake sink members frozen past their session @integration", func
         );
         expect(productionEnded, `${label}: ticks still flow when it is frozen`).to.equal(false);
         const acknowledgedAtFreeze = acknowledged;
-        process.kill(member.pid, "SIGSTOP");
+        await signal(member, "SIGSTOP");
         const frozenAt = other.output.length;
         // Past its session the coordinator drops it: the group is stable again with the other member alone.
         let after: GroupMembers | undefined;
@@ -140,7 +151,7 @@ describe("fault: lake sink members frozen past their session @integration", func
           },
         );
         expectTicksFlowed(label, acknowledgedAtFreeze);
-        process.kill(member.pid, "SIGCONT");
+        await signal(member, "SIGCONT");
         activeSince.set(member, member.output.length);
       }
     } finally {
