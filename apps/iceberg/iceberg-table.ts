@@ -197,6 +197,79 @@ export class IcebergTable {
     throw new IcebergCommitError(`table ${this.name}: no commit won in ${attempts} attempts`);
   }
 
+  /** The live entries of the current snapshot (what a reader reads), with their sequence numbers. */
+  async liveEntries(loaded: LoadedTable): Promise<ManifestEntry[]> {
+    const entries: ManifestEntry[] = [];
+    for (const manifest of await this.manifests(loaded.metadata))
+      for (const entry of await readManifest(await this.get(manifest.manifestPath)))
+        if (entry.status !== ENTRY_STATUS.DELETED) entries.push(entry);
+    return entries;
+  }
+
+  /**
+   * Replaces live data files by others holding the same rows (compaction), in one snapshot whose single
+   * manifest lists every live file: the rest as EXISTING with their own sequence numbers, the replaced ones as
+   * DELETED, the new ones as ADDED (so it also merges the table's manifests into one). An append that lands
+   * first is kept: the replacement is planned again on the new table. Refused when a file to replace is no longer
+   * live (another compaction got there).
+   */
+  async replaceFiles(
+    replaced: ReadonlySet<string>,
+    added: readonly DataFile[],
+  ): Promise<{ snapshotId: number; liveFiles: number }> {
+    const attempts = this.options.maxCommitAttempts ?? 50;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const base = await this.ensure();
+      const live = await this.liveEntries(base);
+      const livePaths = new Set(live.map((entry) => entry.dataFile.filePath));
+      const gone = [...replaced].filter((path) => !livePaths.has(path));
+      if (gone.length > 0)
+        throw new IcebergCommitError(
+          `table ${this.name}: ${gone.length} files to replace are no longer in the table (another compaction?); nothing was committed`,
+        );
+      const { metadata } = base;
+      const snapshotId = newSnapshotId();
+      const sequenceNumber = BigInt(metadata["last-sequence-number"] + 1);
+      const entries: ManifestEntry[] = [
+        ...live.map((entry) =>
+          replaced.has(entry.dataFile.filePath)
+            ? { ...entry, status: ENTRY_STATUS.DELETED, snapshotId: BigInt(snapshotId) }
+            : { ...entry, status: ENTRY_STATUS.EXISTING },
+        ),
+        ...added.map((dataFile) => ({
+          status: ENTRY_STATUS.ADDED,
+          snapshotId: BigInt(snapshotId),
+          sequenceNumber,
+          fileSequenceNumber: sequenceNumber,
+          dataFile,
+        })),
+      ];
+      const count = (status: number) => entries.filter((entry) => entry.status === status);
+      const rows = (list: ManifestEntry[]) =>
+        list.reduce((sum, entry) => sum + BigInt(entry.dataFile.recordCount), 0n);
+      const committed = await this.commitSnapshot(
+        base,
+        entries,
+        {
+          operation: "replace",
+          "added-data-files": String(added.length),
+          "deleted-data-files": String(replaced.size),
+          "added-records": String(rows(count(ENTRY_STATUS.ADDED))),
+          "deleted-records": String(rows(count(ENTRY_STATUS.DELETED))),
+          "total-data-files": String(count(ENTRY_STATUS.EXISTING).length + added.length),
+          "total-records": String(rows(count(ENTRY_STATUS.EXISTING)) + rows(count(ENTRY_STATUS.ADDED))),
+        },
+        snapshotId,
+        sequenceNumber,
+        { replaceManifests: true },
+      );
+      if (committed !== undefined)
+        return { snapshotId: committed, liveFiles: count(ENTRY_STATUS.EXISTING).length + added.length };
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 5 * attempt) * Math.random()));
+    }
+    throw new IcebergCommitError(`table ${this.name}: no commit won in ${attempts} attempts`);
+  }
+
   private async commitAppend(
     base: LoadedTable,
     files: readonly DataFile[],
@@ -212,28 +285,67 @@ export class IcebergTable {
       fileSequenceNumber: sequenceNumber,
       dataFile,
     }));
+    const addedRows = files.reduce((sum, file) => sum + BigInt(file.recordCount), 0n);
+    const parent = currentSnapshot(metadata);
+    const totals = (key: string) => BigInt(parent?.summary[key] ?? "0");
+    return this.commitSnapshot(
+      base,
+      entries,
+      {
+        operation: "append",
+        "added-data-files": String(files.length),
+        "added-records": String(addedRows),
+        "total-data-files": String(totals("total-data-files") + BigInt(files.length)),
+        "total-records": String(totals("total-records") + addedRows),
+        ...Object.fromEntries([...offsets].map(([key, value]) => [key, value.toString()])),
+      },
+      snapshotId,
+      sequenceNumber,
+      { replaceManifests: false },
+    );
+  }
+
+  /**
+   * Writes a manifest of `entries`, a manifest list (with the current snapshot's manifests unless
+   * `replaceManifests`), and the metadata with the new snapshot, then swaps the catalog's pointer. The summary's
+   * published offsets are carried forward when the caller sets none. Undefined when another commit won.
+   */
+  private async commitSnapshot(
+    base: LoadedTable,
+    entries: readonly ManifestEntry[],
+    summary: Record<string, string>,
+    snapshotId: number,
+    sequenceNumber: bigint,
+    options: { replaceManifests: boolean },
+  ): Promise<number | undefined> {
+    const { metadata } = base;
     const manifestUri = `${this.location}/metadata/${randomUUID()}-m0.avro`;
     const manifestBytes = await writeManifest(entries, {
       schema: metadata.schemas.find((schema) => schema["schema-id"] === metadata["current-schema-id"])!,
       spec: metadata["partition-specs"].find((spec) => spec["spec-id"] === metadata["default-spec-id"])!,
     });
     await this.put(manifestUri, manifestBytes, "application/octet-stream");
-    const addedRows = files.reduce((sum, file) => sum + BigInt(file.recordCount), 0n);
-    const previous = await this.manifests(metadata);
+    const ofStatus = (status: number) => entries.filter((entry) => entry.status === status);
+    const rows = (list: readonly ManifestEntry[]) =>
+      list.reduce((sum, entry) => sum + BigInt(entry.dataFile.recordCount), 0n);
     const manifest: ManifestFile = {
       manifestPath: manifestUri,
       manifestLength: manifestBytes.length,
       partitionSpecId: metadata["default-spec-id"],
       sequenceNumber,
-      minSequenceNumber: sequenceNumber,
+      minSequenceNumber: entries.reduce(
+        (min, entry) => (entry.sequenceNumber < min ? entry.sequenceNumber : min),
+        sequenceNumber,
+      ),
       addedSnapshotId: BigInt(snapshotId),
-      addedFilesCount: files.length,
-      existingFilesCount: 0,
-      deletedFilesCount: 0,
-      addedRowsCount: addedRows,
-      existingRowsCount: 0n,
-      deletedRowsCount: 0n,
+      addedFilesCount: ofStatus(ENTRY_STATUS.ADDED).length,
+      existingFilesCount: ofStatus(ENTRY_STATUS.EXISTING).length,
+      deletedFilesCount: ofStatus(ENTRY_STATUS.DELETED).length,
+      addedRowsCount: rows(ofStatus(ENTRY_STATUS.ADDED)),
+      existingRowsCount: rows(ofStatus(ENTRY_STATUS.EXISTING)),
+      deletedRowsCount: rows(ofStatus(ENTRY_STATUS.DELETED)),
     };
+    const previous = options.replaceManifests ? [] : await this.manifests(metadata);
     const parent = currentSnapshot(metadata);
     const listUri = `${this.location}/metadata/snap-${snapshotId}-1-${randomUUID()}.avro`;
     await this.put(
@@ -245,21 +357,23 @@ export class IcebergTable {
       }),
       "application/octet-stream",
     );
-    const totals = (key: string) => BigInt(parent?.summary[key] ?? "0");
-    const summary: Record<string, string> = {
-      operation: "append",
-      "added-data-files": String(files.length),
-      "added-records": String(addedRows),
-      "total-data-files": String(totals("total-data-files") + BigInt(files.length)),
-      "total-records": String(totals("total-records") + addedRows),
-      "total-delete-files": "0",
-      "total-position-deletes": "0",
-      "total-equality-deletes": "0",
-      ...Object.fromEntries([...offsets].map(([key, value]) => [key, value.toString()])),
-    };
+    const carried = Object.fromEntries(
+      [...publishedOffsets(metadata)].map(([key, value]) => [key, value.toString()]),
+    );
     const next = withSnapshot(
       metadata,
-      { "snapshot-id": snapshotId, "timestamp-ms": this.now(), "manifest-list": listUri, summary },
+      {
+        "snapshot-id": snapshotId,
+        "timestamp-ms": this.now(),
+        "manifest-list": listUri,
+        summary: {
+          ...carried,
+          ...summary,
+          "total-delete-files": "0",
+          "total-position-deletes": "0",
+          "total-equality-deletes": "0",
+        },
+      },
       base.pointer.metadataLocation,
     );
     const location = this.metadataUri(next["last-sequence-number"]);

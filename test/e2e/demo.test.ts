@@ -129,5 +129,18 @@ describe("tickstream demo @integration", function () {
     }>(second.stdout).tables)
       expect(table).to.include({ added: 0, alreadyInTable: table.objects });
     expect(await catalog.load("ticks"), "no commit").to.deep.equal(pointer);
+
+    // Compaction: the day's files become one, and pyiceberg still counts every tick once.
+    const compacted = await runCli(["lake", "compact", "--table", "ticks", "--json"], env, 180_000);
+    expect(compacted.exitCode, compacted.stderr).to.equal(0);
+    const [report] = lastJsonLine<{
+      tables: { filesBefore: number; filesAfter: number; partitions: unknown[] }[];
+    }>(compacted.stdout).tables;
+    expect(report!.filesBefore).to.equal(ticks.objects);
+    expect(report!.partitions.length).to.be.at.least(1);
+    expect(report!.filesAfter).to.be.lessThan(report!.filesBefore);
+    const afterCompaction = await pyicebergScan((await catalog.load("ticks"))!.metadataLocation, lake);
+    expect(afterCompaction).to.deep.include({ rows: 7000, distinct: 7000, duplicates: [] });
+    expect(afterCompaction.dataFiles).to.equal(report!.filesAfter);
   });
 });

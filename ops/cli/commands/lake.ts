@@ -2,6 +2,8 @@
 import { InvalidArgumentError, type Command } from "commander";
 import path from "node:path";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
+import { compactTable, type CompactionReport } from "../../../apps/iceberg/compaction.ts";
+import { IcebergTable } from "../../../apps/iceberg/iceberg-table.ts";
 import { migrateHiveTable, type MigrationReport } from "../../../apps/iceberg/hive-migration.ts";
 import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
@@ -23,6 +25,57 @@ function parseTables(value: string): LakeTableName[] {
 
 export function registerLakeCommands(program: Command): void {
   const lake = program.command("lake").description("the lake's Apache Iceberg tables");
+  withCommonOptions(
+    lake
+      .command("compact")
+      .description(
+        "rewrite each day partition of the Iceberg tables that holds several data files into one, in one snapshot",
+      )
+      .option("--table <name>", "ticks, bars_1m or all", parseTables, [
+        "ticks",
+        "bars_1m",
+      ] as LakeTableName[]),
+  ).action(
+    commandAction(async (output: Output, options: { table: LakeTableName[] }) => {
+      const environment = LocalEnvironment.fromEnvironment();
+      const s3 = await environment.lakeClient();
+      const reports: CompactionReport[] = [];
+      try {
+        for (const name of options.table) {
+          const definition = ICEBERG_TABLES[name];
+          const table = new IcebergTable({
+            s3,
+            bucket: environment.lake.bucket,
+            catalog: localIcebergCatalog(environment),
+            definition,
+          });
+          reports.push(
+            await compactTable({
+              s3,
+              bucket: environment.lake.bucket,
+              table,
+              definition,
+              onProgress: (message) => output.progress(message),
+            }),
+          );
+        }
+      } finally {
+        s3.destroy();
+      }
+      output.result(
+        { tables: reports },
+        formatTable({
+          columns: ["table", "day partitions rewritten", "data files before", "data files after"],
+          rows: reports.map((report) => [
+            report.table,
+            report.partitions.length,
+            report.filesBefore,
+            report.filesAfter,
+          ]),
+        }),
+      );
+    }),
+  );
   withCommonOptions(
     lake
       .command("migrate")

@@ -11,6 +11,7 @@ import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
 import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
 import { withDuckDB } from "../../../apps/lake/duckdb.ts";
 import { migrateHiveTable } from "../../../apps/iceberg/hive-migration.ts";
+import { compactTable } from "../../../apps/iceberg/compaction.ts";
 import { createS3Client } from "../../../apps/lake/s3-client.ts";
 import type { LocalEnvironment } from "../../../ops/local/environment.ts";
 import { writeTickFlush } from "../../helpers/iceberg-flushes.ts";
@@ -275,5 +276,49 @@ describe("the lake's Iceberg tables on the local S3 server @integration", functi
       /^s3:\/\/[^/]+\/ticks\/dt=2026-12-05\/zz-stranger\.parquet has the columns ticker, last, not the ticks table's \(symbol, ts, .*\): nothing was migrated$/,
     );
     expect(await table().dataFiles()).to.deep.equal([]);
+  });
+
+  // A day's small files become one per day partition in one "replace" snapshot: the rows are the same, each
+  // once, the offsets the snapshots carry survive it (a flush published before is still refused), and an
+  // append after it lands beside the compacted files.
+  it("compacts each day partition into one file, keeping every tick once and the published offsets", async function () {
+    const ticks = table();
+    const flushes = [];
+    for (let index = 0; index < 4; index++)
+      flushes.push(
+        await writeTickFlush(s3, environment.lake.bucket, encoder, {
+          topic: "stock-ticks",
+          partition: 0,
+          firstOffset: BigInt(index * 1_500),
+          count: 1_500,
+          producerId: "compact",
+          firstSeq: index * 1_500,
+        }),
+      );
+    for (const flush of flushes) await ticks.append([flush]);
+    const before = await ticks.dataFiles();
+    expect(before).to.have.length(8);
+    const report = await compactTable({
+      s3,
+      bucket: environment.lake.bucket,
+      table: ticks,
+      definition: ICEBERG_TABLES.ticks,
+    });
+    expect(report).to.deep.include({ filesBefore: 8, filesAfter: 2 });
+    const catalog = new FileCatalog(catalogFolder);
+    const scan = await pyicebergScan((await catalog.load("ticks"))!.metadataLocation, environment.lake);
+    expect(scan).to.deep.include({ rows: 6_000, distinct: 6_000, duplicates: [], dataFiles: 2 });
+    expect(await ticks.append([flushes[1]!]), "published before the compaction").to.deep.equal({ added: 0 });
+    const later = await writeTickFlush(s3, environment.lake.bucket, encoder, {
+      topic: "stock-ticks",
+      partition: 0,
+      firstOffset: 6_000n,
+      count: 100,
+      producerId: "compact",
+      firstSeq: 6_000,
+    });
+    expect((await ticks.append([later])).added).to.equal(1);
+    const after = await pyicebergScan((await catalog.load("ticks"))!.metadataLocation, environment.lake);
+    expect(after).to.deep.include({ rows: 6_100, distinct: 6_100, duplicates: [] });
   });
 });
