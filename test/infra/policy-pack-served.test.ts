@@ -187,6 +187,25 @@ function copyOf(resources: readonly PolicyResource[]): PolicyResource[] {
   return copies;
 }
 
+/** The stack's resources as the engine would send them, for a stack file with the quote poller on. */
+async function stackWithPoller(stack: "dev" | "prod"): Promise<PolicyResource[]> {
+  recorded.length = 0;
+  declaredOptions.clear();
+  setTickstreamMocks(stack);
+  const outputs = createTickstreamStack(
+    validateStackConfig({
+      ...stackFileConfig(stack),
+      quotePoller: { provider: "finnhub", symbols: ["AAPL"] },
+      quotesApiKey: pulumi.secret("finnhub-key"),
+    }),
+    stack,
+    { transformations: [recordOptions] },
+  );
+  await valueOf(outputs.quotesFunctionName!);
+  await settle();
+  return asPolicyResources();
+}
+
 describe("the policy pack, served as the Pulumi CLI serves it", function () {
   this.timeout(120_000);
   let pack: PolicyPackServer;
@@ -197,21 +216,7 @@ describe("the policy pack, served as the Pulumi CLI serves it", function () {
   ];
 
   before(async function () {
-    recorded.length = 0;
-    declaredOptions.clear();
-    setTickstreamMocks("dev");
-    const outputs = createTickstreamStack(
-      validateStackConfig({
-        ...stackFileConfig("dev"),
-        quotePoller: { provider: "finnhub", symbols: ["AAPL"] },
-        quotesApiKey: pulumi.secret("finnhub-key"),
-      }),
-      "dev",
-      { transformations: [recordOptions] },
-    );
-    await valueOf(outputs.quotesFunctionName!);
-    await settle();
-    stack = asPolicyResources();
+    stack = await stackWithPoller("dev");
     pack = await startPolicyPack();
   });
   after(async () => pack?.close());
@@ -225,6 +230,12 @@ describe("the policy pack, served as the Pulumi CLI serves it", function () {
 
   it("finds nothing to refuse in the dev stack with the quote poller", async function () {
     const diagnostics = await judge(copyOf(stack));
+    expect(diagnostics.map((diagnostic) => `${diagnostic.policy}: ${diagnostic.message}`)).to.deep.equal([]);
+  });
+
+  // Three brokers and a NAT gateway: 4 Elastic IPs, within the default 5; every AWS-limit rule holds.
+  it("finds nothing to refuse in the prod stack with the quote poller", async function () {
+    const diagnostics = await judge(await stackWithPoller("prod"));
     expect(diagnostics.map((diagnostic) => `${diagnostic.policy}: ${diagnostic.message}`)).to.deep.equal([]);
   });
 
