@@ -1,6 +1,7 @@
 /** The lake sink as a long-running service (what `tickstream app deploy consumer` installs on a broker host). */
 import { errorMessage } from "../shared/errors.ts";
 import { lakeFromEnvironment, readServiceEnvironment } from "../shared/service-environment.ts";
+import { UntilStopped } from "../shared/until-stopped.ts";
 import { LakeSink } from "./lake-sink.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -8,6 +9,14 @@ const log = (message: string) => console.log(`${new Date().toISOString()} consum
 
 try {
   const env = readServiceEnvironment();
+  // Stopping is bounded (TICKSTREAM_STOP_TIMEOUT_MS, under the unit's TimeoutStopSec): see until-stopped.ts.
+  const lifecycle = new UntilStopped({
+    stopTimeoutMs: env.TICKSTREAM_STOP_TIMEOUT_MS,
+    setting: "TICKSTREAM_STOP_TIMEOUT_MS",
+    name: "consumer",
+    say: (line) => console.log(`${new Date().toISOString()} ${line}`),
+    onStopping: (signal) => log(`${signal}: flushing, then exiting`),
+  });
   const sink = new LakeSink({
     bootstrapServers: env.TICKSTREAM_BOOTSTRAP_SERVERS.split(","),
     topic: env.TICKSTREAM_TOPIC,
@@ -19,24 +28,19 @@ try {
         `partition ${event.partition}: ${event.ticks} ticks, ${event.quarantined} quarantined, committed ${event.committedOffset}`,
       ),
   });
-  let stopping = false;
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, () => {
-      if (stopping) return sink.abandonPendingWrites();
-      stopping = true;
-      log(`${signal}: flushing, then exiting`);
-      sink.stop().then(
-        () => process.exit(0),
-        (error) => {
-          log(`stop failed: ${errorMessage(error)}`);
-          process.exit(1);
-        },
-      );
-    });
-  }
+  lifecycle.onAbandon(() => sink.abandonPendingWrites());
+  lifecycle.doing(`connecting to the broker and joining group ${env.TICKSTREAM_GROUP}`);
   await sink.start();
+  lifecycle.running();
   log(`consuming ${env.TICKSTREAM_TOPIC} into s3://${env.TICKSTREAM_BUCKET}/ticks/`);
+  await lifecycle.stopped();
+  lifecycle.doing(
+    `${sink.bufferedRecords} buffered records not flushed or not committed ` +
+      "(the group reads them again; a staged flush stays an orphan under _staging/)",
+  );
+  await sink.stop();
+  process.exit(lifecycle.finish());
 } catch (error) {
-  log(`cannot start: ${errorMessage(error)}`);
+  log(`failed: ${errorMessage(error)}`);
   process.exit(1);
 }

@@ -25,6 +25,8 @@ const schema = z.object({
   TICKSTREAM_ROLLUP_GROUP: z.string().min(1).default("tickstream-rollup"),
   TICKSTREAM_ROLLUP_LATENESS_MS: z.coerce.number().int().min(0).default(5_000),
   TICKSTREAM_ROLLUP_IDLE_CLOSE_MS: z.coerce.number().int().positive().default(30_000),
+  /** The bound of the graceful stop after SIGTERM (apps/shared/until-stopped.ts); under the unit's TimeoutStopSec. */
+  TICKSTREAM_STOP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
 
 export type ServiceEnvironment = z.infer<typeof schema>;

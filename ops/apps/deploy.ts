@@ -12,7 +12,7 @@ import { KAFKA_SECURITY_ENV } from "../../apps/shared/kafka-security.ts";
 import { isSecuredStack, readStackPassword } from "../environments/stack-security.ts";
 import type { SshHost } from "../hosts/ssh-host.ts";
 import type { RemoteCluster } from "../remote/remote-cluster.ts";
-import type { SupervisedService } from "../services/plain-supervisor.ts";
+import { DEFAULT_STOP_GRACE_MS, type SupervisedService } from "../services/plain-supervisor.ts";
 import { bundleApp, NATIVE_PACKAGES, type AppName } from "./bundle.ts";
 
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
@@ -165,6 +165,9 @@ export async function deployApp(
         `ExecStart=/usr/local/bin/node ${appFile}`,
         `WorkingDirectory=${appDir}`,
         app === "producer" ? "Restart=no" : "Restart=on-failure",
+        // The app bounds its own graceful stop (TICKSTREAM_STOP_TIMEOUT_MS, 10 s by default); systemd kills it
+        // only past this, as the supervisor does (DEFAULT_STOP_GRACE_MS).
+        `TimeoutStopSec=${DEFAULT_STOP_GRACE_MS / 1000}`,
         "RestartSec=5",
         "",
         "[Install]",

@@ -9,11 +9,18 @@
 import { expect } from "chai";
 import { execa, type ResultPromise } from "execa";
 import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { waitFor } from "../../apps/shared/retry.ts";
 import type { Tick } from "../../apps/tick/schema.ts";
 import { createTopic } from "../../ops/kafka/topics.ts";
 import type { LocalEnvironment } from "../../ops/local/environment.ts";
-import { TICKSTREAM_BIN } from "../helpers/cli.ts";
+import { parseStackOutputs } from "../../ops/environments/stack-outputs.ts";
+import { RemoteCluster } from "../../ops/remote/remote-cluster.ts";
+import { lastJsonLine, runCli, TICKSTREAM_BIN } from "../helpers/cli.ts";
+import { startSshServer, type SshServer } from "../helpers/sshd.ts";
 import {
   produceTicks,
   readBars,
@@ -28,6 +35,7 @@ import {
   cliEnvironment,
   createTestEnvironment,
   destroyTestEnvironment,
+  uniqueName,
 } from "../helpers/local-environment.ts";
 
 /** The suite's bound (the `stopTimeoutMs` setting), shorter than the default to keep the suite quick. */
@@ -90,7 +98,8 @@ export class Command {
       await this.child;
       return undefined;
     }
-    if (outcome.exitCode === undefined) throw new Error(`ended by ${outcome.signal}:\n${this.text.slice(-3_000)}`);
+    if (outcome.exitCode === undefined)
+      throw new Error(`ended by ${outcome.signal}:\n${this.text.slice(-3_000)}`);
     return outcome.exitCode;
   }
 }
@@ -386,6 +395,230 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
       const bars = await readBars(brokers(), environment.settings.barsTopic);
       expect(bars.duplicates, "a bar emitted twice").to.deep.equal([]);
       expect(withoutRevisions(bars.latest)).to.deep.equal(reference);
+    });
+  });
+
+  describe("the services on a stack's host, over the real sshd", function () {
+    let sshd: SshServer;
+    let hostRoot: string;
+    let outputsFile: string;
+    let outputs: Record<string, unknown>;
+    const topic = uniqueName("services");
+    const cli = (...args: string[]) =>
+      runCli([...args, "--outputs", outputsFile, "--identity", sshd.clientKeyFile], process.env, 180_000);
+
+    before(async function () {
+      this.timeout(240_000);
+      sshd = await startSshServer();
+      hostRoot = await mkdtemp(path.join(tmpdir(), "tickstream-stophost-"));
+      await createTestTopic(brokers(), topic);
+      outputs = {
+        brokerPublicIps: [sshd.host],
+        bootstrapServers: "127.0.0.1:1",
+        internalBootstrapServers: brokers().join(","),
+        sshUser: sshd.username,
+        sshPort: sshd.port,
+        brokerHostKeys: [sshd.hostKeyFingerprint],
+        lakeBucket: environment.lake.bucket,
+        glueDatabase: "tickstream_test",
+        crawlerName: "tickstream-test-crawler",
+        athenaWorkgroup: "tickstream-test",
+        region: environment.lake.region,
+        hostRoot,
+      };
+      outputsFile = path.join(hostRoot, "outputs.json");
+      await writeFile(outputsFile, JSON.stringify(outputs));
+      const common = [
+        `TICKSTREAM_TOPIC=${topic}`,
+        `TICKSTREAM_S3_ENDPOINT=${environment.lake.endpoint}`,
+        `AWS_ACCESS_KEY_ID=${environment.lake.credentials!.accessKeyId}`,
+        `AWS_SECRET_ACCESS_KEY=${environment.lake.credentials!.secretAccessKey}`,
+        `TICKSTREAM_STOP_TIMEOUT_MS=${STOP_TIMEOUT_MS}`,
+      ];
+      const apps = {
+        consumer: [
+          `TICKSTREAM_GROUP=${uniqueName("services-sink")}`,
+          "TICKSTREAM_FAULT_POINT=staged:1:SIGSTOP",
+        ],
+        rollup: [
+          `TICKSTREAM_BARS_TOPIC=${uniqueName("services-bars")}`,
+          `TICKSTREAM_ROLLUP_GROUP=${uniqueName("services-rollup")}`,
+          "TICKSTREAM_ROLLUP_IDLE_CLOSE_MS=1000",
+          "TICKSTREAM_FAULT_POINT=records-sent:1:SIGSTOP",
+        ],
+      };
+      for (const [app, lines] of Object.entries(apps)) {
+        const file = path.join(hostRoot, `${app}.settings.env`);
+        await writeFile(file, [...common, ...lines].join("\n"));
+        const deployed = await cli("app", "deploy", app, "--env-file", file);
+        expect(deployed.exitCode, deployed.stderr).to.equal(0);
+      }
+    });
+    after(async function () {
+      this.timeout(120_000);
+      const cluster = new RemoteCluster(parseStackOutputs(outputs, "test"), {
+        identityFile: sshd.clientKeyFile,
+      });
+      await cluster.stopApps().catch(() => []);
+      cluster.close();
+      await sshd?.stop();
+      await rm(hostRoot, { recursive: true, force: true });
+      await environment.broker.start();
+    });
+
+    /** True once the process has a SIGTERM pending (sent while it is frozen). */
+    async function sigtermPending(pid: number): Promise<boolean> {
+      const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+      const masks = [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].map((match) =>
+        BigInt(`0x${match[1]}`),
+      );
+      return masks.some((mask) => (mask & (1n << 14n)) !== 0n);
+    }
+
+    it("consumer mid-flush and rollup mid-transaction, the broker gone: `app stop` ends each before the unit's TimeoutStopSec, unkilled, each naming what it abandoned", async function () {
+      this.timeout(240_000);
+      await produceTicks(
+        brokers(),
+        topic,
+        syntheticTicks({
+          startMs: Date.UTC(2026, 11, 2, 14),
+          count: 3_000,
+          stepMs: 20,
+          symbols: SYMBOLS,
+          producerId: "services",
+        }),
+      );
+      const pids: Record<string, number> = {};
+      for (const app of ["consumer", "rollup"]) {
+        expect((await cli("app", "start", app)).exitCode).to.equal(0);
+        pids[app] = lastJsonLine<{ pid: number }>((await cli("app", "status", app, "--json")).stdout).pid;
+      }
+      for (const [app, step] of [
+        ["consumer", "staged"],
+        ["rollup", "records-sent"],
+      ] as const)
+        await waitFor(
+          async () =>
+            (await cli("app", "logs", app, "--lines", "100")).stdout.includes(
+              `fault point ${step} #1 reached`,
+            ),
+          {
+            timeoutMs: 90_000,
+            intervalMs: 500,
+            describe: () => `${app} never reached ${step}`,
+          },
+        );
+      expect((await environment.broker.stop()).stopped).to.equal(true);
+      const unit = await readFile(
+        path.join(hostRoot, "var/lib/tickstream/apps/consumer.service.json"),
+        "utf8",
+      );
+      expect(unit).to.include("consumer");
+      for (const app of ["consumer", "rollup"]) {
+        const stopping = cli("app", "stop", app, "--json");
+        await waitFor(() => sigtermPending(pids[app]!), {
+          timeoutMs: 60_000,
+          intervalMs: 50,
+          describe: () => `${app} got no SIGTERM`,
+        });
+        process.kill(pids[app]!, "SIGCONT");
+        const stopped = await stopping;
+        expect(stopped.exitCode, stopped.stderr).to.equal(0);
+        expect(
+          lastJsonLine(stopped.stdout),
+          `${app}: killed after the grace period (TimeoutStopSec)`,
+        ).to.deep.equal({ stopped: true, killed: false });
+        const logs = (await cli("app", "logs", app, "--lines", "100")).stdout;
+        expect(logs, logs).to.match(
+          new RegExp(
+            `${app}: SIGTERM and the stop took over 5 s \\(TICKSTREAM_STOP_TIMEOUT_MS\\): abandoned `,
+          ),
+        );
+      }
+    });
+  });
+
+  describe("logs --follow, the other side silent", function () {
+    /** A TCP server that accepts and never answers (a host or an endpoint that hangs); counts its connections. */
+    let silent: Server;
+    const sockets = new Set<Socket>();
+    let dir: string;
+    before(async function () {
+      silent = createServer((socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      dir = await mkdtemp(path.join(tmpdir(), "tickstream-silent-"));
+      await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "key")]);
+    });
+    after(async function () {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    });
+    const silentPort = () => (silent.address() as { port: number }).port;
+    const connected = (before: number) =>
+      waitFor(() => sockets.size > before, {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        describe: () => "no connection came",
+      });
+
+    it("quotes logs --follow: SIGTERM while a CloudWatch request hangs: cancels it, exit 0", async function () {
+      const outputsFile = path.join(dir, "quotes-outputs.json");
+      await writeFile(
+        outputsFile,
+        JSON.stringify({
+          brokerPublicIps: ["198.51.100.10"],
+          bootstrapServers: "198.51.100.10:9092",
+          lakeBucket: "tickstream-test",
+          glueDatabase: "tickstream_test",
+          crawlerName: "tickstream-test-crawler",
+          athenaWorkgroup: "tickstream-test",
+          region: "us-east-1",
+          quotesFunctionName: "tickstream-quotes",
+          quotesLogGroup: "/aws/lambda/tickstream-quotes",
+        }),
+      );
+      const before = sockets.size;
+      const following = new Command(["quotes", "logs", "--follow", "--outputs", outputsFile], {
+        ...env(),
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${silentPort()}`,
+        AWS_ACCESS_KEY_ID: "testing",
+        AWS_SECRET_ACCESS_KEY: "testing",
+        AWS_REGION: "us-east-1",
+      });
+      await following.waitForOutput(/following; Ctrl-C to stop/);
+      await connected(before);
+      expectExit(following, await following.signal("SIGTERM"), 0);
+    });
+
+    it("broker logs --follow: SIGINT while the SSH handshake hangs (start-up): exit 130 at once", async function () {
+      const outputsFile = path.join(dir, "ssh-outputs.json");
+      await writeFile(
+        outputsFile,
+        JSON.stringify({
+          brokerPublicIps: ["127.0.0.1"],
+          bootstrapServers: "127.0.0.1:1",
+          sshUser: "nobody",
+          sshPort: silentPort(),
+          brokerHostKeys: ["SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+          lakeBucket: "tickstream-test",
+          glueDatabase: "tickstream_test",
+          crawlerName: "tickstream-test-crawler",
+          athenaWorkgroup: "tickstream-test",
+          region: "us-east-1",
+        }),
+      );
+      const before = sockets.size;
+      const following = new Command(
+        ["broker", "logs", "--follow", "--outputs", outputsFile, "--identity", path.join(dir, "key")],
+        env(),
+      );
+      await following.waitForOutput(/^connecting to .* over SSH/m);
+      await connected(before);
+      expectExit(following, await following.signal("SIGINT"), 130);
+      expect(following.output).to.match(
+        /^tickstream: SIGINT during start-up: abandoned connecting to .* over SSH$/m,
+      );
     });
   });
 });

@@ -20,7 +20,7 @@ import { renewCertificates } from "../../remote/renew-certificates.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
 import { formatPairs, type Output } from "../output.ts";
-import { onShutdownSignals } from "../signals.ts";
+import { untilStopped } from "../signals.ts";
 
 interface RemoteOptions {
   outputs?: string;
@@ -214,28 +214,36 @@ async function remoteStatus(output: Output, options: RemoteOptions): Promise<num
 async function remoteLogs(
   output: Output,
   options: RemoteOptions & { lines: number; follow?: boolean },
-): Promise<void> {
-  await withCluster(options, async (cluster) => {
-    const [broker] = cluster.select(options);
-    const host = await cluster.connect(broker!);
-    const logFile = cluster.hostPath("/var/log/kafka/server.log");
-    if (!options.follow) {
-      const text = await host.tail(logFile, options.lines);
-      output.result({ lines: text.split("\n") }, text);
-      return;
-    }
-    const signals = onShutdownSignals();
-    try {
+): Promise<number | void> {
+  // Following runs until a signal: stopping is bounded, whatever the SSH connection is doing (see signals.ts).
+  const lifecycle = options.follow ? untilStopped(output, "closing the log stream") : undefined;
+  try {
+    await withCluster(options, async (cluster) => {
+      const [broker] = cluster.select(options);
+      const name = `broker ${broker!.nodeId} (${broker!.address})`;
+      lifecycle?.doing(`connecting to ${name} over SSH`);
+      if (lifecycle) output.progress(`connecting to ${name} over SSH...`);
+      const host = await cluster.connect(broker!);
+      const logFile = cluster.hostPath("/var/log/kafka/server.log");
+      if (!lifecycle) {
+        const text = await host.tail(logFile, options.lines);
+        output.result({ lines: text.split("\n") }, text);
+        return;
+      }
+      lifecycle.running(`following ${logFile} on ${name}`);
+      output.progress(`following ${logFile} on ${name} (Ctrl-C to stop)`);
       await host.stream(
         "tail",
         ["-n", String(options.lines), "-F", logFile],
         (chunk) => process.stdout.write(chunk),
-        signals.stop,
+        lifecycle.stop,
       );
-    } finally {
-      signals.dispose();
-    }
-  });
+      lifecycle.doing(`closing the SSH session to ${name}`);
+    });
+  } finally {
+    lifecycle?.dispose();
+  }
+  return lifecycle?.finish();
 }
 
 export function registerBrokerCommands(program: Command): void {

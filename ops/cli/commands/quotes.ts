@@ -8,7 +8,7 @@ import { loadStackOutputs, type StackOutputs } from "../../environments/stack-ou
 import { commandAction, withCommonOptions } from "../command.ts";
 import { duration } from "../options.ts";
 import { formatPairs, type Output } from "../output.ts";
-import { onShutdownSignals } from "../signals.ts";
+import { untilStopped } from "../signals.ts";
 
 interface StackOptions {
   stack?: string;
@@ -92,19 +92,32 @@ export function registerQuotesCommands(program: Command): void {
       .option("--follow", "keep printing new lines until Ctrl-C"),
   ).action(
     commandAction(async (output: Output, options: StackOptions & { since: number; follow?: boolean }) => {
+      // Following runs until a signal: stopping is bounded, whatever CloudWatch is doing (see signals.ts).
+      const lifecycle = untilStopped(output, "stopping");
+      lifecycle.doing("reading the stack's outputs");
       const poller = await pollerOf(options);
       output.progress(`${poller.quotesLogGroup}${options.follow ? " (following; Ctrl-C to stop)" : ""}`);
       const logs = new CloudWatchLogsClient({ region: poller.region });
-      const signals = onShutdownSignals();
+      lifecycle.running(`reading ${poller.quotesLogGroup}`);
       const seen = new Set<string>();
       let startTime = Date.now() - options.since;
       try {
         do {
           let nextToken: string | undefined;
           do {
-            const page = await logs.send(
-              new FilterLogEventsCommand({ logGroupName: poller.quotesLogGroup, startTime, nextToken }),
-            );
+            // A signal cancels the request in flight: there is nothing to finish.
+            const page = await logs
+              .send(
+                new FilterLogEventsCommand({ logGroupName: poller.quotesLogGroup, startTime, nextToken }),
+                {
+                  abortSignal: lifecycle.stop,
+                },
+              )
+              .catch((error: unknown) => {
+                if (lifecycle.stop.aborted) return undefined;
+                throw error;
+              });
+            if (!page) break;
             for (const event of page.events ?? []) {
               if (event.eventId && seen.has(event.eventId)) continue;
               if (event.eventId) seen.add(event.eventId);
@@ -114,13 +127,14 @@ export function registerQuotesCommands(program: Command): void {
               startTime = Math.max(startTime, event.timestamp ?? 0);
             }
             nextToken = page.nextToken;
-          } while (nextToken && !signals.stop.aborted);
-          if (options.follow) await sleep(2_000, signals.stop);
-        } while (options.follow && !signals.stop.aborted);
+          } while (nextToken && !lifecycle.stop.aborted);
+          if (options.follow) await sleep(2_000, lifecycle.stop);
+        } while (options.follow && !lifecycle.stop.aborted);
       } finally {
-        signals.dispose();
+        lifecycle.dispose();
         logs.destroy();
       }
+      return lifecycle.finish();
     }),
   );
 }
