@@ -34,6 +34,7 @@ import { countLake } from "../helpers/lake-count.ts";
 import {
   cliEnvironment,
   createTestEnvironment,
+  createTestHome,
   destroyTestEnvironment,
   uniqueName,
 } from "../helpers/local-environment.ts";
@@ -538,7 +539,7 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
     });
   });
 
-  describe("logs --follow, the other side silent", function () {
+  describe("logs --follow and quote polling, the other side silent", function () {
     /** A TCP server that accepts and never answers (a host or an endpoint that hangs); counts its connections. */
     let silent: Server;
     const sockets = new Set<Socket>();
@@ -589,6 +590,37 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
       await following.waitForOutput(/following; Ctrl-C to stop/);
       await connected(before);
       expectExit(following, await following.signal("SIGTERM"), 0);
+    });
+
+    it("produce --source quotes:finnhub: SIGTERM while a poll's request hangs: the poll is cancelled, exit 0", async function () {
+      // Another home on the same broker and S3 server, whose quote API is the silent server.
+      const home = await createTestHome({
+        brokerPort: environment.settings.brokerPort,
+        controllerPort: environment.settings.controllerPort,
+        s3Port: environment.settings.s3Port,
+        quotesBaseUrl: `http://127.0.0.1:${silentPort()}`,
+        stopTimeoutMs: STOP_TIMEOUT_MS,
+      });
+      try {
+        const before = sockets.size;
+        const polling = new Command(
+          [
+            "produce",
+            "--source",
+            "quotes:finnhub",
+            "--symbols",
+            "AAPL,MSFT",
+            "--topic",
+            "produced-by-the-cli",
+          ],
+          { ...process.env, TICKSTREAM_HOME: home, TICKSTREAM_QUOTES_API_KEY: "test-key" },
+        );
+        await connected(before);
+        expectExit(polling, await polling.signal("SIGTERM"), 0);
+        expect(polling.output).to.match(/stopping after the current poll/);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
     });
 
     it("broker logs --follow: SIGINT while the SSH handshake hangs (start-up): exit 130 at once", async function () {
