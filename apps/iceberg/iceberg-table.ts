@@ -29,6 +29,7 @@ import {
   offsetProperty,
   publishedOffsets,
   withSnapshot,
+  type Snapshot,
   type TableMetadata,
 } from "./table-metadata.ts";
 import type { IcebergTableDefinition } from "./table-schema.ts";
@@ -195,6 +196,25 @@ export class IcebergTable {
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, 5 * attempt) * Math.random()));
     }
     throw new IcebergCommitError(`table ${this.name}: no commit won in ${attempts} attempts`);
+  }
+
+  /**
+   * The snapshot a reader at `asOfMs` reads: the newest the table's snapshot log made current at or before that
+   * time (as Athena's FOR TIMESTAMP AS OF); the current one without a time. Undefined when there is none.
+   */
+  snapshotAsOf(metadata: TableMetadata, asOfMs?: number): Snapshot | undefined {
+    if (asOfMs === undefined) return currentSnapshot(metadata);
+    const entry = metadata["snapshot-log"].filter((logged) => logged["timestamp-ms"] <= asOfMs).at(-1);
+    return metadata.snapshots.find((snapshot) => snapshot["snapshot-id"] === entry?.["snapshot-id"]);
+  }
+
+  /** The live data files of one snapshot. */
+  async dataFilesOf(snapshot: Snapshot): Promise<DataFile[]> {
+    const files: DataFile[] = [];
+    for (const manifest of await readManifestList(await this.get(snapshot["manifest-list"])))
+      for (const entry of await readManifest(await this.get(manifest.manifestPath)))
+        if (entry.status !== ENTRY_STATUS.DELETED) files.push(entry.dataFile);
+    return files;
   }
 
   /** The live entries of the current snapshot (what a reader reads), with their sequence numbers. */

@@ -10,6 +10,8 @@ import { ConfigError } from "../shared/errors.ts";
 import { withDuckDB } from "../lake/duckdb.ts";
 import { mirrorPrefix } from "../lake/lake-mirror.ts";
 import { loadCatalog, type CatalogTable } from "../catalog/local-catalog.ts";
+import type { IcebergCatalog } from "../iceberg/catalog.ts";
+import { prepareIcebergViews } from "./iceberg-views.ts";
 import type { CellValue, QueryResult } from "./query-result.ts";
 
 export interface LocalQueryOptions {
@@ -17,6 +19,8 @@ export interface LocalQueryOptions {
   readonly bucket: string;
   readonly cacheDir: string;
   readonly catalogDir: string;
+  /** Read the Iceberg tables instead of the crawled Hive layout (apps/query/iceberg-views.ts). */
+  readonly iceberg?: { readonly catalog: IcebergCatalog; readonly asOfMs?: number };
 }
 
 function quoteLiteral(text: string): string {
@@ -95,7 +99,8 @@ export async function prepareLocalViews(
 
 export async function runLocalQuery(sql: string, options: LocalQueryOptions): Promise<QueryResult> {
   return withDuckDB(async (connection) => {
-    await prepareLocalViews(connection, options);
+    if (options.iceberg) await prepareIcebergViews(connection, { ...options, ...options.iceberg });
+    else await prepareLocalViews(connection, options);
     const reader = await connection.runAndReadAll(sql);
     const columns = reader.columnNames();
     const rows = reader.getRowsJS().map((row) => row.map(toCell));

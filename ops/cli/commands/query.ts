@@ -9,6 +9,7 @@ import { loadCatalog } from "../../../apps/catalog/local-catalog.ts";
 import { athenaCostUsd, type QueryResult } from "../../../apps/query/query-result.ts";
 import { ConfigError } from "../../../apps/shared/errors.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
+import { localIcebergCatalog } from "./lake.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { formatCsv, formatTable } from "../format-table.ts";
@@ -25,6 +26,8 @@ interface QueryOptions {
   json?: boolean;
   outputs?: string;
   stack?: string;
+  iceberg?: boolean;
+  asOf?: number;
 }
 
 function formatBytes(bytes: number): string {
@@ -39,6 +42,11 @@ function formatBytes(bytes: number): string {
 }
 
 async function runQuery(sql: string, options: QueryOptions, output: Output): Promise<QueryResult> {
+  const iceberg = options.iceberg || options.asOf !== undefined;
+  if (iceberg && (options.outputs || options.stack))
+    throw new ConfigError(
+      "--iceberg and --as-of read the local lake's Iceberg tables; a stack's are not built yet",
+    );
   if (options.outputs || options.stack) {
     const outputs = await loadStackOutputs(options);
     const athena = new AthenaClient({ region: outputs.region });
@@ -69,6 +77,7 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
       bucket: environment.lake.bucket,
       cacheDir: environment.paths.lakeCacheDir,
       catalogDir: environment.paths.catalogDir,
+      ...(iceberg ? { iceberg: { catalog: localIcebergCatalog(environment), asOfMs: options.asOf } } : {}),
     });
   } finally {
     s3.destroy();
@@ -76,7 +85,18 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
 }
 
 /** The tables the catalog has: the stack's Glue database, or the local catalog. */
-export async function catalogTables(options: { outputs?: string; stack?: string }): Promise<Set<string>> {
+export async function catalogTables(options: {
+  outputs?: string;
+  stack?: string;
+  iceberg?: boolean;
+  asOf?: number;
+}): Promise<Set<string>> {
+  if (options.iceberg || options.asOf !== undefined) {
+    const catalog = localIcebergCatalog(LocalEnvironment.fromEnvironment());
+    const names = new Set<string>();
+    for (const name of ["ticks", "bars_1m"]) if (await catalog.load(name)) names.add(name);
+    return names;
+  }
   if (options.outputs || options.stack) {
     const outputs = await loadStackOutputs(options);
     const glue = new GlueClient({ region: outputs.region });
@@ -94,6 +114,13 @@ export async function catalogTables(options: { outputs?: string; stack?: string 
   }
   const environment = LocalEnvironment.fromEnvironment();
   return new Set(Object.keys((await loadCatalog(environment.paths.catalogDir)).tables));
+}
+
+function instant(value: string): number {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms))
+    throw new InvalidArgumentError(`expected a time like 2026-12-06T00:30:00Z, got "${value}"`);
+  return ms;
 }
 
 function date(value: string): string {
@@ -118,7 +145,16 @@ export function registerQueryCommand(program: Command): void {
         "--stack <name>",
         "query with Athena for this Pulumi stack (reads its outputs; needs the Pulumi CLI)",
       )
-      .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): query with Athena"),
+      .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): query with Athena")
+      .option(
+        "--iceberg",
+        "read the local lake's Iceberg tables (their current snapshots) instead of the crawled layout",
+      )
+      .option(
+        "--as-of <time>",
+        "read the Iceberg tables as they were at this time (ISO-8601, e.g. 2026-12-06T00:30:00Z)",
+        instant,
+      ),
   ).action(
     commandAction(async (output: Output, options: QueryOptions, sqlArgument?: string) => {
       if (options.list) {
