@@ -71,6 +71,8 @@ export function s3Key(uri: string, bucket: string): string {
 
 export class IcebergTable {
   readonly name: string;
+  /** The table this writer first loaded (Iceberg's table-uuid never changes for a table). */
+  private tableUuid?: string;
   readonly location: string;
   private readonly now: () => number;
 
@@ -117,7 +119,28 @@ export class IcebergTable {
     }
     if (metadata["format-version"] !== 2)
       throw new IcebergCommitError(`table ${this.name}: format version ${metadata["format-version"]}, not 2`);
+    this.checkSchema(metadata, pointer.metadataLocation);
+    // The same table from one load to the next: a pointer moved to another table's metadata behind this
+    // writer's back is refused rather than appended to (its offsets would not be this table's).
+    if (this.tableUuid === undefined) this.tableUuid = metadata["table-uuid"];
+    else if (metadata["table-uuid"] !== this.tableUuid)
+      throw new IcebergCommitError(
+        `table ${this.name}: the catalog now points at another table (uuid ${metadata["table-uuid"]}, was ${this.tableUuid}, ${pointer.metadataLocation}); nothing was committed`,
+      );
     return { metadata, pointer };
+  }
+
+  /** The current schema must be the contract's: the same field ids, names, types and nullability. */
+  private checkSchema(metadata: TableMetadata, location: string): void {
+    const current = metadata.schemas.find((schema) => schema["schema-id"] === metadata["current-schema-id"]);
+    const describe = (fields: readonly { id: number; name: string; type: string; required: boolean }[]) =>
+      fields.map((field) => `${field.id}:${field.name}:${field.type}${field.required ? "" : "?"}`).join(", ");
+    const expected = describe(this.options.definition.schema.fields);
+    const actual = describe(current?.fields ?? []);
+    if (actual !== expected)
+      throw new IcebergCommitError(
+        `table ${this.name}: the schema in ${location} is not the contract's (has ${actual || "none"}; the contract: ${expected})`,
+      );
   }
 
   /** Loads the table, creating it (an empty table, no snapshot) when the catalog has none. */

@@ -28,7 +28,13 @@ async function localCopy(options: IcebergViewOptions, key: string, bytes: number
   const file = path.join(options.cacheDir, "iceberg", key);
   const existing = await stat(file).catch(() => undefined);
   if (existing?.size === bytes) return file;
-  const response = await options.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
+  const response = await options.s3
+    .send(new GetObjectCommand({ Bucket: options.bucket, Key: key }))
+    .catch((error: Error) => {
+      throw new ConfigError(
+        `data file s3://${options.bucket}/${key}, which the table's snapshot lists, cannot be read (${error.name}): was it deleted outside the table?`,
+      );
+    });
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, Buffer.from(await response.Body!.transformToByteArray()));
   return file;

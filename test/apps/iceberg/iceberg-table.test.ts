@@ -3,7 +3,7 @@ import { execa } from "execa";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
 import { IcebergTable, s3Key } from "../../../apps/iceberg/iceberg-table.ts";
 import { offsetProperty, type TableMetadata } from "../../../apps/iceberg/table-metadata.ts";
@@ -12,6 +12,7 @@ import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
 import { withDuckDB } from "../../../apps/lake/duckdb.ts";
 import { migrateHiveTable } from "../../../apps/iceberg/hive-migration.ts";
 import { compactTable } from "../../../apps/iceberg/compaction.ts";
+import { runLocalQuery } from "../../../apps/query/duckdb-engine.ts";
 import { createS3Client } from "../../../apps/lake/s3-client.ts";
 import type { LocalEnvironment } from "../../../ops/local/environment.ts";
 import { writeTickFlush } from "../../helpers/iceberg-flushes.ts";
@@ -320,5 +321,117 @@ describe("the lake's Iceberg tables on the local S3 server @integration", functi
     expect((await ticks.append([later])).added).to.equal(1);
     const after = await pyicebergScan((await catalog.load("ticks"))!.metadataLocation, environment.lake);
     expect(after).to.deep.include({ rows: 6_100, distinct: 6_100, duplicates: [] });
+  });
+
+  // Bad input, each one line and nothing committed over it: a corrupt metadata file, a schema that is not the
+  // contract's, the catalog moved to another table behind a writer's back, a data file deleted outside the table.
+  it("refuses, in one line each, corrupt metadata, a foreign schema, a pointer moved to another table and a missing data file", async function () {
+    const catalog = new FileCatalog(catalogFolder);
+    const put = (key: string, body: string) =>
+      s3.send(new PutObjectCommand({ Bucket: environment.lake.bucket, Key: key, Body: body }));
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (caught: Error) => caught.message,
+      );
+
+    await put("ticks/metadata/corrupt.metadata.json", "{ not json");
+    await catalog.swap(
+      "ticks",
+      undefined,
+      `s3://${environment.lake.bucket}/ticks/metadata/corrupt.metadata.json`,
+    );
+    expect(await failure(table().append([]))).to.match(
+      /^table ticks: its metadata s3:\/\/.+\/ticks\/metadata\/corrupt\.metadata\.json cannot be read \(SyntaxError: /,
+    );
+
+    const writer = table();
+    const foreign = {
+      ...JSON.parse(
+        JSON.stringify(
+          await metadataOf(
+            (
+              await new IcebergTable({
+                s3,
+                bucket: environment.lake.bucket,
+                catalog: new FileCatalog(`${catalogFolder}-other`),
+                definition: ICEBERG_TABLES.ticks,
+              }).ensure()
+            ).pointer.metadataLocation,
+          ),
+        ),
+      ),
+    };
+    foreign.schemas[0].fields[2].type = "float";
+    await put("ticks/metadata/foreign.metadata.json", JSON.stringify(foreign));
+    await catalog.swap(
+      "ticks",
+      await catalog.load("ticks"),
+      `s3://${environment.lake.bucket}/ticks/metadata/foreign.metadata.json`,
+    );
+    expect(await failure(writer.append([]))).to.match(
+      /^table ticks: the schema in s3:\/\/.+foreign\.metadata\.json is not the contract's \(has 1:symbol:string, 2:ts:timestamptz, 3:price:float, .*; the contract: 1:symbol:string, 2:ts:timestamptz, 3:price:double, /,
+    );
+
+    // A writer that loaded one table, then finds the pointer at another table's metadata.
+    const fresh = new FileCatalog(`${catalogFolder}-moved`);
+    const moving = new IcebergTable({
+      s3,
+      bucket: environment.lake.bucket,
+      catalog: fresh,
+      definition: ICEBERG_TABLES.ticks,
+    });
+    await moving.ensure();
+    const other = await new IcebergTable({
+      s3,
+      bucket: environment.lake.bucket,
+      catalog: new FileCatalog(`${catalogFolder}-another`),
+      definition: ICEBERG_TABLES.ticks,
+    }).ensure();
+    await fresh.swap("ticks", await fresh.load("ticks"), other.pointer.metadataLocation);
+    expect(await failure(moving.append([]))).to.match(
+      /^table ticks: the catalog now points at another table \(uuid /,
+    );
+    const before = await fresh.load("ticks");
+
+    // A data file the snapshot lists, deleted behind the table's back.
+    const flush = await writeTickFlush(s3, environment.lake.bucket, encoder, {
+      topic: "stock-ticks",
+      partition: 0,
+      firstOffset: 0n,
+      count: 10,
+      producerId: "gone",
+      firstSeq: 0,
+    });
+    const readers = new FileCatalog(`${catalogFolder}-readers`);
+    await new IcebergTable({
+      s3,
+      bucket: environment.lake.bucket,
+      catalog: readers,
+      definition: ICEBERG_TABLES.ticks,
+    }).append([flush]);
+    await s3.send(
+      new DeleteObjectCommand({
+        Bucket: environment.lake.bucket,
+        Key: s3Key(flush.files[0]!.filePath, environment.lake.bucket),
+      }),
+    );
+    const cacheDir = path.join(catalogFolder, "cache");
+    expect(
+      await failure(
+        runLocalQuery("SELECT count(*) FROM ticks", {
+          s3,
+          bucket: environment.lake.bucket,
+          cacheDir,
+          catalogDir: cacheDir,
+          iceberg: { catalog: readers },
+        }),
+      ),
+    ).to.match(
+      /^data file s3:\/\/.+\.parquet, which the table's snapshot lists, cannot be read \(NoSuchKey\): was it deleted outside the table\?$/,
+    );
+    expect(await fresh.load("ticks"), "nothing committed by the refused writer").to.deep.equal(before);
+    for (const suffix of ["-other", "-moved", "-another", "-readers"])
+      await rm(`${catalogFolder}${suffix}`, { recursive: true, force: true });
   });
 });
