@@ -30,7 +30,7 @@ import {
   withoutRevisions,
 } from "../helpers/bars.ts";
 import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
-import { countLake } from "../helpers/lake-count.ts";
+import { countLake, readLakeSeqs } from "../helpers/lake-count.ts";
 import {
   cliEnvironment,
   createTestEnvironment,
@@ -133,6 +133,13 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
     await produceTicks(brokers(), environment.settings.topic, ticks);
     produced.set(producerId, count);
   }
+  /** Every lake sink of the suite, so that a wrong count shows what each of them said. */
+  const sinks: Command[] = [];
+  const sinkCommand = (environmentVariables: NodeJS.ProcessEnv, faultPoint = "") => {
+    const sink = new Command(consumeArgs, environmentVariables, faultPoint);
+    sinks.push(sink);
+    return sink;
+  };
   const consumeArgs = [
     "consume",
     "--flush-records",
@@ -194,7 +201,7 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
 
     it("consume: SIGTERM mid-flush (staged, not committed): the flush and what is buffered are committed, exit 0", async function () {
       await produceBatch("sink-graceful");
-      const sink = new Command(consumeArgs, env(), "staged:1:SIGSTOP");
+      const sink = sinkCommand(env(), "staged:1:SIGSTOP");
       await sink.waitForOutput(/fault point staged #1 reached/);
       expectExit(sink, await sink.signal("SIGTERM", { thaw: true }), 0);
       expect(sink.output).to.match(/^partition \d+: .* committed \d+$/m);
@@ -222,7 +229,7 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
       this.timeout(180_000);
       // Each command at its moment, then the broker goes.
       await produceBatch("sink-broker-gone");
-      frozen.sink = new Command(consumeArgs, env(), "staged:1:SIGSTOP");
+      frozen.sink = sinkCommand(env(), "staged:1:SIGSTOP");
       frozen.rollup = new Command(rollupArgs, env(), "records-sent:1:SIGSTOP");
       frozen.dashboard = new Command(["dashboard", "--port", "0", "--json"], env());
       frozen.producer = new Command(["produce", "--topic", "produced-by-the-cli", "--rate", "500"], env());
@@ -239,6 +246,17 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
     });
     // The commands of this block are signalled one by one: afterEach must not kill the others.
     const keep = () => Object.values(frozen).forEach((command) => running.delete(command));
+
+    // First: with the broker gone, the producer gives up on its own once its retries run out (exit 1, one
+    // line), so it is signalled while its sends are still being retried.
+    it("produce: SIGINT while sends are retried: exits within the bound with 130", async function () {
+      keep();
+      const producer = frozen.producer!;
+      expectExit(producer, await producer.signal("SIGINT"), 130);
+      expect(producer.output).to.match(
+        /^tickstream: SIGINT and the stop took over 5 s \(stopTimeoutMs\): abandoned the ticks in flight/m,
+      );
+    });
 
     it("dashboard: SIGTERM while serving: exits within the bound with 143, naming the live feed it abandoned", async function () {
       keep();
@@ -268,17 +286,8 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
       );
     });
 
-    it("produce: SIGINT while sends are retried: exits within the bound with 130", async function () {
-      keep();
-      const producer = frozen.producer!;
-      expectExit(producer, await producer.signal("SIGINT"), 130);
-      expect(producer.output).to.match(
-        /^tickstream: SIGINT and the stop took over 5 s \(stopTimeoutMs\): abandoned the ticks in flight/m,
-      );
-    });
-
     it("consume: SIGTERM while joining its group (start-up): exits at once with 143", async function () {
-      const sink = new Command(consumeArgs, env());
+      const sink = sinkCommand(env());
       await sink.waitForOutput(/^joining group /m);
       expectExit(sink, await sink.signal("SIGTERM"), 143);
       expect(sink.output).to.match(
@@ -323,7 +332,7 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
 
     it("consume: SIGTERM while publishing to a lake that is gone: exits within the bound with 143", async function () {
       await produceBatch("sink-s3-gone");
-      const sink = new Command(consumeArgs, env(), "staged:1:SIGSTOP");
+      const sink = sinkCommand(env(), "staged:1:SIGSTOP");
       await sink.waitForOutput(/fault point staged #1 reached/);
       expect((await environment.s3.stop()).stopped).to.equal(true);
       expectExit(sink, await sink.signal("SIGTERM", { thaw: true }), 143);
@@ -335,7 +344,7 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
     it("consume: a second SIGTERM while the stop waits for the lake: exits at once with 143", async function () {
       await environment.s3.start();
       await produceBatch("sink-second-signal");
-      const sink = new Command(consumeArgs, env(), "staged:1:SIGSTOP");
+      const sink = sinkCommand(env(), "staged:1:SIGSTOP");
       await sink.waitForOutput(/fault point staged #1 reached/);
       expect((await environment.s3.stop()).stopped).to.equal(true);
       sink.child.kill("SIGTERM");
@@ -349,7 +358,7 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
   describe("afterwards, nothing lost and nothing twice", function () {
     it("the lake holds every acknowledged tick exactly once (counted with an independent Parquet reader)", async function () {
       this.timeout(240_000);
-      const sink = new Command(consumeArgs, env());
+      const sink = sinkCommand(env());
       await sink.waitForOutput(/^lake sink consuming /m);
       await waitForGroupCaughtUp(
         brokers(),
@@ -360,9 +369,34 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
       expectExit(sink, await sink.signal("SIGTERM"), 0);
       const count = await countLake(environment.lake, produced);
       const total = [...produced.values()].reduce((sum, each) => sum + each, 0);
+      // What was lost, per producer and as offset gaps per partition, and what each command said.
+      const { counts, ranges } = await readLakeSeqs(environment.lake);
+      const lostBy = [...produced].map(([producerId, each]) => {
+        let missing = 0;
+        for (let seq = 0; seq < each; seq++) if (!counts.has(`${producerId}#${seq}`)) missing++;
+        return `${producerId}: ${missing} of ${each} missing`;
+      });
+      const sorted = [...ranges].sort((a, b) =>
+        a.partition !== b.partition ? a.partition - b.partition : Number(a.firstOffset - b.firstOffset),
+      );
+      const gaps = sorted.flatMap((range, index) => {
+        const previous = sorted[index - 1];
+        return previous &&
+          previous.partition === range.partition &&
+          range.firstOffset > previous.lastOffset + 1n
+          ? [
+              `partition ${range.partition}: offsets ${previous.lastOffset + 1n}..${range.firstOffset - 1n} missing before ${range.key}`,
+            ]
+          : [];
+      });
       expect(
         { landed: count.landed, lost: count.lost, duplicated: count.duplicated },
-        count.overlaps.join("\n"),
+        [
+          ...count.overlaps,
+          ...lostBy,
+          ...gaps,
+          ...sinks.map((each, index) => `--- sink ${index + 1}:\n${each.output.slice(-2_500)}`),
+        ].join("\n"),
       ).to.deep.equal({
         landed: total,
         lost: 0,
