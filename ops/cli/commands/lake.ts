@@ -2,10 +2,11 @@
 import { InvalidArgumentError, type Command } from "commander";
 import path from "node:path";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
-import { compactTable, type CompactionReport } from "../../../apps/iceberg/compaction.ts";
+import { compactTable } from "../../../apps/iceberg/compaction.ts";
 import { IcebergTable } from "../../../apps/iceberg/iceberg-table.ts";
-import { migrateHiveTable, type MigrationReport } from "../../../apps/iceberg/hive-migration.ts";
-import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
+import { migrateHiveTable } from "../../../apps/iceberg/hive-migration.ts";
+import { ICEBERG_TABLES, type IcebergTableDefinition } from "../../../apps/iceberg/table-schema.ts";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
@@ -23,45 +24,59 @@ function parseTables(value: string): LakeTableName[] {
   throw new InvalidArgumentError(`--table must be ticks, bars_1m or all, got "${value}"`);
 }
 
+/** The `--table` option both subcommands take. */
+function withTableOption(command: Command): Command {
+  return command.option("--table <name>", "ticks, bars_1m or all", parseTables, [
+    "ticks",
+    "bars_1m",
+  ] as LakeTableName[]);
+}
+
+interface TableTask {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly catalog: FileCatalog;
+  readonly definition: IcebergTableDefinition;
+}
+
+/** Runs `task` for each named table against the local lake, with one S3 client for all of them. */
+async function forEachTable<T>(tables: readonly LakeTableName[], task: (context: TableTask) => Promise<T>) {
+  const environment = LocalEnvironment.fromEnvironment();
+  const s3 = await environment.lakeClient();
+  const results: T[] = [];
+  try {
+    for (const name of tables)
+      results.push(
+        await task({
+          s3,
+          bucket: environment.lake.bucket,
+          catalog: localIcebergCatalog(environment),
+          definition: ICEBERG_TABLES[name],
+        }),
+      );
+  } finally {
+    s3.destroy();
+  }
+  return results;
+}
+
 export function registerLakeCommands(program: Command): void {
   const lake = program.command("lake").description("the lake's Apache Iceberg tables");
   withCommonOptions(
-    lake
-      .command("compact")
-      .description(
-        "rewrite each day partition of the Iceberg tables that holds several data files into one, in one snapshot",
-      )
-      .option("--table <name>", "ticks, bars_1m or all", parseTables, [
-        "ticks",
-        "bars_1m",
-      ] as LakeTableName[]),
+    withTableOption(lake.command("compact")).description(
+      "rewrite each day partition of the Iceberg tables that holds several data files into one, in one snapshot",
+    ),
   ).action(
     commandAction(async (output: Output, options: { table: LakeTableName[] }) => {
-      const environment = LocalEnvironment.fromEnvironment();
-      const s3 = await environment.lakeClient();
-      const reports: CompactionReport[] = [];
-      try {
-        for (const name of options.table) {
-          const definition = ICEBERG_TABLES[name];
-          const table = new IcebergTable({
-            s3,
-            bucket: environment.lake.bucket,
-            catalog: localIcebergCatalog(environment),
-            definition,
-          });
-          reports.push(
-            await compactTable({
-              s3,
-              bucket: environment.lake.bucket,
-              table,
-              definition,
-              onProgress: (message) => output.progress(message),
-            }),
-          );
-        }
-      } finally {
-        s3.destroy();
-      }
+      const reports = await forEachTable(options.table, ({ s3, bucket, catalog, definition }) =>
+        compactTable({
+          s3,
+          bucket,
+          table: new IcebergTable({ s3, bucket, catalog, definition }),
+          definition,
+          onProgress: (message) => output.progress(message),
+        }),
+      );
       output.result(
         { tables: reports },
         formatTable({
@@ -77,34 +92,14 @@ export function registerLakeCommands(program: Command): void {
     }),
   );
   withCommonOptions(
-    lake
-      .command("migrate")
-      .description(
-        "add the Parquet objects of the Hive-layout lake (<table>/dt=…/) to the Iceberg tables, in place; a second run adds nothing",
-      )
-      .option("--table <name>", "ticks, bars_1m or all", parseTables, [
-        "ticks",
-        "bars_1m",
-      ] as LakeTableName[]),
+    withTableOption(lake.command("migrate")).description(
+      "add the Parquet objects of the Hive-layout lake (<table>/dt=…/) to the Iceberg tables, in place; a second run adds nothing",
+    ),
   ).action(
     commandAction(async (output: Output, options: { table: LakeTableName[] }) => {
-      const environment = LocalEnvironment.fromEnvironment();
-      const s3 = await environment.lakeClient();
-      const reports: MigrationReport[] = [];
-      try {
-        for (const table of options.table)
-          reports.push(
-            await migrateHiveTable({
-              s3,
-              bucket: environment.lake.bucket,
-              catalog: localIcebergCatalog(environment),
-              definition: ICEBERG_TABLES[table],
-              onProgress: (message) => output.progress(message),
-            }),
-          );
-      } finally {
-        s3.destroy();
-      }
+      const reports = await forEachTable(options.table, (context) =>
+        migrateHiveTable({ ...context, onProgress: (message) => output.progress(message) }),
+      );
       output.result(
         { tables: reports },
         formatTable({
