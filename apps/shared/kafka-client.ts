@@ -2,6 +2,7 @@
 import { Kafka, logLevel, type KafkaConfig } from "kafkajs";
 import { ServiceError } from "./errors.ts";
 import { describeSecurityFailure, kafkaSecurityConfig } from "./kafka-security.ts";
+import { ignoreKafkajsNegativeTimeouts } from "./kafkajs-warnings.ts";
 
 const LOG_LEVELS: Record<string, logLevel> = {
   nothing: logLevel.NOTHING,
@@ -16,6 +17,7 @@ export function createKafka(
   clientId: string,
   overrides: Partial<KafkaConfig> = {},
 ) {
+  ignoreKafkajsNegativeTimeouts();
   // kafkajs logs transient, retried conditions (a coordinator still loading) as errors; quiet unless asked.
   const level = LOG_LEVELS[(process.env.TICKSTREAM_KAFKA_LOG ?? "nothing").toLowerCase()] ?? logLevel.NOTHING;
   return new Kafka({

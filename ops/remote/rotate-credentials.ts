@@ -18,6 +18,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { ServiceError } from "../../apps/shared/errors.ts";
 import { waitFor } from "../../apps/shared/retry.ts";
 import { KAFKA_SECURITY_ENV } from "../../apps/shared/kafka-security.ts";
+import { ignoreKafkajsNegativeTimeouts } from "../../apps/shared/kafkajs-warnings.ts";
 import type { RotatablePrincipal } from "../../infra/bootstrap/security.ts";
 import { updateAppEnvironment } from "../apps/deploy.ts";
 import { isSecuredStack, writeStackPassword } from "../environments/stack-security.ts";
@@ -78,6 +79,7 @@ async function alterScramCredential(
 }
 
 async function proveLogin(cluster: RemoteCluster, principal: string, password: string): Promise<void> {
+  ignoreKafkajsNegativeTimeouts();
   const kafka = new Kafka({
     clientId: `tickstream-ops-rotation`,
     brokers: cluster.bootstrapServers,
