@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import type { LakeLocation } from "../lake/s3-client.ts";
+import { openCatalog, parseCatalogLocation } from "../iceberg/catalog-location.ts";
+import type { IcebergCatalog } from "../iceberg/catalog.ts";
 
 const schema = z.object({
   TICKSTREAM_BOOTSTRAP_SERVERS: z.string().min(1),
@@ -25,6 +27,23 @@ const schema = z.object({
   TICKSTREAM_ROLLUP_GROUP: z.string().min(1).default("tickstream-rollup"),
   TICKSTREAM_ROLLUP_LATENESS_MS: z.coerce.number().int().min(0).default(5_000),
   TICKSTREAM_ROLLUP_IDLE_CLOSE_MS: z.coerce.number().int().positive().default(30_000),
+  /**
+   * The lake's Iceberg catalog (apps/iceberg/catalog-location.ts): `glue:<database>` on a stack (written by
+   * `tickstream app deploy`), `file:<absolute folder>` locally. Checked here, so a bad value is one line naming it.
+   */
+  TICKSTREAM_ICEBERG_CATALOG: z
+    .string()
+    .optional()
+    .superRefine((value, context) => {
+      if (value === undefined) return;
+      try {
+        parseCatalogLocation(value, "the catalog");
+      } catch (error) {
+        context.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    }),
+  /** A Glue-compatible endpoint instead of AWS's (the tests' moto server). */
+  TICKSTREAM_GLUE_ENDPOINT: z.string().url().optional(),
   /** The bound of the graceful stop after SIGTERM (apps/shared/until-stopped.ts); under the unit's TimeoutStopSec. */
   TICKSTREAM_STOP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
@@ -49,4 +68,18 @@ export function lakeFromEnvironment(env: ServiceEnvironment): LakeLocation {
     endpoint: env.TICKSTREAM_S3_ENDPOINT,
     credentials,
   };
+}
+
+/** The Iceberg catalog TICKSTREAM_ICEBERG_CATALOG names, or undefined when it is not set. */
+export function icebergCatalogFromEnvironment(env: ServiceEnvironment): IcebergCatalog | undefined {
+  if (!env.TICKSTREAM_ICEBERG_CATALOG) return undefined;
+  const credentials =
+    env.TICKSTREAM_GLUE_ENDPOINT && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+      : undefined;
+  return openCatalog(env.TICKSTREAM_ICEBERG_CATALOG, {
+    region: env.AWS_REGION,
+    endpoint: env.TICKSTREAM_GLUE_ENDPOINT,
+    credentials,
+  });
 }

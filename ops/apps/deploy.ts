@@ -143,6 +143,8 @@ export async function deployApp(
       TICKSTREAM_BOOTSTRAP_SERVERS: internalBootstrapServers(cluster.outputs),
       TICKSTREAM_BUCKET: cluster.outputs.lakeBucket,
       AWS_REGION: cluster.outputs.region,
+      // The lake sink commits its Iceberg appends through the stack's Glue database (apps/iceberg/glue-catalog.ts).
+      ...(app === "consumer" ? { TICKSTREAM_ICEBERG_CATALOG: `glue:${cluster.outputs.glueDatabase}` } : {}),
       ...extraEnvironment,
       ...(await kafkaEnvironment(cluster, host, app)),
     }),

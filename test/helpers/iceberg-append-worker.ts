@@ -1,8 +1,11 @@
 /**
- * A separate process appending flushes to the local ticks table, for the commit-race test: argv home, catalog
- * folder, partition, flushes, ticks per flush. Prints one line per append ("appended N").
+ * A separate process appending flushes to the local ticks table, for the commit-race tests: argv lake (JSON),
+ * catalog (a folder, or a location such as `glue:<database>`: apps/iceberg/catalog-location.ts, with the Glue
+ * endpoint in TICKSTREAM_GLUE_ENDPOINT and the keys in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), partition,
+ * flushes, ticks per flush. Prints one line per append ("appended N").
  */
-import { FileCatalog } from "../../apps/iceberg/catalog.ts";
+import { FileCatalog, type IcebergCatalog } from "../../apps/iceberg/catalog.ts";
+import { openCatalog } from "../../apps/iceberg/catalog-location.ts";
 import { IcebergTable } from "../../apps/iceberg/iceberg-table.ts";
 import { ICEBERG_TABLES } from "../../apps/iceberg/table-schema.ts";
 import { createS3Client } from "../../apps/lake/s3-client.ts";
@@ -12,10 +15,13 @@ import { writeTickFlush } from "./iceberg-flushes.ts";
 const [lakeJson, catalogFolder, partitionText, flushesText, ticksText] = process.argv.slice(2);
 const lake = JSON.parse(lakeJson!);
 const s3 = createS3Client(lake);
+const catalog: IcebergCatalog = /^[a-z]+:/.test(catalogFolder!)
+  ? openCatalog(catalogFolder!, { region: lake.region, endpoint: process.env.TICKSTREAM_GLUE_ENDPOINT })
+  : new FileCatalog(catalogFolder!);
 const table = new IcebergTable({
   s3,
   bucket: lake.bucket,
-  catalog: new FileCatalog(catalogFolder!),
+  catalog,
   definition: ICEBERG_TABLES.ticks,
 });
 const encoder = await ParquetEncoder.create();

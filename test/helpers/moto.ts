@@ -5,7 +5,10 @@
  */
 import { execa, type ResultPromise } from "execa";
 import { waitFor } from "../../apps/shared/retry.ts";
+import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.ts";
+
+const GLUE_VERSIONS_LAUNCHER = fileURLToPath(new URL("./moto-glue-versions.py", import.meta.url));
 
 export const MOTO_CREDENTIALS = {
   AWS_ACCESS_KEY_ID: "testing",
@@ -32,17 +35,18 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-export async function startMoto(): Promise<MotoServer> {
+/**
+ * moto's server. `glueTableVersions`: through test/helpers/moto-glue-versions.py, which makes Glue's UpdateTable
+ * honour VersionId (moto ignores it; AWS refuses a stale one with ConcurrentModificationException).
+ */
+export async function startMoto(options: { glueTableVersions?: boolean } = {}): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ResultPromise = execa(
-    "python3",
-    ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)],
-    {
-      reject: false,
-      all: true,
-    },
-  );
+  const server = options.glueTableVersions ? [GLUE_VERSIONS_LAUNCHER] : ["-m", "moto.server"];
+  const child: ResultPromise = execa("python3", [...server, "-H", "127.0.0.1", "-p", String(port)], {
+    reject: false,
+    all: true,
+  });
   await waitFor(
     async () => {
       if (child.exitCode !== null && child.exitCode !== undefined)

@@ -17,8 +17,12 @@ export interface PyIcebergScan {
   readonly partitionSpec: [number, string, string, number][];
 }
 
+/**
+ * `source`: a metadata file (s3://…), or a table in a Glue catalog, loaded by pyiceberg's Glue catalog at
+ * `glue.endpoint` (moto) with the lake's keys.
+ */
 export async function pyicebergScan(
-  metadataLocation: string,
+  source: string | { readonly glueEndpoint: string; readonly database: string; readonly table: string },
   lake: LakeLocation,
   keyColumns: readonly string[] = ["producer_id", "seq"],
 ): Promise<PyIcebergScan> {
@@ -26,12 +30,13 @@ export async function pyicebergScan(
     "python3",
     [
       SCANNER,
-      metadataLocation,
+      typeof source === "string" ? source : `glue:${source.database}.${source.table}`,
       lake.endpoint!,
       lake.credentials!.accessKeyId,
       lake.credentials!.secretAccessKey,
       lake.region,
       keyColumns.join(","),
+      ...(typeof source === "string" ? [] : [source.glueEndpoint]),
     ],
     { timeout: 120_000 },
   );
