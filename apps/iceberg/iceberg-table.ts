@@ -222,6 +222,17 @@ export class IcebergTable {
   }
 
   /**
+   * Commits `next`, metadata the caller derived from `base` (snapshot expiry: apps/iceberg/snapshot-expiry.ts),
+   * through the catalog's compare-and-swap. The new metadata location, or undefined when another commit won: then
+   * the caller derives its metadata again from the new base, so the winner's commit is kept.
+   */
+  async commitMetadata(base: LoadedTable, next: TableMetadata): Promise<string | undefined> {
+    const location = this.metadataUri(next["last-sequence-number"]);
+    await this.put(location, JSON.stringify(next), "application/json");
+    return (await this.options.catalog.swap(this.name, base.pointer, location)) ? location : undefined;
+  }
+
+  /**
    * The snapshot a reader at `asOfMs` reads: the newest the table's snapshot log made current at or before that
    * time (as Athena's FOR TIMESTAMP AS OF); the current one without a time. Undefined when there is none.
    */

@@ -1,17 +1,29 @@
-/** `tickstream lake …`: the lake's Iceberg tables. `migrate` adds a Hive-layout lake's objects to them. */
+/**
+ * `tickstream lake …`: the lake's Iceberg tables. `migrate` adds a Hive-layout lake's objects to them, `compact`
+ * merges a day's small files, `expire` expires old snapshots and deletes the files only they reached.
+ */
 import { InvalidArgumentError, type Command } from "commander";
 import path from "node:path";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
 import { compactTable } from "../../../apps/iceberg/compaction.ts";
 import { IcebergTable } from "../../../apps/iceberg/iceberg-table.ts";
 import { migrateHiveTable } from "../../../apps/iceberg/hive-migration.ts";
+import {
+  DEFAULT_EXPIRE_OLDER_THAN_MS,
+  DEFAULT_ORPHAN_GRACE_MS,
+  DEFAULT_RETAIN_LAST,
+  expireSnapshots,
+  removeOrphanFiles,
+  type DeletedFiles,
+} from "../../../apps/iceberg/snapshot-expiry.ts";
 import { ICEBERG_TABLES, type IcebergTableDefinition } from "../../../apps/iceberg/table-schema.ts";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { formatTable } from "../format-table.ts";
-import type { Output } from "../output.ts";
+import { positiveInteger } from "../options.ts";
+import { formatCount, type Output } from "../output.ts";
 
 /** Where the local catalog keeps the Iceberg tables' pointers. */
 export function localIcebergCatalog(environment: LocalEnvironment): FileCatalog {
@@ -24,7 +36,29 @@ function parseTables(value: string): LakeTableName[] {
   throw new InvalidArgumentError(`--table must be ticks, bars_1m or all, got "${value}"`);
 }
 
-/** The `--table` option both subcommands take. */
+/** An age: "5d", "36h", "90m", "30s", "500ms" (0 too); in milliseconds. */
+function age(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`expected an age like 5d, 12h, 30m or 0s, got "${value}"`);
+  const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  return Number(match[1]) * unitMs[match[2] as keyof typeof unitMs];
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+const filesIn = (deleted: DeletedFiles) =>
+  deleted.dataFiles + deleted.manifests + deleted.manifestLists + deleted.metadataFiles;
+
+/** The `--table` option the subcommands take. */
 function withTableOption(command: Command): Command {
   return command.option("--table <name>", "ticks, bars_1m or all", parseTables, [
     "ticks",
@@ -114,5 +148,89 @@ export function registerLakeCommands(program: Command): void {
         }),
       );
     }),
+  );
+  withCommonOptions(
+    withTableOption(lake.command("expire"))
+      .description(
+        "expire the Iceberg tables' old snapshots (never the current one or its newest --retain-last ancestors) and delete the files only they reached",
+      )
+      .option(
+        "--older-than <age>",
+        "expire snapshots older than this (5d, 12h, 30m, 0s)",
+        age,
+        DEFAULT_EXPIRE_OLDER_THAN_MS,
+      )
+      .option(
+        "--retain-last <n>",
+        "keep the current snapshot and its newest ancestors up to n, whatever their age",
+        positiveInteger,
+        DEFAULT_RETAIN_LAST,
+      )
+      .option("--dry-run", "say what would expire and be deleted; commit and delete nothing")
+      .option(
+        "--orphans",
+        "also delete files under <table>/metadata/ and <table>/data/ that no snapshot references, older than --orphan-grace (never <table>/dt=…/)",
+      )
+      .option("--orphan-grace <age>", "an orphan must be older than this", age, DEFAULT_ORPHAN_GRACE_MS),
+  ).action(
+    commandAction(
+      async (
+        output: Output,
+        options: {
+          table: LakeTableName[];
+          olderThan: number;
+          retainLast: number;
+          dryRun?: boolean;
+          orphans?: boolean;
+          orphanGrace: number;
+        },
+      ) => {
+        const reports = await forEachTable(options.table, async ({ s3, bucket, catalog, definition }) => {
+          const table = new IcebergTable({ s3, bucket, catalog, definition });
+          const onProgress = (message: string) => output.progress(message);
+          const report = await expireSnapshots({
+            s3,
+            bucket,
+            table,
+            olderThanMs: options.olderThan,
+            retainLast: options.retainLast,
+            dryRun: options.dryRun === true,
+            onProgress,
+          });
+          if (!options.orphans) return report;
+          const orphans = await removeOrphanFiles({
+            s3,
+            bucket,
+            table,
+            graceMs: options.orphanGrace,
+            dryRun: options.dryRun === true,
+            onProgress,
+          });
+          return { ...report, orphans };
+        });
+        const verb = options.dryRun ? "would be " : "";
+        output.result(
+          { tables: reports },
+          formatTable({
+            columns: [
+              "table",
+              `snapshots ${verb}expired`,
+              "snapshots kept",
+              `files ${verb}deleted`,
+              `bytes ${verb}deleted`,
+              ...(options.orphans ? [`orphans ${verb}deleted`] : []),
+            ],
+            rows: reports.map((report) => [
+              report.table,
+              report.snapshotsExpired,
+              report.snapshotsRetained,
+              `${formatCount(filesIn(report.deleted))} (${report.deleted.dataFiles} data, ${report.deleted.manifests} manifests, ${report.deleted.manifestLists} manifest lists, ${report.deleted.metadataFiles} metadata)`,
+              formatBytes(report.deleted.bytes + (report.orphans?.bytes ?? 0)),
+              ...(report.orphans ? [formatCount(filesIn(report.orphans))] : []),
+            ]),
+          }),
+        );
+      },
+    ),
   );
 }
