@@ -27,8 +27,11 @@
  * drop its snapshot (an append lost without a trace: its metadata file still exists, nothing points at it). Glue
  * compares VersionId with the table's version in the same step as the write, so of two updates from one version
  * exactly one goes through. The version named is the one `load` returned with the pointer (`expected.version`),
- * so the write is refused if anything changed the table since the committer read its base. The pointer check only
- * spares a write that is bound to fail, and says why in the refusal; it is never what makes the swap safe.
+ * so the write is refused if anything changed the table since the committer read its base. For such a swap the
+ * pointer check only spares a write that is bound to fail (tested: with the check removed every race still keeps
+ * each append once; with VersionId removed the race loses appends). It carries weight in one case only: claiming
+ * a Glue table that exists without a pointer (`expected` undefined), where the version is the one just read and
+ * the check is what says the table had no pointer at that version, as in Iceberg's doCommit.
  * (moto, the local AWS emulator, ignores VersionId; the tests run it with test/helpers/moto-glue-versions.py.)
  */
 import {

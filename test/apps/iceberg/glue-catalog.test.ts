@@ -283,6 +283,32 @@ describe("the Glue catalog against moto @integration", function () {
     expect(scan).to.deep.include({ rows: 100, distinct: 100, duplicates: [] });
   });
 
+  // The SDK retries a call whose answer was lost; Glue then refuses the retry (its version moved, by this very
+  // update). A pointer at this swap's own metadata file means it won (Iceberg's checkCommitStatus).
+  it("counts a swap as won when a retried UpdateTable is refused after its first attempt went through", async function () {
+    const glueCatalog = catalog();
+    const metadata = (name: string) => `s3://${environment.lake.bucket}/ticks/metadata/${name}.metadata.json`;
+    expect(await glueCatalog.swap("ticks", undefined, metadata("a"))).to.equal(true);
+    const refusals: string[] = [];
+    glueCatalog.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== "UpdateTableCommand") return next(args);
+        await next(args);
+        return next(args).catch((error: Error) => {
+          refusals.push(error.name);
+          throw error;
+        });
+      },
+      { step: "initialize", name: "sendTwice" },
+    );
+    const read = (await glueCatalog.load("ticks"))!;
+    expect(await glueCatalog.swap("ticks", read, metadata("b"))).to.equal(true);
+    expect(refusals).to.deep.equal(["ConcurrentModificationException"]);
+    // A stale swap retried the same way is still a loss.
+    expect(await glueCatalog.swap("ticks", read, metadata("c"))).to.equal(false);
+    expect((await glueCatalog.load("ticks"))!.metadataLocation).to.equal(metadata("b"));
+  });
+
   it("keeps every append of four processes committing to one table through Glue at once", async function () {
     const worker = path.resolve("test/helpers/iceberg-append-worker.ts");
     const [writers, flushes, ticks] = [4, 8, 25];
