@@ -132,11 +132,17 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   }
 }
 
+/** The report's first line and the chart's title: where the run was made, Node's version included. */
+export function benchHeading(results: Pick<BenchResults, "machine" | "sideBySide">): string {
+  const { machine, sideBySide: compared } = results;
+  return `tickstream bench: Node ${machine.node}, ${machine.cpus} cores, one local broker, ${compared.records.toLocaleString("en-US")} records side by side`;
+}
+
 /** bench/results.svg of a run's results. */
 export function chartOf(results: BenchResults): string {
   const { sideBySide: compared } = results;
   return benchChartSvg(
-    `tickstream bench: ${results.machine.cpus} cores, one local broker, ${compared.records.toLocaleString("en-US")} records side by side`,
+    benchHeading(results),
     [
       {
         label: "Kafka ProducerPerformance",

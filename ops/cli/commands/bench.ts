@@ -1,6 +1,6 @@
 /** `tickstream bench`: measure the local pipeline side by side with Kafka's own tools (`npm run bench`). */
 import type { Command } from "commander";
-import { runBench } from "../../bench/run-bench.ts";
+import { benchHeading, runBench } from "../../bench/run-bench.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { duration, positiveInteger } from "../options.ts";
 import { formatCount, type Output } from "../output.ts";
@@ -89,7 +89,7 @@ export function registerBenchCommand(program: Command): void {
           ["lost / duplicated (lake audit)", `${results.lost} / ${results.duplicated}`, "", "", "0 / 0"],
         ],
       });
-      output.result(results, `${table}\n(bench/results.json, bench/results.svg)`);
+      output.result(results, `${benchHeading(results)}\n${table}\n(bench/results.json, bench/results.svg)`);
       return results.lost === 0 && results.duplicated === 0 ? 0 : 1;
     }),
   );
