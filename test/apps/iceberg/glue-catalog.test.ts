@@ -31,6 +31,10 @@ import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
 import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
 import { createS3Client } from "../../../apps/lake/s3-client.ts";
 import { ConfigError } from "../../../apps/shared/errors.ts";
+import {
+  icebergCatalogFromEnvironment,
+  readServiceEnvironment,
+} from "../../../apps/shared/service-environment.ts";
 import type { LocalEnvironment } from "../../../ops/local/environment.ts";
 import { writeTickFlush } from "../../helpers/iceberg-flushes.ts";
 import { createTestEnvironment, destroyTestEnvironment } from "../../helpers/local-environment.ts";
@@ -78,6 +82,37 @@ describe("catalog locations", function () {
       expect(message, location).to.include("expected file:<absolute folder> or glue:<Glue database>");
       expect(message, location).not.to.include("\n");
     }
+  });
+
+  it("reads TICKSTREAM_ICEBERG_CATALOG from a service's environment, a bad value in one line naming the variable", function () {
+    const base = {
+      TICKSTREAM_BOOTSTRAP_SERVERS: "10.0.0.1:9092",
+      TICKSTREAM_BUCKET: "lake",
+      AWS_REGION: "us-east-1",
+    };
+    expect(icebergCatalogFromEnvironment(readServiceEnvironment(base))).to.equal(undefined);
+    const env = readServiceEnvironment({
+      ...base,
+      TICKSTREAM_ICEBERG_CATALOG: "glue:tickstream_dev",
+      TICKSTREAM_GLUE_ENDPOINT: "http://127.0.0.1:5000",
+    });
+    const opened = icebergCatalogFromEnvironment(env);
+    expect(opened).to.be.instanceOf(GlueCatalog);
+    expect((opened as GlueCatalog).describe()).to.equal("glue:tickstream_dev");
+    const bad = (value: Record<string, string>) => {
+      try {
+        readServiceEnvironment({ ...base, ...value });
+      } catch (error) {
+        return error as Error;
+      }
+      return undefined;
+    };
+    expect(bad({ TICKSTREAM_ICEBERG_CATALOG: "s3://lake/catalog" })?.message).to.equal(
+      'environment variable TICKSTREAM_ICEBERG_CATALOG: the catalog "s3://lake/catalog" has an unknown scheme "s3"; expected file:<absolute folder> or glue:<Glue database>',
+    );
+    expect(bad({ TICKSTREAM_GLUE_ENDPOINT: "moto" })?.message).to.match(
+      /^environment variable TICKSTREAM_GLUE_ENDPOINT: /,
+    );
   });
 
   it("finds the table location above its metadata folder, as Iceberg lays it out", function () {
