@@ -6,6 +6,7 @@ import { isIPv4 } from "node:net";
 import type * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../apps/shared/errors.ts";
 import { DEFAULT_KAFKA_VERSION } from "../ops/config/settings.ts";
+import { ICEBERG_RETENTION_DEFAULTS, MIN_ORPHAN_FILE_RETENTION_DAYS } from "./lake-retention.ts";
 
 /** Canonical's account, and the Ubuntu 24.04 images the brokers run (for the amiId look-up command). */
 export const UBUNTU_OWNER = "099720109477";
@@ -30,6 +31,17 @@ export interface RawStackConfig {
   readonly quotePoller?: unknown;
   /** The poller's API key, a Pulumi secret (`pulumi config set --secret tickstream:quotesApiKey …`). */
   readonly quotesApiKey?: pulumi.Output<string>;
+  /** The Iceberg tables' Glue optimizers (infra/lake-retention.ts has the defaults and why). */
+  readonly icebergSnapshotRetentionDays?: number;
+  readonly icebergSnapshotsToRetain?: number;
+  readonly icebergOrphanFileRetentionDays?: number;
+}
+
+/** What the Glue table optimizers of the Iceberg tables keep. */
+export interface IcebergRetention {
+  readonly snapshotRetentionDays: number;
+  readonly snapshotsToRetain: number;
+  readonly orphanFileRetentionDays: number;
 }
 
 export interface QuotePollerConfig {
@@ -63,6 +75,7 @@ export interface StackConfig {
   /** The brokers' image, pinned: a lookup of the newest image would plan a replacement of every broker. */
   readonly amiId: string;
   readonly quotePoller?: QuotePollerConfig & { readonly apiKey: pulumi.Output<string> };
+  readonly icebergRetention: IcebergRetention;
 }
 
 export const STACK_DEFAULTS = {
@@ -130,15 +143,49 @@ export function isCidr(value: string): boolean {
   return /^[0-9a-f:]+$/i.test(address) && address.includes(":") && Number(bits) <= 128;
 }
 
-function positiveInteger(key: string, value: number | undefined, fallback: number, max: number): number {
+function positiveInteger(
+  key: string,
+  value: number | undefined,
+  fallback: number,
+  max: number,
+  min = 1,
+  why = "",
+): number {
   const result = value ?? fallback;
-  if (!Number.isInteger(result) || result < 1 || result > max)
+  if (!Number.isInteger(result) || result < min || result > max)
     fail(
       key,
-      `must be a whole number from 1 to ${max}, got ${value}`,
+      `must be a whole number from ${min} to ${max}${why}, got ${value}`,
       `set it with: pulumi config set tickstream:${key} <n>`,
     );
   return result;
+}
+
+/** The optimizers' retention settings, each bad value one line naming its key. */
+function icebergRetention(raw: RawStackConfig): IcebergRetention {
+  const defaults = ICEBERG_RETENTION_DEFAULTS;
+  return {
+    snapshotRetentionDays: positiveInteger(
+      "icebergSnapshotRetentionDays",
+      raw.icebergSnapshotRetentionDays,
+      defaults.snapshotRetentionDays,
+      3650,
+    ),
+    snapshotsToRetain: positiveInteger(
+      "icebergSnapshotsToRetain",
+      raw.icebergSnapshotsToRetain,
+      defaults.snapshotsToRetain,
+      1000,
+    ),
+    orphanFileRetentionDays: positiveInteger(
+      "icebergOrphanFileRetentionDays",
+      raw.icebergOrphanFileRetentionDays,
+      defaults.orphanFileRetentionDays,
+      3650,
+      MIN_ORPHAN_FILE_RETENTION_DAYS,
+      ` (longer than the lake keeps _staging/, so no file whose Iceberg append is still pending is deleted)`,
+    ),
+  };
 }
 
 export function validateStackConfig(raw: RawStackConfig): StackConfig {
@@ -285,6 +332,7 @@ export function validateStackConfig(raw: RawStackConfig): StackConfig {
     vpcCidr,
     dataVolumeGb: positiveInteger("dataVolumeGb", raw.dataVolumeGb, STACK_DEFAULTS.dataVolumeGb, 16_384),
     amiId: raw.amiId,
+    icebergRetention: icebergRetention(raw),
   };
 }
 

@@ -21,5 +21,8 @@ export function readRawStackConfig(): RawStackConfig {
     amiId: config.get("amiId"),
     quotePoller: config.getObject<unknown>("quotePoller"),
     quotesApiKey: config.getSecret("quotesApiKey"),
+    icebergSnapshotRetentionDays: config.getNumber("icebergSnapshotRetentionDays"),
+    icebergSnapshotsToRetain: config.getNumber("icebergSnapshotsToRetain"),
+    icebergOrphanFileRetentionDays: config.getNumber("icebergOrphanFileRetentionDays"),
   };
 }

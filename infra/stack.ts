@@ -7,6 +7,7 @@ import { validateStackConfig, validateStackName, type RawStackConfig, type Stack
 import { BrokerCluster } from "./components/broker-cluster.ts";
 import { BrokerSecurity } from "./components/broker-security.ts";
 import { Catalog } from "./components/catalog.ts";
+import { IcebergTables } from "./components/iceberg-tables.ts";
 import { Lake } from "./components/lake.ts";
 import { Network } from "./components/network.ts";
 import { QuotePoller } from "./components/quote-poller.ts";
@@ -130,6 +131,18 @@ export function createTickstreamStack(
       crawlerSchedule: config.crawlerSchedule,
       forceDestroy: config.forceDestroy,
       bytesScannedCutoffPerQuery: ATHENA_BYTES_SCANNED_CUTOFF,
+      tags,
+    },
+    opts,
+  );
+  new IcebergTables(
+    `${name}-iceberg`,
+    {
+      database: catalog.database,
+      lakeBucketName: lake.bucket.name,
+      lakeBucketArn: lake.bucket.arn,
+      retention: config.icebergRetention,
+      forceDestroy: config.forceDestroy,
       tags,
     },
     opts,

@@ -1,6 +1,11 @@
-/** The Glue database and crawler over the lake, and an Athena workgroup that enforces its own settings. */
+/**
+ * The Glue database, the crawler over quarantine/, and an Athena workgroup that enforces its own settings. The
+ * database also holds the Iceberg tables `ticks` and `bars_1m` (infra/components/iceberg-tables.ts), which no
+ * crawler touches.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { CRAWLED_PREFIXES } from "./iam-policies.ts";
 import { SecureBucket } from "./secure-bucket.ts";
 
 export interface CatalogArgs {
@@ -30,12 +35,13 @@ export class Catalog extends pulumi.ComponentResource {
         databaseName: this.database.name,
         role: args.crawlerRoleArn,
         schedule: args.crawlerSchedule,
-        s3Targets: [
-          { path: pulumi.interpolate`s3://${args.lakeBucketName}/ticks/` },
-          { path: pulumi.interpolate`s3://${args.lakeBucketName}/quarantine/` },
-          // The rollup's bars (apps/rollup), written by the lake sink's second instance.
-          { path: pulumi.interpolate`s3://${args.lakeBucketName}/bars_1m/` },
-        ],
+        // quarantine/ only (JSON lines, Hive layout). ticks/ and bars_1m/ are Iceberg tables the stack creates and
+        // the sink's commits move: a crawl of them would write a Hive table over the Iceberg table's Glue entry (or,
+        // with Iceberg targets, register whichever metadata file it finds, a lost commit's among them), so they
+        // are no crawler's target, and the crawler's role is denied every write to their Glue entries.
+        s3Targets: CRAWLED_PREFIXES.map((prefix) => ({
+          path: pulumi.interpolate`s3://${args.lakeBucketName}/${prefix}`,
+        })),
         // Each run reads only the dt= folders added since the last, so a new day is queryable after one cheap
         // crawl; Glue accepts that only with both schema-change behaviours LOG (a changed schema is logged, not
         // applied: widen a table with a one-off CRAWL_EVERYTHING run). Chosen over partition projection, which
@@ -50,8 +56,9 @@ export class Catalog extends pulumi.ComponentResource {
         tags: args.tags,
       },
       // Glue Developer Guide, "Scheduling incremental crawls": with CRAWL_NEW_FOLDERS_ONLY "you can't change the
-      // Amazon S3 target data stores", so UpdateCrawler would refuse a target change (bars_1m/ added to a stack
-      // made before it): a new crawler replaces the old one instead; its tables stay in the database.
+      // Amazon S3 target data stores", so UpdateCrawler would refuse a target change (ticks/ and bars_1m/ left to
+      // the Iceberg tables on a stack made before them): a new crawler replaces the old one instead; its tables
+      // stay in the database (a crawled Hive `ticks` must be dropped before the Iceberg table can be created).
       { ...parent, replaceOnChanges: ["s3Targets"] },
     );
     this.resultsBucket = new SecureBucket(

@@ -1,8 +1,13 @@
-/** The lake bucket and its IAM: the broker role that writes it and the crawler role that reads it. */
+/**
+ * The lake bucket and its IAM: the broker role that writes it (and commits its Iceberg tables) and the crawler
+ * role that reads quarantine/.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { STAGING_EXPIRATION_DAYS } from "../lake-retention.ts";
 import {
   assumeRolePolicy,
+  brokerCatalogPolicy,
   brokerLakePolicy,
   crawlerCatalogPolicy,
   crawlerLakePolicy,
@@ -44,7 +49,7 @@ export class Lake extends pulumi.ComponentResource {
             id: "expire-staging",
             status: "Enabled",
             filter: { prefix: "_staging/" },
-            expiration: { days: 7 },
+            expiration: { days: STAGING_EXPIRATION_DAYS },
           },
           {
             id: "abort-incomplete-uploads",
@@ -80,6 +85,21 @@ export class Lake extends pulumi.ComponentResource {
       { role: brokerRole.id, policy: this.bucket.arn.apply((arn) => JSON.stringify(brokerLakePolicy(arn))) },
       parent,
     );
+    const caller = aws.getCallerIdentityOutput({}, parent);
+    const region = aws.getRegionOutput({}, parent);
+    // The lake sink commits the Iceberg tables (apps/iceberg/glue-catalog.ts): their Glue entries, nothing else.
+    new aws.iam.RolePolicy(
+      `${name}-broker-catalog`,
+      {
+        role: brokerRole.id,
+        policy: pulumi
+          .all([region.name, caller.accountId])
+          .apply(([regionName, accountId]) =>
+            JSON.stringify(brokerCatalogPolicy(regionName, accountId, args.glueDatabaseName)),
+          ),
+      },
+      parent,
+    );
     this.brokerInstanceProfile = new aws.iam.InstanceProfile(
       `${name}-broker`,
       { role: brokerRole.name, tags: args.tags },
@@ -91,8 +111,6 @@ export class Lake extends pulumi.ComponentResource {
       { assumeRolePolicy: assumeRolePolicy("glue.amazonaws.com"), tags: args.tags },
       parent,
     );
-    const caller = aws.getCallerIdentityOutput({}, parent);
-    const region = aws.getRegionOutput({}, parent);
     new aws.iam.RolePolicy(
       `${name}-crawler-catalog`,
       {

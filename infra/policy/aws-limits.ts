@@ -5,6 +5,7 @@
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { EC2_USER_DATA_MAX_BYTES, userDataRawBytes } from "../bootstrap/user-data.ts";
+import { MIN_ORPHAN_FILE_RETENTION_DAYS } from "../lake-retention.ts";
 import { RESOURCE_TYPES as T } from "./resource-types.ts";
 
 /**
@@ -227,8 +228,8 @@ export const s3ReadersMayListWhatTheyRead: ResourceValidationPolicy = {
  * quotas" (role and instance profile names up to 64 and 128 of a-zA-Z0-9+=,.@_-); Systems Manager API
  * Reference, PutParameter Name (a-zA-Z0-9_.-/, at most 15 levels); CloudWatch Logs API Reference,
  * CreateLogGroup (1-512 of a-zA-Z0-9_-/.#); Athena API Reference, CreateWorkGroup Name ([a-zA-Z0-9._-]{1,128});
- * Athena User Guide, "Name databases, tables, and columns" (Glue database names for Athena: lowercase,
- * 1-255, letters, digits and underscore).
+ * Athena User Guide, "Name databases, tables, and columns" (Glue database and table names for Athena:
+ * lowercase, 1-255, letters, digits and underscore).
  */
 export const NAME_RULES: Record<
   string,
@@ -262,12 +263,17 @@ export const NAME_RULES: Record<
     pattern: /^[a-z0-9_]{1,255}$/,
     rule: "1-255 lowercase letters, digits and _",
   },
+  [T.glueTable]: {
+    property: "name",
+    pattern: /^[a-z0-9_]{1,255}$/,
+    rule: "1-255 lowercase letters, digits and _",
+  },
 };
 
 export const awsNamesValid: ResourceValidationPolicy = {
   name: "aws-names-valid",
   description:
-    "Bucket, function, role, instance profile, parameter, log group, workgroup and Glue database names meet AWS's length and character rules.",
+    "Bucket, function, role, instance profile, parameter, log group, workgroup, Glue database and Glue table names meet AWS's length and character rules.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const rule = NAME_RULES[args.type];
@@ -351,5 +357,188 @@ export const glueIncrementalCrawlerLogs: ResourceValidationPolicy = {
     const policy = args.props.schemaChangePolicy ?? {};
     if (policy.updateBehavior !== "LOG" || policy.deleteBehavior !== "LOG")
       report("schemaChangePolicy must be LOG/LOG with recrawlBehavior CRAWL_NEW_FOLDERS_ONLY");
+  },
+};
+
+/** A property path is ignored when it, or a path above it, is in ignoreChanges. */
+function ignores(ignoreChanges: readonly string[] | undefined, property: string): boolean {
+  return (ignoreChanges ?? []).some((path) => path === property || path === "*");
+}
+
+const isIcebergTable = (props: Record<string, any>) =>
+  String(props.parameters?.table_type ?? "").toUpperCase() === "ICEBERG";
+
+/**
+ * Iceberg's catalog contract as Glue holds it (Iceberg's GlueCatalog, GlueTableOperations; Athena User Guide,
+ * "Creating Iceberg tables": Athena reads an Iceberg table from its `metadata_location`): a Glue table with
+ * `table_type = ICEBERG` is an EXTERNAL_TABLE whose `metadata_location` is a metadata JSON file under
+ * `<location>/metadata/` of its storage descriptor's location; Glue's table optimizers run only on such tables
+ * (Glue Developer Guide, "Optimizing Iceberg tables").
+ */
+export const glueIcebergTablesValid: ResourceValidationPolicy = {
+  name: "glue-iceberg-tables-valid",
+  description:
+    "A Glue Iceberg table is an EXTERNAL_TABLE with table_type ICEBERG and a metadata_location under <location>/metadata/ (Iceberg's GlueCatalog; Athena reads the table from metadata_location).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.glueTable || !isIcebergTable(args.props)) return;
+    const location = String(args.props.storageDescriptor?.location ?? "").replace(/\/$/, "");
+    const metadata = args.props.parameters?.metadata_location;
+    if (args.props.tableType !== "EXTERNAL_TABLE")
+      report(
+        `tableType "${args.props.tableType}" is not EXTERNAL_TABLE (Glue's DeleteTable then keeps the data)`,
+      );
+    if (!/^s3:\/\/[^/]+\/.+/.test(location))
+      report("storageDescriptor.location is not an s3:// table location");
+    if (
+      typeof metadata !== "string" ||
+      !metadata.startsWith(`${location}/metadata/`) ||
+      !metadata.endsWith(".metadata.json")
+    )
+      report(
+        `parameters.metadata_location ${JSON.stringify(metadata)} is not a metadata file under ${location}/metadata/`,
+      );
+  },
+};
+
+/**
+ * After `pulumi up` creates an Iceberg table, its commits own it: each swaps `metadata_location` and rewrites the
+ * storage descriptor with UpdateTable (apps/iceberg/glue-catalog.ts; Iceberg's GlueTableOperations). Without
+ * ignoreChanges, the next `pulumi up` (or any other change to the table) would send the stack's parameters back
+ * with UpdateTable and move the pointer to the initial metadata, dropping every snapshot since. The initial
+ * metadata object ignores its content likewise (a replacement would delete the file the table first named).
+ */
+export const glueIcebergTablesIgnoreCommits: ResourceValidationPolicy = {
+  name: "glue-iceberg-tables-ignore-commits",
+  description:
+    "A Glue Iceberg table ignores changes to its parameters and storage descriptor (which its commits move), and an Iceberg metadata object to its content, so that pulumi up never moves a table's pointer backwards.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    const ignored = args.opts?.ignoreChanges;
+    if (args.type === T.glueTable && isIcebergTable(args.props))
+      for (const property of ["parameters", "storageDescriptor"])
+        if (!ignores(ignored, property))
+          report(
+            `ignoreChanges must hold "${property}": a commit moves it, and pulumi up would move it back`,
+          );
+    if (
+      args.type === T.bucketObject &&
+      /\/metadata\/[^/]+\.metadata\.json$/.test(String(args.props.key ?? ""))
+    )
+      if (!ignores(ignored, "content"))
+        report(`ignoreChanges must hold "content" for the Iceberg metadata file ${args.props.key}`);
+  },
+};
+
+/** Glue API, TableOptimizer: Type "compaction" | "retention" | "orphan_file_deletion" (not "orphanFileDeletion"). */
+const OPTIMIZER_BLOCKS: Record<string, string> = {
+  compaction: "compactionConfiguration",
+  retention: "retentionConfiguration",
+  orphan_file_deletion: "orphanFileDeletionConfiguration",
+};
+
+/**
+ * Glue API, TableOptimizer Type (compaction | retention | orphan_file_deletion); IcebergRetentionConfiguration
+ * (runRateInHours 3-168; numberOfSnapshotsToRetain: the snapshots kept); IcebergOrphanFileDeletionConfiguration.
+ * Each optimizer carries the configuration block of its own type, and retention keeps at least one snapshot.
+ */
+export const glueTableOptimizersValid: ResourceValidationPolicy = {
+  name: "glue-table-optimizers-valid",
+  description:
+    "A Glue table optimizer has one of AWS's types (compaction, retention, orphan_file_deletion) with that type's configuration block, a role, and retention run rates of 3-168 hours keeping at least one snapshot (Glue API, TableOptimizer, IcebergRetentionConfiguration).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.tableOptimizer) return;
+    const type = String(args.props.type);
+    const configuration = args.props.configuration ?? {};
+    const block = OPTIMIZER_BLOCKS[type];
+    if (!block) report(`type "${type}" is not one of ${Object.keys(OPTIMIZER_BLOCKS).join(", ")}`);
+    for (const [other, name] of Object.entries(OPTIMIZER_BLOCKS))
+      if (other !== type && configuration[name] !== undefined)
+        report(`a ${type} optimizer carries ${name}, which is ${other}'s`);
+    if (!configuration.roleArn) report("configuration.roleArn is not set");
+    for (const name of ["retentionConfiguration", "orphanFileDeletionConfiguration"]) {
+      const rate = configuration[name]?.icebergConfiguration?.runRateInHours;
+      if (rate !== undefined && !(Number.isInteger(rate) && rate >= 3 && rate <= 168))
+        report(
+          `${name}.icebergConfiguration.runRateInHours ${rate} is not a whole number of hours from 3 to 168`,
+        );
+    }
+    const kept = configuration.retentionConfiguration?.icebergConfiguration?.numberOfSnapshotsToRetain;
+    if (kept !== undefined && !(Number.isInteger(kept) && kept >= 1))
+      report(
+        `numberOfSnapshotsToRetain ${kept}: at least the current snapshot, which carries the published offsets`,
+      );
+  },
+};
+
+/**
+ * Glue Developer Guide, "Deleting orphan files": the optimizer deletes unreferenced files under its location
+ * older than the retention, and "A file awaiting a delayed or retried commit is not yet referenced by that
+ * metadata ... Configure orphanFileRetentionPeriodInDays to exceed the maximum expected time between file creation
+ * and successful commit completion"; "If your table location overlaps with other data sources, the service might
+ * identify and delete unrelated files as orphans". The lake's tables share their prefixes with the Hive-layout
+ * objects and the sink's published flushes (copied to their final names before their append), so the optimizer
+ * is held to `s3://<bucket>/<table>/metadata/` and to a retention above the lake's _staging/ expiration.
+ */
+export const glueOrphanDeletionSparesData: ResourceValidationPolicy = {
+  name: "glue-orphan-deletion-spares-data",
+  description: `Orphan-file deletion looks only under its table's metadata/ folder and keeps orphans at least ${MIN_ORPHAN_FILE_RETENTION_DAYS} days, longer than an append can be pending (Glue Developer Guide, "Deleting orphan files").`,
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.tableOptimizer || args.props.type !== "orphan_file_deletion") return;
+    const iceberg = args.props.configuration?.orphanFileDeletionConfiguration?.icebergConfiguration ?? {};
+    const days = iceberg.orphanFileRetentionPeriodInDays;
+    if (!(Number.isInteger(days) && days >= MIN_ORPHAN_FILE_RETENTION_DAYS))
+      report(
+        `orphanFileRetentionPeriodInDays ${days ?? "unset (Glue's default 3)"} is under ${MIN_ORPHAN_FILE_RETENTION_DAYS}: a published file whose append is pending could be deleted`,
+      );
+    const location = String(iceberg.location ?? "");
+    if (!new RegExp(`^s3://[^/]+/${args.props.tableName}/metadata/?$`).test(location))
+      report(
+        `location ${JSON.stringify(iceberg.location ?? "unset (the whole table location)")} is not s3://<bucket>/${args.props.tableName}/metadata/: data files and Hive-layout objects would be candidates`,
+      );
+  },
+};
+
+/**
+ * Glue Developer Guide, "Table optimization prerequisites": the optimizer's role trusts the AWS Glue service
+ * (Principal Service glue.amazonaws.com, sts:AssumeRole), and nothing else may assume a role that can rewrite
+ * and delete the tables' files.
+ */
+export const glueOptimizerRoleTrust: StackValidationPolicy = {
+  name: "glue-optimizer-role-trust",
+  description:
+    'The role of every Glue table optimizer is assumable by glue.amazonaws.com alone (Glue Developer Guide, "Table optimization prerequisites").',
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    for (const optimizer of args.resources.filter((resource) => resource.type === T.tableOptimizer)) {
+      const arn = optimizer.props.configuration?.roleArn;
+      const role = args.resources.find((resource) => resource.type === T.role && resource.props.arn === arn);
+      if (!role) continue; // an ARN not known yet (a preview of a new role) or a role of another stack
+      const document =
+        typeof role.props.assumeRolePolicy === "string"
+          ? JSON.parse(role.props.assumeRolePolicy)
+          : (role.props.assumeRolePolicy ?? {});
+      const statements = [document.Statement ?? []].flat() as {
+        Effect?: string;
+        Principal?: unknown;
+        Action?: string | string[];
+      }[];
+      const trusted = statements
+        .filter((statement) => statement.Effect === "Allow")
+        .flatMap((statement) => {
+          const principal = statement.Principal as { Service?: string | string[] } | string | undefined;
+          if (typeof principal === "string" || principal === undefined) return [String(principal)];
+          return Object.entries(principal).flatMap(([kind, value]) =>
+            [value].flat().map((entry) => (kind === "Service" ? String(entry) : `${kind}:${String(entry)}`)),
+          );
+        });
+      if (trusted.length === 0 || trusted.some((principal) => principal !== "glue.amazonaws.com"))
+        report(
+          `role ${role.name} of optimizer ${optimizer.name} trusts ${JSON.stringify(trusted)}, not glue.amazonaws.com alone`,
+          role.urn,
+        );
+    }
   },
 };

@@ -24,4 +24,7 @@ export const RESOURCE_TYPES = {
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   glueDatabase: "aws:glue/catalogDatabase:CatalogDatabase",
   crawler: "aws:glue/crawler:Crawler",
+  glueTable: "aws:glue/catalogTable:CatalogTable",
+  tableOptimizer: "aws:glue/catalogTableOptimizer:CatalogTableOptimizer",
+  bucketObject: "aws:s3/bucketObject:BucketObject",
 } as const;

@@ -20,7 +20,12 @@ import {
   ec2UserDataWithinLimit,
   ec2VolumeDetachSafely,
   elasticIpQuota,
+  glueIcebergTablesIgnoreCommits,
+  glueIcebergTablesValid,
   glueIncrementalCrawlerLogs,
+  glueOptimizerRoleTrust,
+  glueOrphanDeletionSparesData,
+  glueTableOptimizersValid,
   s3ReadersMayListWhatTheyRead,
   securityGroupOneRuleStyle,
   securityGroupRuleQuota,
@@ -207,6 +212,10 @@ export const RESOURCE_POLICIES: readonly ResourceValidationPolicy[] = [
   awsNamesValid,
   securityGroupRuleQuota,
   glueIncrementalCrawlerLogs,
+  glueIcebergTablesValid,
+  glueIcebergTablesIgnoreCommits,
+  glueTableOptimizersValid,
+  glueOrphanDeletionSparesData,
 ];
 
 export const STACK_POLICIES: readonly StackValidationPolicy[] = [
@@ -216,4 +225,5 @@ export const STACK_POLICIES: readonly StackValidationPolicy[] = [
   securityGroupOneRuleStyle,
   ec2ReplaceAttachedInstancesDeleteFirst,
   elasticIpQuota,
+  glueOptimizerRoleTrust,
 ];

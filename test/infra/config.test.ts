@@ -61,6 +61,23 @@ describe("stack config validation", function () {
   });
 
   const cases: [string, Partial<RawStackConfig>, RegExp][] = [
+    // Glue Developer Guide, "Deleting orphan files": a file whose commit is pending can be deleted once older
+    // than the retention; the lake keeps _staging/ (whence a copied flush is appended) 7 days.
+    [
+      "an orphan-file retention the lake's pending appends could outlive",
+      { icebergOrphanFileRetentionDays: 7 },
+      /^config tickstream:icebergOrphanFileRetentionDays must be a whole number from 8 to 3650 \(longer than the lake keeps _staging\/, so no file whose Iceberg append is still pending is deleted\), got 7; set it with: pulumi config set tickstream:icebergOrphanFileRetentionDays <n>$/,
+    ],
+    [
+      "no snapshot kept",
+      { icebergSnapshotsToRetain: 0 },
+      /^config tickstream:icebergSnapshotsToRetain must be a whole number from 1 to 1000, got 0; set it with: pulumi config set tickstream:icebergSnapshotsToRetain <n>$/,
+    ],
+    [
+      "a fractional snapshot retention",
+      { icebergSnapshotRetentionDays: 1.5 },
+      /^config tickstream:icebergSnapshotRetentionDays must be a whole number from 1 to 3650, got 1.5; set it with/,
+    ],
     [
       "a missing region",
       { region: undefined },
@@ -144,6 +161,30 @@ describe("stack config validation", function () {
       /^config tickstream:kafkaVersion "latest" is not a Kafka release/,
     ],
   ];
+
+  it("takes the Iceberg tables' retention settings, with defaults (infra/lake-retention.ts)", function () {
+    expect(validateStackConfig(dev).icebergRetention).to.deep.equal({
+      snapshotRetentionDays: 7,
+      snapshotsToRetain: 1,
+      orphanFileRetentionDays: 14,
+    });
+    expect(
+      validateStackConfig({
+        ...dev,
+        icebergSnapshotRetentionDays: 30,
+        icebergSnapshotsToRetain: 5,
+        icebergOrphanFileRetentionDays: 8,
+      }).icebergRetention,
+    ).to.deep.equal({ snapshotRetentionDays: 30, snapshotsToRetain: 5, orphanFileRetentionDays: 8 });
+    // What Pulumi reads: the keys the validation names.
+    const reader = readFileSync("infra/read-config.ts", "utf8");
+    for (const key of [
+      "icebergSnapshotRetentionDays",
+      "icebergSnapshotsToRetain",
+      "icebergOrphanFileRetentionDays",
+    ])
+      expect(reader).to.include(`config.getNumber("${key}")`);
+  });
 
   it("accepts 28 IPv4 allowedCidrs, the most a group's 60 inbound rules hold", function () {
     const allowedCidrs = Array.from({ length: 28 }, (_, index) => `198.51.${index}.0/24`);

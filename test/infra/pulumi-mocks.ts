@@ -84,6 +84,14 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
           .toString("base64url")
           .slice(0, inputs.length ?? 16),
       };
+    case "random:index/randomUuid:RandomUuid": {
+      const hex = createHash("sha256").update(name).digest("hex");
+      return {
+        result: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`,
+      };
+    }
+    case "aws:glue/catalogTable:CatalogTable":
+      return { arn: `arn:aws:glue:us-east-1:123456789012:table/${inputs.databaseName}/${inputs.name}` };
     case "aws:glue/crawler:Crawler":
     case "aws:athena/workgroup:Workgroup":
       return { name };

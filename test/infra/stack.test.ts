@@ -20,6 +20,14 @@ import { elasticIpWarning } from "../../infra/policy/aws-limits.ts";
 import { cidrContains, parseCidr } from "../../infra/policy/cidr.ts";
 import { ingressOf } from "../../infra/policy/network-rules.ts";
 import { createTickstreamStack, type TickstreamOutputs } from "../../infra/stack.ts";
+import { newTableMetadata } from "../../apps/iceberg/table-metadata.ts";
+import { ICEBERG_TABLES } from "../../apps/iceberg/table-schema.ts";
+import { CRAWLER_CATALOG_ACTIONS, ICEBERG_TABLE_NAMES } from "../../infra/components/iam-policies.ts";
+import {
+  COMMITTED_TABLE_PROPERTIES,
+  GLUE_COMPACTION_ENABLED,
+} from "../../infra/components/iceberg-tables.ts";
+import { STAGING_EXPIRATION_DAYS } from "../../infra/lake-retention.ts";
 import {
   EC2_USER_DATA_MAX_BYTES,
   userDataRawBytes,
@@ -408,7 +416,8 @@ for (const stack of ["dev", "prod"] as const) {
           expect(resource).to.not.include("_staging");
         }
       }
-      const glueResources = statements
+      const allowed = statements.filter((statement) => (statement as { Effect?: string }).Effect === "Allow");
+      const glueResources = allowed
         .filter((statement) => [statement.Action].flat().some((action) => action.startsWith("glue:")))
         .flatMap((statement) => [statement.Resource].flat());
       expect(glueResources.sort()).to.deep.equal(
@@ -417,6 +426,23 @@ for (const stack of ["dev", "prod"] as const) {
           `arn:aws:glue:us-east-1:123456789012:database/${database}`,
           `arn:aws:glue:us-east-1:123456789012:table/${database}/*`,
         ].sort(),
+      );
+      // IAM User Guide, "Policy evaluation logic": an explicit Deny overrides any Allow. The crawler can never
+      // create, update or delete the Iceberg tables' Glue entries (nor their partitions): only commits move them.
+      const denied = statements.filter((statement) => (statement as { Effect?: string }).Effect === "Deny");
+      expect(denied).to.have.length(1);
+      expect([denied[0]!.Resource].flat().sort()).to.deep.equal([
+        `arn:aws:glue:us-east-1:123456789012:table/${database}/bars_1m`,
+        `arn:aws:glue:us-east-1:123456789012:table/${database}/ticks`,
+      ]);
+      expect([denied[0]!.Action].flat()).to.include.members([
+        "glue:CreateTable",
+        "glue:UpdateTable",
+        "glue:DeleteTable",
+        "glue:BatchCreatePartition",
+      ]);
+      expect([denied[0]!.Action].flat()).to.include.members(
+        [...CRAWLER_CATALOG_ACTIONS].filter((action) => !/Get/.test(action)),
       );
       const logResources = statements
         .filter((statement) => [statement.Action].flat().some((action) => action.startsWith("logs:")))
@@ -428,6 +454,10 @@ for (const stack of ["dev", "prod"] as const) {
         .flatMap((statement) => [statement.Action].flat())
         .filter((action) => action.startsWith("s3:"));
       expect(s3Actions.sort()).to.deep.equal(["s3:GetObject", "s3:ListBucket"]);
+      const lakeArn = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.arn;
+      expect(lake.Statement[0].Resource, "reads what it crawls only").to.deep.equal([
+        `${lakeArn}/quarantine/*`,
+      ]);
     });
 
     // AWS Glue Developer Guide, "Scheduling incremental crawls for adding new partitions"
@@ -516,18 +546,255 @@ for (const stack of ["dev", "prod"] as const) {
       );
     });
 
-    // Glue: each S3 target's folder becomes a table of the crawler's database (the rollup's bars_1m included).
-    it("must crawl the ticks, quarantine and bars_1m prefixes into the stack's Glue database", function () {
+    // Glue: each S3 target's folder becomes a table of the crawler's database. ticks/ and bars_1m/ are Iceberg
+    // tables the stack creates: a crawl would write a Hive table over their Glue entries.
+    it("must crawl quarantine/ only into the stack's Glue database, never the Iceberg tables' prefixes", function () {
       const lakeName = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.bucket;
       const [crawler] = ofType("aws:glue/crawler:Crawler");
-      expect(crawler!.inputs.s3Targets).to.deep.equal([
-        { path: `s3://${lakeName}/ticks/` },
-        { path: `s3://${lakeName}/quarantine/` },
-        { path: `s3://${lakeName}/bars_1m/` },
-      ]);
+      expect(crawler!.inputs.s3Targets).to.deep.equal([{ path: `s3://${lakeName}/quarantine/` }]);
+      expect(crawler!.inputs).to.not.have.property("icebergTargets");
       expect(crawler!.inputs.schedule).to.equal(config.crawlerSchedule);
       expect(ofType("aws:glue/catalogDatabase:CatalogDatabase")[0]!.inputs.name).to.equal(
         `tickstream_${stack}`,
+      );
+    });
+
+    // Issue 21: the stack creates the Iceberg tables so that the optimizers can name them. Iceberg's GlueCatalog
+    // makes a Glue Iceberg table an EXTERNAL_TABLE with parameters table_type=ICEBERG and metadata_location; the
+    // first metadata file is the project's own newTableMetadata(): the contract's field ids, the hidden day()
+    // partition spec and the name mapping (Iceberg spec, "Table Metadata", "Partition Transforms").
+    it("must create the ticks and bars_1m Iceberg tables, each pointing at an initial metadata file the project's own code wrote", function () {
+      expect([...ICEBERG_TABLE_NAMES]).to.deep.equal(Object.keys(ICEBERG_TABLES));
+      const lakeName = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.bucket;
+      const tables = ofType(T.glueTable);
+      expect(tables.map((table) => table.inputs.name).sort()).to.deep.equal(["bars_1m", "ticks"]);
+      for (const table of tables) {
+        const name = table.inputs.name as "ticks" | "bars_1m";
+        const definition = ICEBERG_TABLES[name];
+        const uuid = recorded.find(
+          (resource) => resource.name === `tickstream-${stack}-iceberg-${name}-uuid`,
+        )!.state.result as string;
+        const object = ofType(T.bucketObject).find((resource) => resource.inputs.key.startsWith(`${name}/`))!;
+        expect(object.inputs.bucket).to.equal(lakeName);
+        expect(object.inputs.key).to.equal(`${name}/metadata/00000-${uuid}.metadata.json`);
+        expect(table.inputs).to.deep.include({
+          databaseName: `tickstream_${stack}`,
+          tableType: "EXTERNAL_TABLE",
+        });
+        expect(table.inputs.parameters).to.deep.equal({
+          table_type: "ICEBERG",
+          metadata_location: `s3://${lakeName}/${object.inputs.key}`,
+        });
+        expect(table.inputs.storageDescriptor.location).to.equal(`s3://${lakeName}/${name}`);
+        expect(
+          table.inputs.storageDescriptor.columns.map((column: { name: string }) => column.name),
+        ).to.deep.equal(definition.schema.fields.map((field) => field.name));
+        expect(table.inputs).to.not.have.property("openTableFormatInput");
+        const metadata = JSON.parse(object.inputs.content);
+        const expected = newTableMetadata(
+          definition,
+          `s3://${lakeName}/${name}`,
+          metadata["last-updated-ms"],
+        );
+        expect(metadata).to.deep.equal({ ...expected, "table-uuid": uuid });
+        expect(metadata["partition-specs"][0].fields).to.deep.equal([
+          {
+            name: `${definition.eventTimeColumn}_day`,
+            transform: "day",
+            "source-id": definition.schema.fields.find((field) => field.name === definition.eventTimeColumn)!
+              .id,
+            "field-id": 1000,
+          },
+        ]);
+        expect(metadata["current-snapshot-id"]).to.equal(-1);
+      }
+    });
+
+    // The second pulumi up: every commit swaps metadata_location and rewrites the storage descriptor with
+    // UpdateTable (apps/iceberg/glue-catalog.ts). Pulumi's ignoreChanges keeps the inputs of the last deployment
+    // for those properties, so the engine plans no update; without it, UpdateTable would send the initial
+    // metadata_location back and the table would lose every snapshot since. The metadata object carries the time
+    // it was made, so its content differs on every run: ignored too, and it stays with the lake on destroy.
+    it("must never move a table's pointer back on a later pulumi up (ignoreChanges on what commits write), and keep the initial metadata with the lake", function () {
+      for (const table of ofType(T.glueTable)) {
+        const options = declaredOptions.get(table.name) as pulumi.CustomResourceOptions;
+        expect(options.ignoreChanges, table.name).to.include.members(["parameters", "storageDescriptor"]);
+        expect(options.ignoreChanges).to.have.members([...COMMITTED_TABLE_PROPERTIES]);
+        expect(options.replaceOnChanges ?? []).to.deep.equal([]);
+      }
+      const objects = ofType(T.bucketObject);
+      expect(objects).to.have.length(2);
+      for (const object of objects) {
+        const options = declaredOptions.get(object.name) as pulumi.CustomResourceOptions;
+        expect(options.ignoreChanges).to.deep.equal(["content"]);
+        expect(options.retainOnDelete ?? false).to.equal(!config.forceDestroy);
+      }
+    });
+
+    // Glue Developer Guide, "Optimizing Iceberg tables" and the Glue API's TableOptimizer: types compaction,
+    // retention, orphan_file_deletion. Compaction is declared but off (GLUE_COMPACTION_ENABLED: its snapshots
+    // would not carry the sink's offsets). "Deleting orphan files": the optimizer may be pointed at a
+    // sub-directory; here <table>/metadata/, never <table>/dt=…/ (Hive layout, pending appends).
+    it("must declare compaction (off), snapshot retention and orphan-file deletion for each table, with the stack's retention settings", function () {
+      const lakeName = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.bucket;
+      const optimizers = ofType(T.tableOptimizer);
+      expect(optimizers).to.have.length(6);
+      const role = (suffix: string) =>
+        ofType(T.role).find((resource) => resource.name === `tickstream-${stack}-iceberg-${suffix}`)!.state
+          .arn;
+      for (const name of ICEBERG_TABLE_NAMES) {
+        const of = (type: string) =>
+          optimizers.find(
+            (optimizer) => optimizer.inputs.tableName === name && optimizer.inputs.type === type,
+          )!;
+        for (const type of ["compaction", "retention", "orphan_file_deletion"])
+          expect(of(type).inputs, `${name} ${type}`).to.deep.include({
+            catalogId: "123456789012",
+            databaseName: `tickstream_${stack}`,
+          });
+        expect(of("compaction").inputs.configuration).to.deep.include({
+          enabled: GLUE_COMPACTION_ENABLED,
+          roleArn: role("optimizer"),
+        });
+        expect(GLUE_COMPACTION_ENABLED).to.equal(false);
+        expect(of("retention").inputs.configuration).to.deep.equal({
+          enabled: true,
+          roleArn: role("optimizer"),
+          retentionConfiguration: {
+            icebergConfiguration: {
+              snapshotRetentionPeriodInDays: config.icebergRetention.snapshotRetentionDays,
+              numberOfSnapshotsToRetain: config.icebergRetention.snapshotsToRetain,
+              cleanExpiredFiles: true,
+            },
+          },
+        });
+        expect(of("orphan_file_deletion").inputs.configuration).to.deep.equal({
+          enabled: true,
+          roleArn: role("orphans"),
+          orphanFileDeletionConfiguration: {
+            icebergConfiguration: {
+              orphanFileRetentionPeriodInDays: config.icebergRetention.orphanFileRetentionDays,
+              location: `s3://${lakeName}/${name}/metadata/`,
+            },
+          },
+        });
+      }
+      expect(config.icebergRetention).to.deep.equal({
+        snapshotRetentionDays: 7,
+        snapshotsToRetain: 1,
+        orphanFileRetentionDays: 14,
+      });
+      expect(config.icebergRetention.orphanFileRetentionDays).to.be.greaterThan(STAGING_EXPIRATION_DAYS);
+    });
+
+    // Glue Developer Guide, "Table optimization prerequisites": a role trusted by glue.amazonaws.com with S3
+    // read/write on the table's data, glue:UpdateTable and GetTable on the table, database and catalog, and the
+    // optimizers' log groups; "The orphan file deletion optimizer doesn't require the glue:updateTable or
+    // s3:putObject permissions". Lake Formation: not registered, so IAM alone decides (same page).
+    it("must give the optimizers roles trusted by Glue alone that reach only the two tables (the orphan-file role only their metadata/)", function () {
+      const lakeArn = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.arn;
+      const glue = "arn:aws:glue:us-east-1:123456789012";
+      const database = `tickstream_${stack}`;
+      const grants = (suffix: string) => {
+        const policy = ofType(T.rolePolicy).find(
+          (resource) => resource.name === `tickstream-${stack}-iceberg-${suffix}`,
+        )!;
+        return (
+          JSON.parse(policy.inputs.policy).Statement as {
+            Action: string | string[];
+            Resource: string | string[];
+          }[]
+        )
+          .flatMap((statement) =>
+            [statement.Action]
+              .flat()
+              .flatMap((action) => [statement.Resource].flat().map((resource) => `${action} ${resource}`)),
+          )
+          .sort();
+      };
+      for (const suffix of ["optimizer", "orphans"]) {
+        const trust = JSON.parse(
+          ofType(T.role).find((resource) => resource.name === `tickstream-${stack}-iceberg-${suffix}`)!.inputs
+            .assumeRolePolicy,
+        );
+        expect(trust.Statement).to.deep.equal([
+          { Effect: "Allow", Principal: { Service: "glue.amazonaws.com" }, Action: "sts:AssumeRole" },
+        ]);
+      }
+      const tables = [
+        `${glue}:catalog`,
+        `${glue}:database/${database}`,
+        `${glue}:table/${database}/ticks`,
+        `${glue}:table/${database}/bars_1m`,
+      ];
+      const logs = (group: string) =>
+        `arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/${group}/logs:*`;
+      expect(grants("optimizer")).to.deep.equal(
+        [
+          ...["s3:PutObject", "s3:GetObject", "s3:DeleteObject"].flatMap((action) => [
+            `${action} ${lakeArn}/ticks/*`,
+            `${action} ${lakeArn}/bars_1m/*`,
+          ]),
+          `s3:ListBucket ${lakeArn}`,
+          ...["glue:UpdateTable", "glue:GetTable"].flatMap((action) =>
+            tables.map((arn) => `${action} ${arn}`),
+          ),
+          ...["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"].flatMap((action) => [
+            `${action} ${logs("iceberg-compaction")}`,
+            `${action} ${logs("iceberg-retention")}`,
+          ]),
+        ].sort(),
+      );
+      expect(grants("orphans")).to.deep.equal(
+        [
+          ...["s3:GetObject", "s3:DeleteObject"].flatMap((action) => [
+            `${action} ${lakeArn}/ticks/metadata/*`,
+            `${action} ${lakeArn}/bars_1m/metadata/*`,
+          ]),
+          `s3:ListBucket ${lakeArn}`,
+          ...tables.map((arn) => `glue:GetTable ${arn}`),
+          ...["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"].map(
+            (action) => `${action} ${logs("iceberg-orphan-file-deletion")}`,
+          ),
+        ].sort(),
+      );
+    });
+
+    // The lake sink commits on the broker hosts (apps/iceberg/glue-catalog.ts): GetTable (pointer and VersionId),
+    // UpdateTable (the swap), GetDatabase (a missing database told from a missing table), against the catalog,
+    // database and table ARNs (Glue Developer Guide, "Specifying AWS Glue resource ARNs"); no CreateTable.
+    it("must let the broker role commit the two Iceberg tables and nothing else of the catalog", function () {
+      const glue = "arn:aws:glue:us-east-1:123456789012";
+      const database = `tickstream_${stack}`;
+      const policy = ofType(T.rolePolicy).find((resource) => resource.name.endsWith("-broker-catalog"))!;
+      expect(policy.inputs.role).to.equal(
+        ofType(T.role).find((role) => role.name === `tickstream-${stack}-broker`)!.id,
+      );
+      const grants = (
+        JSON.parse(policy.inputs.policy).Statement as {
+          Action: string | string[];
+          Resource: string | string[];
+        }[]
+      )
+        .flatMap((statement) =>
+          [statement.Action]
+            .flat()
+            .flatMap((action) => [statement.Resource].flat().map((resource) => `${action} ${resource}`)),
+        )
+        .sort();
+      const scope = [
+        `${glue}:catalog`,
+        `${glue}:database/${database}`,
+        `${glue}:table/${database}/ticks`,
+        `${glue}:table/${database}/bars_1m`,
+      ];
+      expect(grants).to.deep.equal(
+        [
+          ...scope.map((arn) => `glue:GetTable ${arn}`),
+          ...scope.map((arn) => `glue:UpdateTable ${arn}`),
+          `glue:GetDatabase ${glue}:catalog`,
+          `glue:GetDatabase ${glue}:database/${database}`,
+        ].sort(),
       );
     });
 
