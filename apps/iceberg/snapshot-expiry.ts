@@ -224,6 +224,26 @@ function metadataSequence(key: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+const NOTHING_DELETED: DeletedFiles = {
+  dataFiles: 0,
+  manifests: 0,
+  manifestLists: 0,
+  metadataFiles: 0,
+  bytes: 0,
+};
+
+function emptyReport(table: string, dryRun: boolean): ExpiryReport {
+  return {
+    table,
+    dryRun,
+    snapshotsBefore: 0,
+    snapshotsExpired: 0,
+    snapshotsRetained: 0,
+    expiredSnapshotIds: [],
+    deleted: NOTHING_DELETED,
+  };
+}
+
 export async function expireSnapshots(options: ExpiryOptions): Promise<ExpiryReport> {
   const { s3, bucket, table } = options;
   const now = options.now ?? Date.now;
@@ -239,7 +259,9 @@ export async function expireSnapshots(options: ExpiryOptions): Promise<ExpiryRep
   let committed:
     { base: LoadedTable; next: TableMetadata; location: string; expired: Snapshot[] } | undefined;
   for (let attempt = 1; attempt <= attempts && !committed; attempt++) {
-    const base = await table.ensure();
+    // A table that does not exist has nothing to expire (and is not created by expiring it).
+    const base = await table.load();
+    if (!base) return emptyReport(table.name, options.dryRun === true);
     const cutoffMs = now() - olderThanMs;
     const expiredIds = snapshotsToExpire(base.metadata, cutoffMs, retainLast);
     const expired = base.metadata.snapshots.filter((snapshot) => expiredIds.has(snapshot["snapshot-id"]));
@@ -400,7 +422,8 @@ export async function removeOrphanFiles(options: OrphanOptions): Promise<Deleted
   const listed = [];
   for (const folder of ["metadata", "data"])
     for (const object of await listObjects(s3, bucket, `${table.name}/${folder}/`)) listed.push(object);
-  const loaded = await table.ensure();
+  const loaded = await table.load();
+  if (!loaded) return NOTHING_DELETED;
   const referenced = await reach(graph, loaded.metadata.snapshots, true);
   const protectedUris = new Set([
     loaded.pointer.metadataLocation,

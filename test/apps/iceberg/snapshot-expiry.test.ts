@@ -238,13 +238,52 @@ describe("snapshot expiry of the lake's Iceberg tables on the local S3 server @i
       retainLast: 1,
     });
     expect(raced, "expiry swapped twice: lost once, then won").to.equal(2);
-    expect(report.snapshotsExpired).to.equal(3);
+    expect(await scan(), "the late append is in the table").to.deep.include({
+      rows: 550,
+      distinct: 550,
+      duplicates: [],
+    });
     const after = await ticks.ensure();
-    expect(after.metadata.snapshots).to.have.length(1);
     expect(publishedOffsets(after.metadata).get(offsetProperty("stock-ticks", 7))).to.equal(250n);
     expect(publishedOffsets(after.metadata).get(offsetProperty("stock-ticks", 0))).to.equal(300n);
     for (const file of late.files) expect(await exists(file.filePath)).to.equal(true);
-    expect(await scan()).to.deep.include({ rows: 550, distinct: 550, duplicates: [] });
+    expect(report.snapshotsExpired, "the three before the late append").to.equal(3);
+    expect(after.metadata.snapshots).to.have.length(1);
+  });
+
+  // A commit that lands after expiry's swap and before its deletions, referencing a file only expired snapshots
+  // reached (as lake migrate re-adding a Hive object a compaction replaced would): the file stays.
+  it("does not delete a file that a commit after its swap references again", async function () {
+    const ticks = table();
+    const flushes = [await flush(0, 0, 100), await flush(0, 100, 100)];
+    for (const each of flushes) await ticks.append([each]);
+    await compactTable({ s3, bucket, table: ticks, definition: ICEBERG_TABLES.ticks });
+    const again = flushes[0]!.files;
+    const real = new FileCatalog(catalogFolder);
+    let swapped = false;
+    let readded = 0;
+    const racing: IcebergCatalog = {
+      async load(name) {
+        if (swapped && readded === 0) readded = (await table().appendNewFiles(again)).added;
+        return real.load(name);
+      },
+      async swap(name, expected, location) {
+        swapped = await real.swap(name, expected, location);
+        return swapped;
+      },
+    };
+    const report = await expireSnapshots({
+      s3,
+      bucket,
+      table: table({ catalog: racing }),
+      olderThanMs: 0,
+      retainLast: 1,
+    });
+    expect(readded).to.equal(again.length);
+    expect(report.snapshotsExpired).to.equal(2);
+    for (const file of again) expect(await exists(file.filePath), `${file.filePath} kept`).to.equal(true);
+    for (const file of flushes[1]!.files) expect(await exists(file.filePath)).to.equal(false);
+    expect(await scan()).to.deep.include({ rows: 300 });
   });
 
   // Objects no snapshot ever referenced are never expiry's: Hive-layout objects not migrated yet and a flush
@@ -324,8 +363,13 @@ describe("snapshot expiry of the lake's Iceberg tables on the local S3 server @i
         ].slice(-50),
       }),
     ).to.be.a("string");
+    // A commit in flight has written its metadata file (numbered above the table's sequence) but not swapped yet.
+    const inFlight = `ticks/metadata/${String(loaded.metadata["last-sequence-number"] + 1).padStart(5, "0")}-in-flight.metadata.json`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: inFlight, Body: "{}" }));
     const metadataBefore = (await keys("ticks/metadata/")).filter((key) => key.endsWith(".metadata.json"));
-    expect(metadataBefore, "the creation, 58 commits and the drop").to.have.length(1 + 58 + 1);
+    expect(metadataBefore, "the creation, 58 commits, the drop, one in flight").to.have.length(
+      1 + 58 + 1 + 1,
+    );
 
     // Defaults: nothing in the metadata is 5 days old, yet the dropped snapshots' files are garbage.
     const report = await expireSnapshots({ s3, bucket, table: ticks });
@@ -339,7 +383,8 @@ describe("snapshot expiry of the lake's Iceberg tables on the local S3 server @i
     const after = await ticks.ensure();
     const metadataAfter = (await keys("ticks/metadata/")).filter((key) => key.endsWith(".metadata.json"));
     expect(report.deleted.metadataFiles).to.equal(metadataBefore.length - metadataAfter.length);
-    expect(metadataAfter).to.have.length(after.metadata["metadata-log"].length + 1);
+    expect(metadataAfter).to.include(inFlight);
+    expect(metadataAfter).to.have.length(after.metadata["metadata-log"].length + 1 + 1);
     for (const entry of after.metadata["metadata-log"])
       expect(await exists(entry["metadata-file"])).to.equal(true);
     expect(await scan()).to.deep.include({ rows: 255, distinct: 255, duplicates: [] });
