@@ -431,6 +431,7 @@ for (const stack of ["dev", "prod"] as const) {
       // create, update or delete the Iceberg tables' Glue entries (nor their partitions): only commits move them.
       const denied = statements.filter((statement) => (statement as { Effect?: string }).Effect === "Deny");
       expect(denied).to.have.length(1);
+      expect(denied[0], "unconditional").to.not.have.property("Condition");
       expect([denied[0]!.Resource].flat().sort()).to.deep.equal([
         `arn:aws:glue:us-east-1:123456789012:table/${database}/bars_1m`,
         `arn:aws:glue:us-east-1:123456789012:table/${database}/ticks`,
