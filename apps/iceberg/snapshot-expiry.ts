@@ -267,7 +267,7 @@ export async function expireSnapshots(options: ExpiryOptions): Promise<ExpiryRep
     const expired = base.metadata.snapshots.filter((snapshot) => expiredIds.has(snapshot["snapshot-id"]));
     if (attempt === 1)
       progress(
-        `${table.name}: ${expired.length} of ${base.metadata.snapshots.length} snapshots expire (older than ${new Date(cutoffMs).toISOString()}; the current one and its newest ${retainLast} ancestors are kept)`,
+        `${table.name}: ${expired.length} of ${base.metadata.snapshots.length} snapshots expire (older than ${new Date(cutoffMs).toISOString()}; kept whatever their age: the newest ${retainLast} of the current snapshot and its ancestors)`,
       );
     if (expired.length === 0 || options.dryRun) {
       const next =
