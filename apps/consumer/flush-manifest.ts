@@ -18,11 +18,25 @@ export interface StagedObject {
   readonly records?: number;
 }
 
+/**
+ * An earlier flush of the partition, committed and published (its objects at their final names) but not yet
+ * known to be in the Iceberg table: the next commit carries it, so that whoever publishes that commit appends it
+ * too. A flush therefore stays named by the partition's committed offset until the table holds it.
+ */
+export interface CarriedFlush {
+  /** The partition's committed offset after that flush: its append's idempotency key. */
+  readonly endOffset: bigint;
+  /** Its objects of the table (not quarantine), at their final names. */
+  readonly objects: readonly StagedObject[];
+}
+
 export interface FlushManifest {
   readonly flushId: string;
   /** The staging folder, `_staging/<group>/<topic>+<partition>/<flushId>/`. */
   readonly stagingPrefix: string;
   readonly objects: readonly StagedObject[];
+  /** Earlier flushes not yet known to be in the Iceberg table, oldest first (none without Iceberg). */
+  readonly carried?: readonly CarriedFlush[];
 }
 
 const METADATA_TAG = "tickstream-flush/1 ";
@@ -35,8 +49,14 @@ export function createManifest(
   partition: number,
   flushId: string,
   objects: readonly StagedObject[],
+  carried: readonly CarriedFlush[] = [],
 ): FlushManifest {
-  return { flushId, stagingPrefix: stagingFlushPrefix(groupId, topic, partition, flushId), objects };
+  return {
+    flushId,
+    stagingPrefix: stagingFlushPrefix(groupId, topic, partition, flushId),
+    objects,
+    ...(carried.length > 0 ? { carried } : {}),
+  };
 }
 
 /**
@@ -56,12 +76,28 @@ export function manifestBody(manifest: FlushManifest): string {
   return JSON.stringify({
     flushId: manifest.flushId,
     stagingPrefix: manifest.stagingPrefix,
-    objects: manifest.objects.map((object) =>
-      object.records === undefined
-        ? [object.finalKey, object.bytes, object.md5]
-        : [object.finalKey, object.bytes, object.md5, object.records],
-    ),
+    objects: manifest.objects.map(objectTuple),
+    ...(manifest.carried?.length
+      ? {
+          carried: manifest.carried.map((flush) => [
+            flush.endOffset.toString(),
+            flush.objects.map(objectTuple),
+          ]),
+        }
+      : {}),
   });
+}
+
+type ObjectTuple = [string, number, string, number?];
+
+function objectTuple(object: StagedObject): ObjectTuple {
+  return object.records === undefined
+    ? [object.finalKey, object.bytes, object.md5]
+    : [object.finalKey, object.bytes, object.md5, object.records];
+}
+
+function fromTuple([finalKey, bytes, md5, records]: ObjectTuple): StagedObject {
+  return records === undefined ? { finalKey, bytes, md5 } : { finalKey, bytes, md5, records };
 }
 
 /** The offset metadata for the manifest: the whole manifest inline, or `undefined` when it needs an object. */
@@ -92,7 +128,8 @@ export function parseManifestBody(body: string): FlushManifest {
   const parsed = JSON.parse(body) as {
     flushId: string;
     stagingPrefix: string;
-    objects: [string, number, string, number?][];
+    objects: ObjectTuple[];
+    carried?: [string, ObjectTuple[]][];
   };
   if (typeof parsed.flushId !== "string" || typeof parsed.stagingPrefix !== "string") {
     throw new Error("not a tickstream flush manifest");
@@ -100,8 +137,14 @@ export function parseManifestBody(body: string): FlushManifest {
   return {
     flushId: parsed.flushId,
     stagingPrefix: parsed.stagingPrefix,
-    objects: parsed.objects.map(([finalKey, bytes, md5, records]) =>
-      records === undefined ? { finalKey, bytes, md5 } : { finalKey, bytes, md5, records },
-    ),
+    objects: parsed.objects.map(fromTuple),
+    ...(parsed.carried?.length
+      ? {
+          carried: parsed.carried.map(([endOffset, objects]) => ({
+            endOffset: BigInt(endOffset),
+            objects: objects.map(fromTuple),
+          })),
+        }
+      : {}),
   };
 }

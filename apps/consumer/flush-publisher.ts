@@ -136,6 +136,19 @@ export class FlushPublisher {
     /** Runs once every object is at its final name, before the staged copies go (the Iceberg append). */
     afterCopies?: () => Promise<void>,
   ): Promise<void> {
+    if (!(await this.copy(manifest, heartbeat))) return;
+    if (afterCopies) {
+      await afterCopies();
+      faultPoint("appended");
+    }
+    await this.deleteStaged(manifest);
+  }
+
+  /**
+   * The first half of publishing: copies every object of a committed flush to its final name. False when its
+   * staged copies are gone already: an earlier publish finished (copies, append, deletes) and nothing is left.
+   */
+  async copy(manifest: FlushManifest, heartbeat?: () => Promise<void>): Promise<boolean> {
     const sources = stagedKeys(manifest);
     for (const [index, object] of manifest.objects.entries()) {
       const source = sources[index]!;
@@ -156,21 +169,31 @@ export class FlushPublisher {
         if (!NOT_FOUND.has(((error as LakeWriteError).cause as Error)?.name)) throw error;
         await this.verifyPublished(manifest, source, object);
         // An earlier publish of this flush finished every copy (and its append) before deleting any staged object.
-        return;
+        return false;
       }
       if (index === 0 && manifest.objects.length > 1) faultPoint("published-partly");
     }
     faultPoint("published");
-    if (afterCopies) {
-      await afterCopies();
-      faultPoint("appended");
-    }
-    await this.deleteKeys(sources);
+    return true;
+  }
+
+  /**
+   * Checks that the earlier flushes a manifest carries are at their final names with their bytes: they were
+   * copied before the commit that carries them, and are appended with it.
+   */
+  async verifyCarried(manifest: FlushManifest): Promise<void> {
+    for (const flush of manifest.carried ?? [])
+      for (const object of flush.objects) await this.verifyPublished(manifest, undefined, object);
+  }
+
+  /** The last step of publishing: deletes the flush's staged copies (after its append, with Iceberg). */
+  async deleteStaged(manifest: FlushManifest): Promise<void> {
+    await this.deleteKeys(stagedKeys(manifest));
   }
 
   private async verifyPublished(
     manifest: FlushManifest,
-    source: string,
+    source: string | undefined,
     object: StagedObject,
   ): Promise<void> {
     const head = await this.send(`checking s3://${this.bucket}/${object.finalKey}`, () =>
@@ -179,8 +202,8 @@ export class FlushPublisher {
     const etag = head?.ETag?.replaceAll('"', "");
     if (etag !== object.md5 || head?.ContentLength !== object.bytes) {
       throw new LakeWriteError(
-        `committed flush ${manifest.flushId}: staged ${source} is gone and ` +
-          `${object.finalKey} does not hold it (ETag ${etag ?? "none"}, want ${object.md5}); was staging swept?`,
+        `committed flush ${manifest.flushId}: ${source === undefined ? "the earlier flush it carries is published, but" : `staged ${source} is gone and`} ` +
+          `${object.finalKey} does not hold it (ETag ${etag ?? "none"}, want ${object.md5}); was ${source === undefined ? "it deleted" : "staging swept"}?`,
         { retriable: false },
       );
     }

@@ -14,6 +14,12 @@
  *     the metadata limit). This is the flush's single commit point.
  *  3. Publish: COPY each staged object to its final name `<table>/dt=<date>/<topic>+<p>+<first offset of that
  *     date in the flush>`, then DELETE the staged copies.
+ *  3i. With Iceberg tables (apps/iceberg), publishing is COPY, then the append of the flush's data files to the
+ *     table (idempotent: the snapshot records each partition's end offset, and an append at or below it adds
+ *     nothing), then DELETE. The append runs off the consumption lock, batched into at most one table commit per
+ *     `commitIntervalMs` (append-batcher.ts), so the partition may commit again before the table holds the
+ *     flush: every commit therefore carries the partition's flushes the table is not known to hold yet (their
+ *     end offsets and data files), and whoever publishes a commit appends what it carries too.
  *
  * Why the lake is exact whatever happens:
  *  - Committed flushes tile p's log: each committer read C after raising its fence, and the coordinator accepts
@@ -32,6 +38,12 @@
  *    last holder: the next claimer reads and publishes its flush.
  *  - A rebalance mid-flush: the flush finishes and commits under its claim (valid by the argument above);
  *    buffers of partitions no longer assigned are dropped; after any join, each partition is claimed again.
+ *  - Into the table, exactly once: the committed offset's manifest names, besides its own flush, every earlier
+ *    flush of p not known to be in the table (a flush leaves that list only after an append that holds it
+ *    succeeded), so the next claimer's append covers everything the table may lack; appends of one partition
+ *    land in offset order, and one at or below the table's recorded end offset adds nothing, so a flush appended
+ *    by two members (or carried and appended again) is in the table once. Staged copies go only after the
+ *    append, so a publisher that finds them gone knows the table holds the flush.
  * Cost: per flush, one Kafka transaction (AddOffsetsToTxn, TxnOffsetCommit, EndTxn) instead of one OffsetCommit,
  * and per object one COPY and one DELETE besides the PUT; `npm run bench` measures the latency it adds.
  * Records that fail validation go to `quarantine/` in the same flush, staged and published the same way; their
@@ -42,10 +54,10 @@ import { randomUUID } from "node:crypto";
 import { errorMessage } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
-import { retry } from "../shared/retry.ts";
 import { eventDate } from "../tick/schema.ts";
 import type { IcebergCatalog } from "../iceberg/catalog.ts";
-import { IcebergCommitError, IcebergTable, s3Uri } from "../iceberg/iceberg-table.ts";
+import { AppendBatcher, DEFAULT_ICEBERG_COMMIT_INTERVAL_MS } from "../iceberg/append-batcher.ts";
+import { IcebergTable, s3Uri, type FlushAppend } from "../iceberg/iceberg-table.ts";
 import { ICEBERG_TABLES } from "../iceberg/table-schema.ts";
 import { partitionDateOf, quarantineObjectKey, stagingFlushPrefix, tableObjectKey } from "../lake/layout.ts";
 import { LAKE_TABLES, type LakeTable, type LakeTableName } from "../lake/lake-tables.ts";
@@ -57,6 +69,7 @@ import {
   inlineMetadata,
   parseCommitMetadata,
   pointerMetadata,
+  type CarriedFlush,
   type FlushManifest,
   type StagedObject,
 } from "./flush-manifest.ts";
@@ -104,7 +117,11 @@ export interface LakeSinkOptions {
    * Also append each published flush to the table's Iceberg table in this catalog (apps/iceberg): its Parquet
    * objects become the snapshot's data files, once, by the partition's end offset.
    */
-  readonly iceberg?: { readonly catalog: IcebergCatalog };
+  readonly iceberg?: {
+    readonly catalog: IcebergCatalog;
+    /** At most one Iceberg commit per this many ms from this member (default 5 s): append-batcher.ts. */
+    readonly commitIntervalMs?: number;
+  };
 }
 
 export interface WrittenObject {
@@ -140,6 +157,14 @@ export const DEFAULT_STAGING_RETENTION_MS = 24 * 60 * 60 * 1000;
 const PARQUET = "application/vnd.apache.parquet";
 const NDJSON = "application/x-ndjson";
 
+/** A flush committed and published that the Iceberg table may not hold yet (LakeSink.unconfirmed). */
+interface UnconfirmedFlush extends CarriedFlush {
+  /** Its own manifest, when this member may delete its staged copies once the table holds it. */
+  readonly manifest?: FlushManifest;
+  /** Reports the flush as durable (its onFlush), when this member flushed it. */
+  readonly onInTable?: () => void;
+}
+
 /** Any table's row: what the sink buffers, encodes and names objects by. */
 type Row = { readonly kafkaOffset: bigint };
 
@@ -174,7 +199,15 @@ export class LakeSink {
   private readonly lock = new Mutex();
   private readonly abandon = new AbortController();
   private readonly publisher: FlushPublisher;
-  private readonly icebergTable?: IcebergTable;
+  private readonly iceberg?: AppendBatcher;
+  /**
+   * With Iceberg, per partition: the flushes committed and published (objects at their final names) that the
+   * table is not known to hold yet, oldest first. Each commit of the partition carries them in its manifest, so
+   * the committed offset always names every flush the table may lack; appended in the background.
+   */
+  private readonly unconfirmed = new Map<number, UnconfirmedFlush[]>();
+  /** The background append of each partition's unconfirmed flushes, while one runs. */
+  private readonly appending = new Map<number, Promise<void>>();
   private readonly s3;
   private kafka?: Kafka;
   private admin?: Admin;
@@ -196,32 +229,37 @@ export class LakeSink {
       onWarning: (message) => this.warn(message),
     });
     if (options.iceberg)
-      this.icebergTable = new IcebergTable({
-        s3: this.s3,
-        bucket: options.lake.bucket,
-        catalog: options.iceberg.catalog,
-        definition: ICEBERG_TABLES[this.table.name],
+      this.iceberg = new AppendBatcher({
+        table: new IcebergTable({
+          s3: this.s3,
+          bucket: options.lake.bucket,
+          catalog: options.iceberg.catalog,
+          definition: ICEBERG_TABLES[this.table.name],
+        }),
+        commitIntervalMs: options.iceberg.commitIntervalMs ?? DEFAULT_ICEBERG_COMMIT_INTERVAL_MS,
+        signal: this.abandon.signal,
+        onWarning: (message) => this.warn(message),
       });
   }
 
-  /**
-   * The append of a published flush to the Iceberg table, if there is one: the flush's objects of this table
-   * (not quarantine) with the partition's committed end offset, retried like every S3 step until it lands or
-   * the sink is abandoned. Idempotent (apps/iceberg/iceberg-table.ts), so a republish adds nothing.
-   */
-  private icebergAppend(manifest: FlushManifest, partition: number, endOffset: bigint) {
-    const table = this.icebergTable;
-    if (!table) return undefined;
-    return async () => {
-      const objects = manifest.objects.filter((object) => object.finalKey.startsWith(this.table.prefix));
-      if (objects.some((object) => object.records === undefined)) {
-        this.warn(
-          `flush ${manifest.flushId} was committed by a sink without Iceberg (no row counts): run tickstream lake migrate to add its objects`,
-        );
-        return;
-      }
-      const definition = ICEBERG_TABLES[this.table.name];
-      const files = objects.map((object) => ({
+  /** The objects of a flush that its Iceberg append adds (not quarantine); undefined for a pre-Iceberg flush. */
+  private tableObjects(manifest: FlushManifest): StagedObject[] | undefined {
+    const objects = manifest.objects.filter((object) => object.finalKey.startsWith(this.table.prefix));
+    if (objects.every((object) => object.records !== undefined)) return objects;
+    this.warn(
+      `flush ${manifest.flushId} was committed by a sink without Iceberg (no row counts): run tickstream lake migrate to add its objects`,
+    );
+    return undefined;
+  }
+
+  /** An unconfirmed flush as the table's append takes it. */
+  private flushAppend(partition: number, flush: CarriedFlush): FlushAppend {
+    const definition = ICEBERG_TABLES[this.table.name];
+    return {
+      topic: this.options.topic,
+      partition,
+      endOffset: flush.endOffset,
+      files: flush.objects.map((object) => ({
         filePath: s3Uri(this.options.lake.bucket, object.finalKey),
         recordCount: object.records!,
         fileSizeInBytes: object.bytes,
@@ -229,17 +267,63 @@ export class LakeSink {
           [definition.spec.fields[0]!.name]:
             Date.parse(`${partitionDateOf(object.finalKey)}T00:00:00Z`) / 86_400_000,
         },
-      }));
-      await retry(() => table.append([{ topic: this.options.topic, partition, endOffset, files }]), {
-        retries: Infinity,
-        signal: this.abandon.signal,
-        isRetriable: (error) => !(error instanceof IcebergCommitError),
-        onRetry: (error, attempt, delayMs) =>
-          this.warn(
-            `appending flush ${manifest.flushId} to the ${table.name} table: ${errorMessage(error)}; retry ${attempt} in ${delayMs} ms`,
-          ),
-      });
+      })),
     };
+  }
+
+  /**
+   * Appends the partition's unconfirmed flushes in the batcher's next commit, in the background; then deletes
+   * their staged copies (a publish that finds them gone knows the flush is in the table) and reports them. A
+   * failed append is retried with the partition's next flush, by the timer, or by the partition's next owner.
+   */
+  private appendInBackground(partition: number): void {
+    const batcher = this.iceberg;
+    if (!batcher || this.appending.has(partition)) return;
+    const run = (async () => {
+      for (;;) {
+        const flushes = this.unconfirmed.get(partition) ?? [];
+        if (flushes.length === 0) return;
+        const upTo = flushes.at(-1)!.endOffset;
+        try {
+          await batcher.appendAll(flushes.map((flush) => this.flushAppend(partition, flush)));
+        } catch (error) {
+          this.warn(
+            `partition ${partition}: appending ${flushes.length} published flushes to the ${this.table.name} table failed (${errorMessage(error)}); the next commit carries them`,
+          );
+          return;
+        }
+        faultPoint("appended");
+        // A claim meanwhile may have replaced the list: what it holds up to `upTo` is in the table all the same.
+        const now = this.unconfirmed.get(partition) ?? [];
+        this.unconfirmed.set(
+          partition,
+          now.filter((flush) => flush.endOffset > upTo),
+        );
+        for (const flush of now.filter((entry) => entry.endOffset <= upTo)) {
+          if (flush.manifest)
+            await this.publisher
+              .deleteStaged(flush.manifest)
+              .catch((error) => this.warn(`staged copies stay for the sweep: ${errorMessage(error)}`));
+          flush.onInTable?.();
+        }
+      }
+    })().finally(() => this.appending.delete(partition));
+    this.appending.set(partition, run);
+  }
+
+  /** Appends every unconfirmed flush now and waits for it (a stopping sink). */
+  private async allAppended(): Promise<void> {
+    if (!this.iceberg) return;
+    for (const partition of this.unconfirmed.keys()) this.appendInBackground(partition);
+    if (this.appending.size === 0) return;
+    const committed = this.iceberg.flushNow();
+    await Promise.all(this.appending.values());
+    await committed;
+    for (const [partition, flushes] of this.unconfirmed)
+      if (flushes.length > 0)
+        this.warn(
+          `partition ${partition}: ${flushes.length} published flushes are not in the ${this.table.name} table yet; its committed offset names them, so its next owner appends them`,
+        );
   }
 
   async start(): Promise<void> {
@@ -346,7 +430,10 @@ export class LakeSink {
     await this.fence!.release(claim);
   }
 
-  /** Finishes the flush the partition's committed offset names, if any (a no-op when it was published). */
+  /**
+   * Finishes the flush the partition's committed offset names, if any (a no-op when it was published): copies
+   * its objects, and with Iceberg hands it and the earlier flushes it carries to the background append.
+   */
   private async publishCommitted(claim: PartitionClaim, heartbeat?: () => Promise<void>): Promise<void> {
     const committed = parseCommitMetadata(claim.committedMetadata);
     if (committed.kind === "none") return;
@@ -354,11 +441,20 @@ export class LakeSink {
       committed.kind === "inline"
         ? committed.manifest
         : await this.publisher.readManifest(committed.manifestKey);
-    await this.publisher.publish(
-      manifest,
-      heartbeat,
-      this.icebergAppend(manifest, claim.partition, claim.committedOffset),
-    );
+    const copied = await this.publisher.copy(manifest, heartbeat);
+    if (!this.iceberg) {
+      if (copied) await this.publisher.deleteStaged(manifest);
+      return;
+    }
+    // Staged copies gone: the table holds this flush and what it carries (they go only after the append).
+    if (!copied) return void this.unconfirmed.set(claim.partition, []);
+    await this.publisher.verifyCarried(manifest);
+    const objects = this.tableObjects(manifest);
+    this.unconfirmed.set(claim.partition, [
+      ...(manifest.carried ?? []),
+      ...(objects ? [{ endOffset: claim.committedOffset, objects, manifest }] : []),
+    ]);
+    this.appendInBackground(claim.partition);
   }
 
   private accept(topic: string, partition: number, message: KafkaMessage): void {
@@ -411,6 +507,7 @@ export class LakeSink {
       .runExclusive(async () => {
         await this.settleUnknownCommits();
         await this.claimQuietPartitions();
+        for (const partition of this.unconfirmed.keys()) this.appendInBackground(partition);
         const now = Date.now();
         for (const buffer of [...this.buffers.values()]) {
           if (this.stopping !== undefined || this.rebalancing) return;
@@ -460,39 +557,51 @@ export class LakeSink {
       objects.push({ key, records: group.items.length, bytes: body.length });
       quarantined += group.items.length;
     }
-    const manifest = createManifest(groupId, topic, partition, flushId, staged);
+    const carried = (this.unconfirmed.get(partition) ?? []).map(({ endOffset, objects }) => ({
+      endOffset,
+      objects,
+    }));
+    const manifest = createManifest(groupId, topic, partition, flushId, staged, carried);
     faultPoint("staged");
     const commitStartedAt = performance.now();
     if (!(await this.commitFlush(claim, buffer, manifest, heartbeat))) return;
     faultPoint("committed");
-    const publishStartedAt = performance.now();
-    await this.publisher.publish(
-      manifest,
-      heartbeat,
-      this.icebergAppend(manifest, partition, buffer.nextOffset),
-    );
-    const publishedAt = performance.now();
-    const durableAtMs = Date.now();
     if (this.buffers.get(partition) === buffer) this.buffers.delete(partition);
-    this.totals.ticks += ticks;
-    this.totals.quarantined += quarantined;
-    this.totals.objects += objects.length;
-    this.totals.bytes += objects.reduce((sum, object) => sum + object.bytes, 0);
-    this.totals.flushes++;
-    this.options.onFlush?.({
-      partition,
-      startOffset: buffer.startOffset.toString(),
-      committedOffset: buffer.nextOffset.toString(),
-      ticks,
-      quarantined,
-      objects,
-      freshnessMs: buffer.producedAtMs.map((producedAt) => durableAtMs - producedAt),
-      stepMs: {
-        stage: commitStartedAt - stagingStartedAt,
-        commit: publishStartedAt - commitStartedAt,
-        publish: publishedAt - publishStartedAt,
-      },
-    });
+    const publishStartedAt = performance.now();
+    await this.publisher.copy(manifest, heartbeat);
+    const report = () => {
+      const publishedAt = performance.now();
+      const durableAtMs = Date.now();
+      this.totals.ticks += ticks;
+      this.totals.quarantined += quarantined;
+      this.totals.objects += objects.length;
+      this.totals.bytes += objects.reduce((sum, object) => sum + object.bytes, 0);
+      this.totals.flushes++;
+      this.options.onFlush?.({
+        partition,
+        startOffset: buffer.startOffset.toString(),
+        committedOffset: buffer.nextOffset.toString(),
+        ticks,
+        quarantined,
+        objects,
+        freshnessMs: buffer.producedAtMs.map((producedAt) => durableAtMs - producedAt),
+        stepMs: {
+          stage: commitStartedAt - stagingStartedAt,
+          commit: publishStartedAt - commitStartedAt,
+          publish: publishedAt - publishStartedAt,
+        },
+      });
+    };
+    if (!this.iceberg) {
+      await this.publisher.deleteStaged(manifest);
+      return report();
+    }
+    // In the table at the batcher's next commit, off the consumption lock; reported (as durable) once there.
+    const tableObjects = staged.filter((object) => object.finalKey.startsWith(this.table.prefix));
+    const flushes = this.unconfirmed.get(partition) ?? [];
+    flushes.push({ endOffset: buffer.nextOffset, objects: tableObjects, manifest, onInTable: report });
+    this.unconfirmed.set(partition, flushes);
+    this.appendInBackground(partition);
   }
 
   /**
@@ -641,6 +750,7 @@ export class LakeSink {
             await this.claimQuietPartitions();
             for (const buffer of [...this.buffers.values()]) await this.flushPartition(buffer);
             await this.settleUnknownCommits();
+            await this.allAppended();
           });
         }
       } finally {

@@ -1,6 +1,11 @@
 /** The lake sink as a long-running service (what `tickstream app deploy consumer` installs on a broker host). */
 import { errorMessage } from "../shared/errors.ts";
-import { lakeFromEnvironment, readServiceEnvironment } from "../shared/service-environment.ts";
+import { describeCatalog } from "../iceberg/catalog-location.ts";
+import {
+  icebergCatalogFromEnvironment,
+  lakeFromEnvironment,
+  readServiceEnvironment,
+} from "../shared/service-environment.ts";
 import { UntilStopped } from "../shared/until-stopped.ts";
 import { LakeSink } from "./lake-sink.ts";
 
@@ -17,11 +22,13 @@ try {
     say: (line) => console.log(`${new Date().toISOString()} ${line}`),
     onStopping: (signal) => log(`${signal}: flushing, then exiting`),
   });
+  const catalog = icebergCatalogFromEnvironment(env);
   const sink = new LakeSink({
     bootstrapServers: env.TICKSTREAM_BOOTSTRAP_SERVERS.split(","),
     topic: env.TICKSTREAM_TOPIC,
     groupId: env.TICKSTREAM_GROUP,
     lake: lakeFromEnvironment(env),
+    ...(catalog ? { iceberg: { catalog, commitIntervalMs: env.TICKSTREAM_ICEBERG_COMMIT_INTERVAL_MS } } : {}),
     onWarning: log,
     onFlush: (event) =>
       log(
@@ -32,7 +39,12 @@ try {
   lifecycle.doing(`connecting to the broker and joining group ${env.TICKSTREAM_GROUP}`);
   await sink.start();
   lifecycle.running();
-  log(`consuming ${env.TICKSTREAM_TOPIC} into s3://${env.TICKSTREAM_BUCKET}/ticks/`);
+  log(
+    `consuming ${env.TICKSTREAM_TOPIC} into s3://${env.TICKSTREAM_BUCKET}/ticks/` +
+      (env.TICKSTREAM_ICEBERG_CATALOG
+        ? `, appended to the Iceberg table in ${describeCatalog(env.TICKSTREAM_ICEBERG_CATALOG, { region: env.AWS_REGION, endpoint: env.TICKSTREAM_GLUE_ENDPOINT })}`
+        : " (no TICKSTREAM_ICEBERG_CATALOG: Hive layout only)"),
+  );
   await lifecycle.stopped();
   lifecycle.doing(
     `${sink.bufferedRecords} buffered records not flushed or not committed ` +

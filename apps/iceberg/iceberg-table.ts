@@ -180,7 +180,11 @@ export class IcebergTable {
   async append(flushes: readonly FlushAppend[]): Promise<{ added: number; snapshotId?: number }> {
     return this.commitWithRetries(async (base) => {
       const published = publishedOffsets(base.metadata);
-      const fresh = flushes.filter(
+      // Once each (a flush may be handed over twice: its own publish and the next commit carrying it).
+      const unique = new Map(
+        flushes.map((flush) => [`${offsetProperty(flush.topic, flush.partition)}@${flush.endOffset}`, flush]),
+      );
+      const fresh = [...unique.values()].filter(
         (flush) => flush.endOffset > (published.get(offsetProperty(flush.topic, flush.partition)) ?? -1n),
       );
       const offsets = new Map(published);

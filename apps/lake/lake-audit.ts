@@ -1,4 +1,7 @@
-/** Counts one producer's ticks in the lake by (producerId, seq): what landed, what twice, what is missing. */
+/**
+ * Counts one producer's ticks in the lake by (producerId, seq): what landed, what twice, what is missing; in every
+ * object under ticks/, or in the data files of the table's current snapshot.
+ */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { TICKS_PREFIX } from "./layout.ts";
 import { mirrorPrefix } from "./lake-mirror.ts";
@@ -20,9 +23,13 @@ export async function auditProducer(
   cacheDir: string,
   producerId: string,
   expected: number,
+  /** Only these objects (the data files of an Iceberg table's current snapshot); else every object. */
+  only?: ReadonlySet<string>,
 ): Promise<LakeAudit> {
   const { objects } = await mirrorPrefix(s3, bucket, TICKS_PREFIX, cacheDir);
-  const files = objects.filter((object) => object.key.endsWith(".parquet")).map((object) => object.file);
+  const files = objects
+    .filter((object) => object.key.endsWith(".parquet") && (only === undefined || only.has(object.key)))
+    .map((object) => object.file);
   if (files.length === 0) return { inLake: 0, unique: 0, duplicates: 0, missing: expected };
   const [row] = await withDuckDB((connection) =>
     queryObjects(

@@ -3,6 +3,7 @@
  * where Kafka and the lake are. Checked once at start, with a message naming the variable.
  */
 import { z } from "zod";
+import { DEFAULT_ICEBERG_COMMIT_INTERVAL_MS } from "../iceberg/append-batcher.ts";
 import { ConfigError } from "./errors.ts";
 import type { LakeLocation } from "../lake/s3-client.ts";
 import { openCatalog, parseCatalogLocation } from "../iceberg/catalog-location.ts";
@@ -46,6 +47,13 @@ const schema = z.object({
   TICKSTREAM_GLUE_ENDPOINT: z.string().url().optional(),
   /** The bound of the graceful stop after SIGTERM (apps/shared/until-stopped.ts); under the unit's TimeoutStopSec. */
   TICKSTREAM_STOP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** The lake sink's Iceberg commit interval (apps/iceberg/append-batcher.ts). */
+  TICKSTREAM_ICEBERG_COMMIT_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(DEFAULT_ICEBERG_COMMIT_INTERVAL_MS),
 });
 
 export type ServiceEnvironment = z.infer<typeof schema>;

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_ICEBERG_COMMIT_INTERVAL_MS } from "../../apps/iceberg/append-batcher.ts";
 import { ConfigError } from "../../apps/shared/errors.ts";
 
 /** Newest Kafka release that the test suite proves kafkajs 2.2 works against (see README, "Kafka version"). */
@@ -34,6 +35,8 @@ export const localSettingsSchema = z
     quotesBaseUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
     /** The bound of a long-running command's graceful stop after SIGINT/SIGTERM; past it, the rest is abandoned. */
     stopTimeoutMs: z.number().int().min(100).max(600_000),
+    /** At most one Iceberg table commit per this many ms from each lake sink (apps/iceberg/append-batcher.ts). */
+    icebergCommitIntervalMs: z.number().int().min(100).max(600_000),
   })
   .strict();
 
@@ -56,6 +59,7 @@ export const DEFAULT_LOCAL_SETTINGS: LocalSettings = {
   rollupLatenessMs: 5_000,
   quotesBaseUrl: "",
   stopTimeoutMs: 10_000,
+  icebergCommitIntervalMs: DEFAULT_ICEBERG_COMMIT_INTERVAL_MS,
 };
 
 /** s3rver's fixed credentials; they guard nothing but are required by the SigV4 signer. */

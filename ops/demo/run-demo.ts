@@ -5,6 +5,9 @@
 import { createS3Client } from "../../apps/lake/s3-client.ts";
 import { auditProducer } from "../../apps/lake/lake-audit.ts";
 import { LakeSink, type FlushEvent, type FlushPolicy } from "../../apps/consumer/lake-sink.ts";
+import { IcebergTable, s3Key } from "../../apps/iceberg/iceberg-table.ts";
+import { ICEBERG_TABLES } from "../../apps/iceberg/table-schema.ts";
+import { localIcebergCatalog } from "../local/iceberg-catalog.ts";
 import { Rollup } from "../../apps/rollup/rollup.ts";
 import { runProducer } from "../../apps/producer/producer.ts";
 import { createSource } from "../../apps/producer/sources/index.ts";
@@ -89,12 +92,17 @@ export async function runDemo(
   progress(created ? `Created topic ${topic}` : `Topic ${topic} exists`);
 
   const freshness: number[] = [];
+  const iceberg = {
+    catalog: localIcebergCatalog(environment),
+    commitIntervalMs: settings.icebergCommitIntervalMs,
+  };
   const sink = new LakeSink({
     bootstrapServers: environment.bootstrapServers,
     topic,
     groupId: settings.consumerGroup,
     lake: environment.lake,
     flush: options.flush,
+    iceberg,
     onWarning: options.onWarning,
     onFlush: (event) => {
       freshness.push(...event.freshnessMs);
@@ -136,15 +144,25 @@ export async function runDemo(
     await sink.stop();
     const bars = barsPipeline ? await barsPipeline.finish() : undefined;
 
-    progress("Auditing the lake by (producerId, seq)...");
+    progress("Auditing the ticks table's current snapshot by (producerId, seq)...");
     const s3 = createS3Client(environment.lake);
     try {
+      const table = new IcebergTable({
+        s3,
+        bucket: environment.lake.bucket,
+        catalog: iceberg.catalog,
+        definition: ICEBERG_TABLES.ticks,
+      });
+      const dataFiles = new Set(
+        (await table.dataFiles()).map((file) => s3Key(file.filePath, environment.lake.bucket)),
+      );
       const audit = await auditProducer(
         s3,
         environment.lake.bucket,
         environment.paths.lakeCacheDir,
         produced.producerId,
         produced.produced,
+        dataFiles,
       );
       freshness.sort((a, b) => a - b);
       return {
@@ -199,6 +217,10 @@ async function startBarsPipeline(environment: LocalEnvironment, options: DemoOpt
     lake: environment.lake,
     table: "bars_1m",
     flush: { intervalMs: 500 },
+    iceberg: {
+      catalog: localIcebergCatalog(environment),
+      commitIntervalMs: settings.icebergCommitIntervalMs,
+    },
     onWarning: options.onWarning,
   });
   await rollup.start();

@@ -8,6 +8,7 @@ import { RemoteCluster } from "../../ops/remote/remote-cluster.ts";
 import { lastJsonLine, runCli } from "../helpers/cli.ts";
 import { createTestTopic } from "../helpers/kafka.ts";
 import { countDuplicatesAndGaps, readLakeTicks } from "../helpers/lake.ts";
+import { countTable } from "../helpers/lake-count.ts";
 import { uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
 import { startSshServer, type SshServer } from "../helpers/sshd.ts";
 import { readBars, readTicks, referenceBars, withoutRevisions } from "../helpers/bars.ts";
@@ -73,6 +74,8 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
         `TICKSTREAM_S3_ENDPOINT=${env.lake.endpoint}`,
         `AWS_ACCESS_KEY_ID=${env.lake.credentials!.accessKeyId}`,
         `AWS_SECRET_ACCESS_KEY=${env.lake.credentials!.secretAccessKey}`,
+        // The stack's Glue catalog in production; this host's lake has the local one.
+        `TICKSTREAM_ICEBERG_CATALOG=file:${path.join(env.home, "catalog", "iceberg")}`,
       ].join("\n"),
     );
     for (const app of ["consumer", "producer"]) {
@@ -113,8 +116,24 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
       },
     );
     expect(countDuplicatesAndGaps(rows, 3000)).to.deep.equal({ unique: 3000, duplicates: 0, missing: 0 });
+    let table: Awaited<ReturnType<typeof countTable>> | undefined;
+    await waitFor(
+      async () =>
+        (table = await countTable(
+          environment().home,
+          environment().lake,
+          new Map([["remote-producer", 3000]]),
+        )).landed === 3000,
+      { timeoutMs: 60_000, intervalMs: 1_000, describe: () => `the Iceberg table: ${JSON.stringify(table)}` },
+    );
+    expect(table, "the deployed sink appends to the Iceberg table, every tick once").to.deep.include({
+      landed: 3000,
+      lost: 0,
+      duplicated: 0,
+    });
     const logs = await cli("app", "logs", "consumer", "--lines", "200");
     expect(logs.stdout).to.include(`consumer: consuming ${topic}`);
+    expect(logs.stdout).to.include("appended to the Iceberg table in file:");
     const producerLogs = await cli("app", "logs", "producer");
     expect(producerLogs.stdout).to.include("producer: done: 3000 ticks as remote-producer");
   });

@@ -169,7 +169,7 @@ describe("fault: lake sink members frozen past their session @integration", func
     await Promise.all([a.stop(), b.stop()]);
     await assertLakeExact(
       "two members frozen past their session, 4 times",
-      env.lake,
+      env,
       new Map([[producerId, produced]]),
       caughtUpAt - Math.max(lastFaultEnded, producedAt),
     );

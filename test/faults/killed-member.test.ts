@@ -3,14 +3,11 @@ import { Partitioners } from "kafkajs";
 import { runProducer } from "../../apps/producer/producer.ts";
 import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import { createKafka } from "../../apps/shared/kafka-client.ts";
-import { sleep } from "../../apps/shared/retry.ts";
+import { sleep, waitFor } from "../../apps/shared/retry.ts";
 import { assertLakeExact, committedTotal, SinkMember, waitForLagZero } from "../helpers/fault-run.ts";
 import { lakeKeys } from "../helpers/lake-count.ts";
 import { createTestTopic } from "../helpers/kafka.ts";
 import { readQuarantine } from "../helpers/lake.ts";
-import { pyicebergScan } from "../helpers/pyiceberg.ts";
-import { FileCatalog } from "../../apps/iceberg/catalog.ts";
-import path from "node:path";
 import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
 
 describe("fault: lake sink members killed @integration", function () {
@@ -94,7 +91,7 @@ describe("fault: lake sink members killed @integration", function () {
     await last.stop();
     await assertLakeExact(
       "one member SIGKILLed at 5 moments (4 named steps), restarted",
-      env.lake,
+      env,
       new Map([[producerId, produced]]),
       caughtUpAt - Math.max(lastFaultEnded, producedAt),
     );
@@ -102,15 +99,17 @@ describe("fault: lake sink members killed @integration", function () {
     expect(quarantined.length, "every poison record quarantined once").to.equal(poisonSent);
   });
 
-  // Issue 21: a published flush is appended to the Iceberg table before its staged copies go, idempotently by
-  // the partition's end offset. Killed after the copies (before the append) and after the append (before the
-  // staged copies are deleted), the next claimer publishes again: the table holds every tick once.
-  it("keeps every tick exactly once in the Iceberg table, read by pyiceberg, when the member is SIGKILLed after committing, after publishing (not yet appended) and after appending, and restarted", async function () {
+  // Issue 21: with Iceberg tables, publishing is copy, then the append (batched, off the consumption lock), then
+  // the staged deletes; each commit carries the partition's flushes the table is not known to hold. Killed between
+  // the Kafka commit and the Iceberg commit (after committing; after the copies, before the append) and after the
+  // append (before the staged deletes), the next claimer appends what the committed offset names.
+  it("keeps every tick exactly once in the Iceberg table when the member is SIGKILLed between the Kafka commit and the Iceberg commit, and after the Iceberg commit, and restarted", async function () {
     this.timeout(300_000);
     const env = environment();
     const topic = uniqueName("iceberg-killed");
     const group = uniqueName("sink");
-    const total = 30_000;
+    // Production outlasts three kills, each followed by a session timeout (6 s) before the next member owns.
+    const total = 75_000;
     await createTestTopic(env.bootstrapServers, topic, 3);
     const cli = cliEnvironment(env);
     const producing = runProducer({
@@ -118,17 +117,11 @@ describe("fault: lake sink members killed @integration", function () {
       topic,
       source: new SyntheticSource({ seed: "iceberg-killed" }),
       count: total,
-      ratePerSecond: 3_000,
+      ratePerSecond: 2_500,
       batchSize: 500,
     });
     for (const fault of ["committed:2", "published:2", "appended:2"]) {
-      const member = new SinkMember(cli, {
-        topic,
-        group,
-        faultPoint: fault,
-        flushIntervalMs: 300,
-        iceberg: true,
-      });
+      const member = new SinkMember(cli, { topic, group, faultPoint: fault, flushIntervalMs: 300 });
       const [step, occurrence] = fault.split(":");
       await member.waitForOutput(new RegExp(`fault point ${step} #${occurrence} reached; SIGKILL`), 90_000);
       const ended = await member.ended();
@@ -138,7 +131,7 @@ describe("fault: lake sink members killed @integration", function () {
       await committedTotal(env.bootstrapServers, group, topic),
       "the kills happened mid-stream",
     ).to.be.lessThan(total);
-    const last = new SinkMember(cli, { topic, group, iceberg: true });
+    const last = new SinkMember(cli, { topic, group });
     const lastFaultEnded = Date.now();
     const { producerId, produced } = await producing;
     expect(produced).to.equal(total);
@@ -146,13 +139,65 @@ describe("fault: lake sink members killed @integration", function () {
     const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
     await last.stop();
     await assertLakeExact(
-      "Iceberg appends: one member SIGKILLed after committing, publishing, appending, restarted",
-      env.lake,
+      "Iceberg: SIGKILLed after the Kafka commit, before the Iceberg commit, after it; restarted",
+      env,
       new Map([[producerId, produced]]),
       caughtUpAt - Math.max(lastFaultEnded, producedAt),
+      [last.output],
     );
-    const pointer = await new FileCatalog(path.join(env.home, "catalog", "iceberg")).load("ticks");
-    const scan = await pyicebergScan(pointer!.metadataLocation, env.lake);
-    expect(scan, last.output.slice(-2_000)).to.deep.include({ rows: total, distinct: total, duplicates: [] });
+  });
+
+  // Two members publish the same committed flush: A freezes after copying its flush's objects, before appending
+  // it; B takes the partition over and publishes that flush (copies and append); A is thawed and appends it too.
+  it("keeps every tick exactly once in the Iceberg table when two members race to publish the same flush (one frozen between its copies and its append, thawed after the other published it)", async function () {
+    this.timeout(300_000);
+    const env = environment();
+    const topic = uniqueName("iceberg-race");
+    const group = uniqueName("sink");
+    const total = 24_000;
+    await createTestTopic(env.bootstrapServers, topic, 1);
+    const cli = cliEnvironment(env);
+    const producing = runProducer({
+      bootstrapServers: env.bootstrapServers,
+      topic,
+      source: new SyntheticSource({ seed: "iceberg-race" }),
+      count: total,
+      ratePerSecond: 2_000,
+      batchSize: 200,
+    });
+    const a = new SinkMember(cli, { topic, group, faultPoint: "published:3:SIGSTOP", flushIntervalMs: 300 });
+    await a.waitForOutput(/fault point published #3 reached; SIGSTOP/, 90_000);
+    const committedAtFreeze = await committedTotal(env.bootstrapServers, group, topic);
+    const b = new SinkMember(cli, { topic, group, flushIntervalMs: 300 });
+    const both = () => `--- A:\n${a.output.slice(-2_000)}\n--- B:\n${b.output.slice(-2_000)}`;
+    try {
+      // B owns the partition once it has committed past what A committed (its claim published A's flush first).
+      await waitFor(
+        async () => (await committedTotal(env.bootstrapServers, group, topic)) > committedAtFreeze,
+        { timeoutMs: 90_000, describe: () => `B never took the partition over:\n${both()}` },
+      );
+      const thawedAt = a.output.length;
+      process.kill(a.pid, "SIGCONT");
+      // A goes on with the flush it had copied: appends it (already in the table: nothing added) and reports it
+      // once that append returns, then deletes its staged copies; its next commit is refused.
+      await waitFor(() => /^partition 0: /m.test(a.output.slice(thawedAt)), {
+        timeoutMs: 90_000,
+        describe: () => `A never finished publishing the flush it was frozen in:\n${both()}`,
+      });
+      const { producerId, produced } = await producing;
+      expect(produced).to.equal(total);
+      const producedAt = Date.now();
+      const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
+      await Promise.all([a.stop(), b.stop()]);
+      await assertLakeExact(
+        "Iceberg: two members publish the same flush (one frozen before its append)",
+        env,
+        new Map([[producerId, produced]]),
+        caughtUpAt - producedAt,
+        [both()],
+      );
+    } finally {
+      for (const member of [a, b]) member.child.kill("SIGKILL");
+    }
   });
 });

@@ -63,7 +63,7 @@ describe("fault: outages around the lake sink @integration", function () {
     ).to.not.be.empty;
     await assertLakeExact(
       "one of two members SIGKILLed, the other takes over",
-      env.lake,
+      env,
       new Map([[producerId, produced]]),
       caughtUpAt - Math.max(killedAt, producedAt),
     );
@@ -107,7 +107,7 @@ describe("fault: outages around the lake sink @integration", function () {
     await member.stop();
     await assertLakeExact(
       "broker restarted mid-production",
-      env.lake,
+      env,
       new Map([[producerId, produced]]),
       caughtUpAt - Math.max(restartedAt, producedAt),
     );
@@ -142,7 +142,7 @@ describe("fault: outages around the lake sink @integration", function () {
     await member.stop();
     await assertLakeExact(
       "S3 server down for 20 s",
-      env.lake,
+      env,
       new Map([[producerId, produced]]),
       caughtUpAt - Math.max(backAt, producedAt),
     );
@@ -245,7 +245,7 @@ describe("fault: outages around the lake sink @integration", function () {
     });
     await assertLakeExact(
       `poison burst (${sent} bad records) among valid ticks`,
-      env.lake,
+      env,
       new Map([[producerId, produced]]),
       caughtUpAt - producedAt,
     );

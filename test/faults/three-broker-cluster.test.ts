@@ -8,6 +8,7 @@ import { bootstrapThreeBrokerCluster, type BootstrappedCluster } from "../helper
 import { assertLakeExact, committedTotal, waitForLagZero } from "../helpers/fault-run.ts";
 import { createTestEnvironment, destroyTestEnvironment, uniqueName } from "../helpers/local-environment.ts";
 import type { LocalEnvironment } from "../../ops/local/environment.ts";
+import { localIcebergCatalog } from "../../ops/local/iceberg-catalog.ts";
 
 describe("fault: a broker of a three-broker KRaft cluster killed @integration", function () {
   let cluster: BootstrappedCluster | undefined;
@@ -38,6 +39,7 @@ describe("fault: a broker of a three-broker KRaft cluster killed @integration", 
       groupId: group,
       lake,
       flush: { maxRecords: 2_000, intervalMs: 500 },
+      iceberg: { catalog: localIcebergCatalog(lakeEnvironment!) },
       onWarning: (message) => warnings.push(message),
     });
     await sink.start();
@@ -73,7 +75,7 @@ describe("fault: a broker of a three-broker KRaft cluster killed @integration", 
       await sink.stop();
       await assertLakeExact(
         "one of 3 brokers SIGKILLed, back after 10 s",
-        lake,
+        lakeEnvironment!,
         new Map([[producerId, produced]]),
         caughtUpAt - Math.max(backAt, producedAt),
         warnings,

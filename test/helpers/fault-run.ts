@@ -7,7 +7,7 @@ import { groupLag } from "../../ops/kafka/topics.ts";
 import { spawnCli } from "./cli.ts";
 import { recordFaultCase } from "./fault-table.ts";
 import { waitForGroupCaughtUp } from "./kafka.ts";
-import { countLake } from "./lake-count.ts";
+import { countLake, countTable } from "./lake-count.ts";
 
 export interface MemberOptions {
   readonly topic: string;
@@ -17,8 +17,8 @@ export interface MemberOptions {
   readonly sessionTimeoutMs?: number;
   readonly flushIntervalMs?: number;
   readonly flushRecords?: number;
-  /** Also append each flush to the local Iceberg table (`consume --iceberg`). */
-  readonly iceberg?: boolean;
+  /** Publish to the Hive layout only (`consume --no-iceberg`); by default flushes are appended to the table. */
+  readonly noIceberg?: boolean;
 }
 
 /** One `tickstream consume` process, with its combined output kept for assertions. */
@@ -39,7 +39,7 @@ export class SinkMember {
       String(options.flushIntervalMs ?? 500),
       "--session-timeout-ms",
       String(options.sessionTimeoutMs ?? 6_000),
-      ...(options.iceberg ? ["--iceberg"] : []),
+      ...(options.noIceberg ? ["--no-iceberg"] : []),
     ];
     // TICKSTREAM_DEBUG_HANDLES: a member kept alive by a stray handle after its command says what it was.
     const childEnv = {
@@ -110,18 +110,20 @@ export async function waitForLagZero(
 }
 
 /**
- * Counts the lake against what each producer acknowledged, records the case in the suite's table, and
- * asserts nothing lost and nothing duplicated.
+ * Counts the lake against what each producer acknowledged, twice: its Hive layout (every object under ticks/)
+ * and the `ticks` Iceberg table through its current snapshot, read by pyiceberg. Records the case in the suite's
+ * table and asserts nothing lost and nothing duplicated in either.
  */
 export async function assertLakeExact(
   name: string,
-  lake: LakeLocation,
+  { lake, home }: { readonly lake: LakeLocation; readonly home: string },
   produced: ReadonlyMap<string, number>,
   recoveryMs: number,
   /** What the system under test said along the way, shown when the count is wrong. */
   warnings: readonly string[] = [],
 ): Promise<void> {
   const count = await countLake(lake, produced);
+  const table = await countTable(home, lake, produced);
   const total = [...produced.values()].reduce((sum, value) => sum + value, 0);
   recordFaultCase({
     name,
@@ -130,6 +132,7 @@ export async function assertLakeExact(
     lost: count.lost,
     duplicated: count.duplicated,
     recoveryMs,
+    table: { landed: table.landed, lost: table.lost, duplicated: table.duplicated },
   });
   expect(
     { landed: count.landed, lost: count.lost, duplicated: count.duplicated },
@@ -139,4 +142,8 @@ export async function assertLakeExact(
     lost: 0,
     duplicated: 0,
   });
+  expect(
+    { landed: table.landed, lost: table.lost, duplicated: table.duplicated },
+    `${name}: the ticks Iceberg table's current snapshot (${table.snapshotId}), read by pyiceberg\n${table.examples.join("\n")}\n${warnings.slice(-40).join("\n")}`,
+  ).to.deep.equal({ landed: total, lost: 0, duplicated: 0 });
 }

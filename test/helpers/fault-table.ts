@@ -7,6 +7,8 @@ export interface FaultRow {
   readonly duplicated: number;
   /** From the end of the last fault (or of production, if later) until the group's lag was 0. */
   readonly recoveryMs: number;
+  /** The same count through the `ticks` Iceberg table's current snapshot (pyiceberg). */
+  readonly table: { readonly landed: number; readonly lost: number; readonly duplicated: number };
 }
 
 const rows: FaultRow[] = [];
@@ -17,13 +19,22 @@ export function recordFaultCase(row: FaultRow): void {
 
 export function printFaultTable(): void {
   if (rows.length === 0) return;
-  const header = ["case", "produced", "landed", "lost", "duplicated", "recovery (ms)"];
+  const header = [
+    "case",
+    "produced",
+    "landed",
+    "lost",
+    "duplicated",
+    "table: landed/lost/dup",
+    "recovery (ms)",
+  ];
   const cells = rows.map((row) => [
     row.name,
     String(row.produced),
     String(row.landed),
     String(row.lost),
     String(row.duplicated),
+    `${row.table.landed}/${row.table.lost}/${row.table.duplicated}`,
     String(Math.round(row.recoveryMs)),
   ]);
   const widths = header.map((title, column) =>
@@ -33,7 +44,9 @@ export function printFaultTable(): void {
     line
       .map((cell, column) => (column === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[column]!)))
       .join("  ");
-  console.log(`\nFault suite (lake counted by (producerId, seq) with an independent Parquet reader)`);
+  console.log(
+    `\nFault suite (lake counted by (producerId, seq) with an independent Parquet reader; table: through the ticks Iceberg table's current snapshot, by pyiceberg)`,
+  );
   console.log(format(header));
   for (const line of cells) console.log(format(line));
 }

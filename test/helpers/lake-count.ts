@@ -1,10 +1,15 @@
 /**
  * Counts the lake from outside the system under test: every Parquet object under `ticks/`, read with a second,
- * independent Parquet reader (hyparquet, not the DuckDB that wrote them), counted by (producerId, seq).
+ * independent Parquet reader (hyparquet, not the DuckDB that wrote them), counted by (producerId, seq); and the
+ * `ticks` Iceberg table through its current snapshot, read by pyiceberg.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
+import { execa } from "execa";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { FileCatalog } from "../../apps/iceberg/catalog.ts";
 import type { LakeLocation } from "../../apps/lake/s3-client.ts";
 
 export interface LakeCount {
@@ -131,4 +136,42 @@ export async function lakeKeys(lake: LakeLocation, prefix: string): Promise<stri
   } finally {
     s3.destroy();
   }
+}
+
+const PYICEBERG_COUNT = fileURLToPath(new URL("./pyiceberg-count.py", import.meta.url));
+
+export interface TableCount {
+  readonly snapshotId: number | null;
+  readonly landed: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly examples: readonly string[];
+}
+
+/**
+ * Counts the `ticks` Iceberg table of a local home through its current snapshot, with pyiceberg (a reader not
+ * written here): what a reader of the table sees, against what the producers acknowledged.
+ */
+export async function countTable(
+  home: string,
+  lake: LakeLocation,
+  expected: ReadonlyMap<string, number>,
+): Promise<TableCount> {
+  const pointer = await new FileCatalog(path.join(home, "catalog", "iceberg")).load("ticks");
+  const total = [...expected.values()].reduce((sum, value) => sum + value, 0);
+  if (!pointer) return { snapshotId: null, landed: 0, lost: total, duplicated: 0, examples: [] };
+  const result = await execa(
+    "python3",
+    [
+      PYICEBERG_COUNT,
+      pointer.metadataLocation,
+      lake.endpoint!,
+      lake.credentials!.accessKeyId,
+      lake.credentials!.secretAccessKey,
+      lake.region,
+      ...[...expected].map(([producerId, count]) => `${producerId}=${count}`),
+    ],
+    { timeout: 180_000 },
+  );
+  return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as TableCount;
 }

@@ -17,6 +17,8 @@ export async function createTestHome(extraSettings: Record<string, unknown> = {}
     // A graceful stop past the bound exits 143 (issue 23); suites that stop members and expect 0 must not fail
     // because a loaded CI machine took over the default 10 s. Suites about stopping set their own bound.
     stopTimeoutMs: 60_000,
+    // Flushes are reported once in the Iceberg table; suites wait for those reports, so commit every second.
+    icebergCommitIntervalMs: 1_000,
     ...extraSettings,
   };
   await writeFile(path.join(home, "settings.json"), JSON.stringify(settings, null, 2));

@@ -5,7 +5,7 @@ import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
 import { InvalidArgumentError } from "commander";
 import { ConfigError } from "../../../apps/shared/errors.ts";
 import { topicExists } from "../../kafka/topics.ts";
-import { localIcebergCatalog } from "./lake.ts";
+import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 
 function tableName(value: string): LakeTableName {
@@ -26,7 +26,7 @@ interface ConsumeOptions {
   flushBytes: number;
   flushIntervalMs: number;
   sessionTimeoutMs: number;
-  iceberg?: boolean;
+  iceberg: boolean;
 }
 
 export function registerConsumeCommand(program: Command): void {
@@ -67,8 +67,8 @@ export function registerConsumeCommand(program: Command): void {
         30_000,
       )
       .option(
-        "--iceberg",
-        "also append each published flush to the table's Apache Iceberg table (local catalog; see lake migrate)",
+        "--no-iceberg",
+        "publish to the Hive layout only, without appending to the table's Apache Iceberg table (see lake migrate)",
       ),
   ).action(
     commandAction(async (output: Output, options: ConsumeOptions) => {
@@ -88,7 +88,14 @@ export function registerConsumeCommand(program: Command): void {
           intervalMs: options.flushIntervalMs,
         },
         sessionTimeoutMs: options.sessionTimeoutMs,
-        ...(options.iceberg ? { iceberg: { catalog: localIcebergCatalog(environment) } } : {}),
+        ...(options.iceberg
+          ? {
+              iceberg: {
+                catalog: localIcebergCatalog(environment),
+                commitIntervalMs: environment.settings.icebergCommitIntervalMs,
+              },
+            }
+          : {}),
         onWarning: (message) => output.warn(message),
         onFlush: (event) => {
           const objects = event.objects.map((object) => object.key).join(", ");

@@ -20,6 +20,7 @@ import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import type { Output } from "../output.ts";
 import { untilStopped } from "../signals.ts";
+import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { catalogTables } from "./query.ts";
 
 interface DashboardCommandOptions {
@@ -139,10 +140,15 @@ async function dashboardSources(
       loadHistory: async () => {
         // The local catalog is what DuckDB's views read: bring it up to date with the lake first.
         await crawlLocalLake({ ...local, onProgress: (message) => output.progress(`crawl: ${message}`) });
+        // The Iceberg tables' current snapshots when the lake has them (catalogTables names them then).
+        const tables = await catalogTables({});
+        const iceberg = (await localIcebergCatalog(environment).load("ticks"))
+          ? { iceberg: { catalog: localIcebergCatalog(environment) } }
+          : {};
         return loadLakeHistory({
           ...local,
-          tables: await catalogTables({}),
-          runSql: (sql) => runLocalQuery(sql, local),
+          tables,
+          runSql: (sql) => runLocalQuery(sql, { ...local, ...iceberg }),
         });
       },
       createFeed: feed(environment.bootstrapServers),

@@ -3,7 +3,6 @@
  * merges a day's small files, `expire` expires old snapshots and deletes the files only they reached.
  */
 import { InvalidArgumentError, type Command } from "commander";
-import path from "node:path";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
 import { compactTable } from "../../../apps/iceberg/compaction.ts";
 import { IcebergTable } from "../../../apps/iceberg/iceberg-table.ts";
@@ -20,15 +19,11 @@ import { ICEBERG_TABLES, type IcebergTableDefinition } from "../../../apps/icebe
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
+import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { formatTable } from "../format-table.ts";
 import { positiveInteger } from "../options.ts";
 import { formatCount, type Output } from "../output.ts";
-
-/** Where the local catalog keeps the Iceberg tables' pointers. */
-export function localIcebergCatalog(environment: LocalEnvironment): FileCatalog {
-  return new FileCatalog(path.join(environment.paths.catalogDir, "iceberg"));
-}
 
 function parseTables(value: string): LakeTableName[] {
   if (value === "all") return ["ticks", "bars_1m"];

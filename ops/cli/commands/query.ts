@@ -9,7 +9,7 @@ import { loadCatalog } from "../../../apps/catalog/local-catalog.ts";
 import { athenaCostUsd, type QueryResult } from "../../../apps/query/query-result.ts";
 import { ConfigError } from "../../../apps/shared/errors.ts";
 import { loadStackOutputs } from "../../environments/stack-outputs.ts";
-import { localIcebergCatalog } from "./lake.ts";
+import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { formatCsv, formatTable } from "../format-table.ts";
@@ -41,11 +41,27 @@ function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+/** The local lake's Iceberg tables, by name (none before the first flush or `lake migrate`). */
+async function localIcebergTables(environment: LocalEnvironment): Promise<Set<string>> {
+  const catalog = localIcebergCatalog(environment);
+  const names = new Set<string>();
+  for (const name of ["ticks", "bars_1m"]) if (await catalog.load(name)) names.add(name);
+  return names;
+}
+
+/**
+ * Whether a local query reads the Iceberg tables (their current or `--as-of` snapshots): yes unless
+ * `--no-iceberg`, or when the lake has no tables yet (a lake written before them, until `lake migrate`).
+ */
+async function readsIceberg(environment: LocalEnvironment, options: QueryOptions): Promise<boolean> {
+  if (options.asOf !== undefined) return true;
+  return options.iceberg !== false && (await localIcebergTables(environment)).has("ticks");
+}
+
 async function runQuery(sql: string, options: QueryOptions, output: Output): Promise<QueryResult> {
-  const iceberg = options.iceberg || options.asOf !== undefined;
-  if (iceberg && (options.outputs || options.stack))
+  if (options.asOf !== undefined && (options.outputs || options.stack))
     throw new ConfigError(
-      "--iceberg and --as-of read the local lake's Iceberg tables; a stack's are not built yet",
+      "--as-of reads the local lake's Iceberg tables; on a stack, Athena reads them too: add FOR TIMESTAMP AS OF TIMESTAMP '…' after a table in your SQL",
     );
   if (options.outputs || options.stack) {
     const outputs = await loadStackOutputs(options);
@@ -70,6 +86,11 @@ async function runQuery(sql: string, options: QueryOptions, output: Output): Pro
     }
   }
   const environment = LocalEnvironment.fromEnvironment();
+  const iceberg = await readsIceberg(environment, options);
+  if (!iceberg && options.iceberg !== false)
+    output.progress(
+      "this lake has no Iceberg tables yet: reading its Hive layout (tickstream lake migrate adds them)",
+    );
   const s3 = await environment.lakeClient();
   try {
     return await runLocalQuery(sql, {
@@ -91,12 +112,6 @@ export async function catalogTables(options: {
   iceberg?: boolean;
   asOf?: number;
 }): Promise<Set<string>> {
-  if (options.iceberg || options.asOf !== undefined) {
-    const catalog = localIcebergCatalog(LocalEnvironment.fromEnvironment());
-    const names = new Set<string>();
-    for (const name of ["ticks", "bars_1m"]) if (await catalog.load(name)) names.add(name);
-    return names;
-  }
   if (options.outputs || options.stack) {
     const outputs = await loadStackOutputs(options);
     const glue = new GlueClient({ region: outputs.region });
@@ -113,6 +128,7 @@ export async function catalogTables(options: {
     }
   }
   const environment = LocalEnvironment.fromEnvironment();
+  if (await readsIceberg(environment, options)) return localIcebergTables(environment);
   return new Set(Object.keys((await loadCatalog(environment.paths.catalogDir)).tables));
 }
 
@@ -147,8 +163,8 @@ export function registerQueryCommand(program: Command): void {
       )
       .option("--outputs <file>", "a stack's outputs (pulumi stack output --json): query with Athena")
       .option(
-        "--iceberg",
-        "read the local lake's Iceberg tables (their current snapshots) instead of the crawled layout",
+        "--no-iceberg",
+        "locally: read the crawled Hive layout (every published object) instead of the Iceberg tables' current snapshots",
       )
       .option(
         "--as-of <time>",
