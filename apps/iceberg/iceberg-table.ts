@@ -28,6 +28,7 @@ import {
   newTableMetadata,
   offsetProperty,
   publishedOffsets,
+  withOffsetProperties,
   withSnapshot,
   type Snapshot,
   type TableMetadata,
@@ -418,7 +419,7 @@ export class IcebergTable {
     const carried = Object.fromEntries(
       [...publishedOffsets(metadata)].map(([key, value]) => [key, value.toString()]),
     );
-    const next = withSnapshot(
+    const snapshotted = withSnapshot(
       metadata,
       {
         "snapshot-id": snapshotId,
@@ -434,6 +435,7 @@ export class IcebergTable {
       },
       base.pointer.metadataLocation,
     );
+    const next = withOffsetProperties(snapshotted, publishedOffsets(snapshotted));
     const location = this.metadataUri(next["last-sequence-number"]);
     await this.put(location, JSON.stringify(next), "application/json");
     return (await this.options.catalog.swap(this.name, base.pointer, location)) ? snapshotId : undefined;

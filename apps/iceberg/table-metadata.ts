@@ -3,7 +3,10 @@
  * Pure functions: a new table, and the metadata after one more snapshot. The table's history of what the lake
  * sink published lives in each snapshot's summary (`tickstream.offset.<topic>.<partition>`: the end offset of the
  * partition's newest published flush, carried forward by every snapshot), so the current snapshot alone says
- * whether a flush is in the table, whatever expiry has removed before it.
+ * whether a flush is in the table, whatever expiry has removed before it. The same keys are kept in the table's
+ * properties, which every Iceberg writer carries into the next metadata file: a snapshot committed by another
+ * engine (Glue's compaction, Athena's OPTIMIZE) keeps only its own summary, and would otherwise make the table
+ * forget what it holds, so an append would add a flush again. The record is the larger of the two.
  */
 import { randomUUID } from "node:crypto";
 import type { IcebergTableDefinition } from "./table-schema.ts";
@@ -90,14 +93,34 @@ export function currentSnapshot(metadata: TableMetadata): Snapshot | undefined {
   return metadata.snapshots.find((snapshot) => snapshot["snapshot-id"] === metadata["current-snapshot-id"]);
 }
 
-/** The published end offsets the current snapshot records, by summary key. */
+/**
+ * The published end offsets the table records, by key: the current snapshot's summary and the table's properties
+ * (the larger of each), so a snapshot another engine wrote without our summary does not erase them.
+ */
 export function publishedOffsets(metadata: TableMetadata): Map<string, bigint> {
-  const summary = currentSnapshot(metadata)?.summary ?? {};
-  return new Map(
-    Object.entries(summary)
-      .filter(([key]) => key.startsWith(OFFSET_PROPERTY_PREFIX))
-      .map(([key, value]) => [key, BigInt(value)]),
-  );
+  const offsets = new Map<string, bigint>();
+  const record = (entries: Readonly<Record<string, string>>) => {
+    for (const [key, value] of Object.entries(entries))
+      if (key.startsWith(OFFSET_PROPERTY_PREFIX) && BigInt(value) > (offsets.get(key) ?? -1n))
+        offsets.set(key, BigInt(value));
+  };
+  record(currentSnapshot(metadata)?.summary ?? {});
+  record(metadata.properties);
+  return offsets;
+}
+
+/** The metadata with these offsets also in the table's properties (what publishedOffsets reads next time). */
+export function withOffsetProperties(
+  metadata: TableMetadata,
+  offsets: ReadonlyMap<string, bigint>,
+): TableMetadata {
+  return {
+    ...metadata,
+    properties: {
+      ...metadata.properties,
+      ...Object.fromEntries([...offsets].map(([key, value]) => [key, value.toString()])),
+    },
+  };
 }
 
 /** The metadata with one more snapshot, made current; older snapshots beyond `keep` leave the list. */

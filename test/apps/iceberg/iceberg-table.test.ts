@@ -6,7 +6,12 @@ import path from "node:path";
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
 import { IcebergTable, s3Key } from "../../../apps/iceberg/iceberg-table.ts";
-import { offsetProperty, type TableMetadata } from "../../../apps/iceberg/table-metadata.ts";
+import {
+  newSnapshotId,
+  offsetProperty,
+  withSnapshot,
+  type TableMetadata,
+} from "../../../apps/iceberg/table-metadata.ts";
 import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
 import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
 import { withDuckDB } from "../../../apps/lake/duckdb.ts";
@@ -115,6 +120,43 @@ describe("the lake's Iceberg tables on the local S3 server @integration", functi
     expect(current.summary[offsetProperty("stock-ticks", 2)]).to.equal("600");
     const scan = await pyicebergScan(after!.metadataLocation, environment.lake);
     expect(scan).to.deep.include({ rows: 100, distinct: 100 });
+  });
+
+  // Glue's compaction and Athena's OPTIMIZE commit with Iceberg's Java library, whose snapshot summary keeps none
+  // of ours: the offsets also live in the table's properties, which every writer carries forward.
+  it("adds nothing when a flush is published again after another engine committed a snapshot without the offset summary", async function () {
+    const ticks = table();
+    const flush = await writeTickFlush(s3, environment.lake.bucket, encoder, {
+      topic: "stock-ticks",
+      partition: 1,
+      firstOffset: 7_000n,
+      count: 50,
+      producerId: "foreign-commit",
+      firstSeq: 0,
+    });
+    expect(await ticks.append([flush])).to.deep.include({ added: 1 });
+    // What such an engine writes: a new current snapshot (same files) whose summary is its own.
+    const base = await ticks.ensure();
+    const current = base.metadata.snapshots.find(
+      (snapshot) => snapshot["snapshot-id"] === base.metadata["current-snapshot-id"],
+    )!;
+    const foreign = withSnapshot(
+      base.metadata,
+      {
+        "snapshot-id": newSnapshotId(),
+        "timestamp-ms": Date.now(),
+        "manifest-list": current["manifest-list"],
+        summary: { operation: "replace", "total-records": current.summary["total-records"]! },
+      },
+      base.pointer.metadataLocation,
+    );
+    expect(await ticks.commitMetadata(base, foreign)).to.be.a("string");
+    expect(await ticks.append([flush]), "the flush is known to be in the table").to.deep.equal({ added: 0 });
+    const scan = await pyicebergScan(
+      (await new FileCatalog(catalogFolder).load("ticks"))!.metadataLocation,
+      environment.lake,
+    );
+    expect(scan.duplicates).to.deep.equal([]);
   });
 
   // The catalog's compare-and-swap: of two commits on one base one wins, the other re-reads and retries; no
