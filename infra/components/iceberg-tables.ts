@@ -46,15 +46,15 @@ export interface IcebergTablesArgs {
 }
 
 /**
- * Glue compaction stays off until the lake sink reads its published offsets from the newest snapshot that
- * carries them. Glue's compaction commits a `replace` snapshot through Iceberg's own code, whose summary carries
- * forward only the totals (SnapshotProducer.summary: `total-*` from the previous summary, nothing else), so the
- * `tickstream.offset.*` record would be missing from the current snapshot, and a republished flush would be
- * appended twice (apps/iceberg/table-metadata.ts publishedOffsets reads the current snapshot only). Iceberg's
- * Kafka Connect sink walks back through the ancestors for this reason. `tickstream lake compact` carries the
- * offsets; snapshot retention and orphan-file deletion write no snapshot.
+ * Glue compaction is on. It commits a `replace` snapshot through Iceberg's own code, whose summary carries forward
+ * only the totals (SnapshotProducer.summary: `total-*` from the previous summary, nothing else), so the
+ * `tickstream.offset.*` record is not in that snapshot's summary; it is in the table's properties too, which
+ * every Iceberg commit carries into the next metadata file, and publishedOffsets (apps/iceberg/table-metadata.ts)
+ * reads both, so a republished flush is still known to be in the table (test/apps/iceberg/iceberg-table.test.ts,
+ * "another engine"). A compaction racing a sink's append loses or wins by the catalog's VersionId like any
+ * commit; Glue retries on the new base.
  */
-export const GLUE_COMPACTION_ENABLED = false;
+export const GLUE_COMPACTION_ENABLED = true;
 
 /** Glue table optimizer types (Glue API, TableOptimizer.Type: compaction | retention | orphan_file_deletion). */
 export type OptimizerType = "compaction" | "retention" | "orphan_file_deletion";

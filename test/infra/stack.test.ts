@@ -633,10 +633,10 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     // Glue Developer Guide, "Optimizing Iceberg tables" and the Glue API's TableOptimizer: types compaction,
-    // retention, orphan_file_deletion. Compaction is declared but off (GLUE_COMPACTION_ENABLED: its snapshots
-    // would not carry the sink's offsets). "Deleting orphan files": the optimizer may be pointed at a
+    // retention, orphan_file_deletion. Compaction is on (GLUE_COMPACTION_ENABLED: its snapshots do not carry the
+    // sink's offsets in their summary, but the table's properties do). "Deleting orphan files": the optimizer may be pointed at a
     // sub-directory; here <table>/metadata/, never <table>/dt=…/ (Hive layout, pending appends).
-    it("must declare compaction (off), snapshot retention and orphan-file deletion for each table, with the stack's retention settings", function () {
+    it("must declare compaction, snapshot retention and orphan-file deletion for each table, with the stack's retention settings", function () {
       const lakeName = ofType(T.bucket).find((bucket) => bucket.name.endsWith("-lake"))!.state.bucket;
       const optimizers = ofType(T.tableOptimizer);
       expect(optimizers).to.have.length(6);
@@ -657,7 +657,7 @@ for (const stack of ["dev", "prod"] as const) {
           enabled: GLUE_COMPACTION_ENABLED,
           roleArn: role("optimizer"),
         });
-        expect(GLUE_COMPACTION_ENABLED).to.equal(false);
+        expect(GLUE_COMPACTION_ENABLED).to.equal(true);
         expect(of("retention").inputs.configuration).to.deep.equal({
           enabled: true,
           roleArn: role("optimizer"),
