@@ -50,6 +50,8 @@ export interface IcebergTableOptions {
   readonly definition: IcebergTableDefinition;
   /** Commit attempts before an append gives up (each lost race re-reads the table). */
   readonly maxCommitAttempts?: number;
+  /** An append that would leave more manifests than this merges the small ones (default 100). */
+  readonly maxManifests?: number;
   readonly now?: () => number;
 }
 
@@ -59,6 +61,11 @@ export interface LoadedTable {
 }
 
 export class IcebergCommitError extends Error {}
+
+/** Iceberg's commit.manifest.min-count-to-merge default. */
+export const MANIFESTS_BEFORE_MERGE = 100;
+/** Iceberg's commit.manifest.target-size-bytes default: manifests this large are not merged again. */
+const MANIFEST_TARGET_BYTES = 8 * 1024 * 1024;
 
 export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
@@ -329,6 +336,13 @@ export class IcebergTable {
     throw new IcebergCommitError(`table ${this.name}: no commit won in ${attempts} attempts`);
   }
 
+  /**
+   * Appends `files` in a new manifest. Each append adds one manifest to the snapshot's list, so past
+   * `maxManifests` (Iceberg's commit.manifest.min-count-to-merge, 100) the small manifests (under 8 MB, Iceberg's
+   * commit.manifest.target-size-bytes) are merged into the new one: their live entries are kept as EXISTING with
+   * their own sequence numbers, entries of deleted files are dropped (the spec keeps those only in the snapshot
+   * that deleted them). The manifest list and the work of a commit stay bounded however long sinks run.
+   */
   private async commitAppend(
     base: LoadedTable,
     files: readonly DataFile[],
@@ -337,13 +351,22 @@ export class IcebergTable {
     const { metadata } = base;
     const snapshotId = newSnapshotId();
     const sequenceNumber = BigInt(metadata["last-sequence-number"] + 1);
-    const entries: ManifestEntry[] = files.map((dataFile) => ({
+    const added: ManifestEntry[] = files.map((dataFile) => ({
       status: ENTRY_STATUS.ADDED,
       snapshotId: BigInt(snapshotId),
       sequenceNumber,
       fileSequenceNumber: sequenceNumber,
       dataFile,
     }));
+    const previous = await this.manifests(metadata);
+    const merging = previous.length + 1 > (this.options.maxManifests ?? MANIFESTS_BEFORE_MERGE);
+    const merged = merging
+      ? previous.filter((manifest) => manifest.manifestLength < MANIFEST_TARGET_BYTES)
+      : [];
+    const entries = [...added];
+    for (const manifest of merged)
+      for (const entry of await readManifest(await this.get(manifest.manifestPath)))
+        if (entry.status !== ENTRY_STATUS.DELETED) entries.push({ ...entry, status: ENTRY_STATUS.EXISTING });
     const addedRows = files.reduce((sum, file) => sum + BigInt(file.recordCount), 0n);
     const parent = currentSnapshot(metadata);
     const totals = (key: string) => BigInt(parent?.summary[key] ?? "0");
@@ -360,7 +383,7 @@ export class IcebergTable {
       },
       snapshotId,
       sequenceNumber,
-      { replaceManifests: false },
+      { replaceManifests: true, kept: previous.filter((manifest) => !merged.includes(manifest)) },
     );
   }
 
@@ -375,7 +398,8 @@ export class IcebergTable {
     summary: Record<string, string>,
     snapshotId: number,
     sequenceNumber: bigint,
-    options: { replaceManifests: boolean },
+    /** replaceManifests: the new manifest replaces all; else it joins the current ones, or `kept` when given. */
+    options: { replaceManifests: boolean; kept?: readonly ManifestFile[] },
   ): Promise<number | undefined> {
     const { metadata } = base;
     const manifestUri = `${this.location}/metadata/${randomUUID()}-m0.avro`;
@@ -404,7 +428,7 @@ export class IcebergTable {
       existingRowsCount: rows(ofStatus(ENTRY_STATUS.EXISTING)),
       deletedRowsCount: rows(ofStatus(ENTRY_STATUS.DELETED)),
     };
-    const previous = options.replaceManifests ? [] : await this.manifests(metadata);
+    const previous = options.kept ?? (options.replaceManifests ? [] : await this.manifests(metadata));
     const parent = currentSnapshot(metadata);
     const listUri = `${this.location}/metadata/snap-${snapshotId}-1-${randomUUID()}.avro`;
     await this.put(

@@ -30,12 +30,13 @@ describe("the lake's Iceberg tables on the local S3 server @integration", functi
   let s3: S3Client;
   let encoder: ParquetEncoder;
   let catalogFolder: string;
-  const table = () =>
+  const table = (options: { maxManifests?: number } = {}) =>
     new IcebergTable({
       s3,
       bucket: environment.lake.bucket,
       catalog: new FileCatalog(catalogFolder),
       definition: ICEBERG_TABLES.ticks,
+      ...options,
     });
   const metadataOf = async (location: string): Promise<TableMetadata> => {
     const response = await s3.send(
@@ -157,6 +158,37 @@ describe("the lake's Iceberg tables on the local S3 server @integration", functi
       environment.lake,
     );
     expect(scan.duplicates).to.deep.equal([]);
+  });
+
+  // Each append adds a manifest; unbounded, a day of commits every few seconds would make every commit read and
+  // rewrite a manifest list of thousands. Past maxManifests the small ones are merged into the new one.
+  it("keeps the manifest list bounded: an append past maxManifests merges the small manifests, and every tick is still read once", async function () {
+    const ticks = table({ maxManifests: 4 });
+    const counts: number[] = [];
+    let dataFiles = 0;
+    const before = (await ticks.load()) ? (await ticks.dataFiles()).length : 0;
+    for (let index = 0; index < 10; index++) {
+      const flush = await writeTickFlush(s3, environment.lake.bucket, encoder, {
+        topic: "merge-manifests",
+        partition: 0,
+        firstOffset: BigInt(index * 20),
+        count: 20,
+        producerId: "merge-manifests",
+        firstSeq: index * 20,
+      });
+      expect(await ticks.append([flush])).to.deep.include({ added: 1 });
+      dataFiles++;
+      counts.push((await ticks.manifests((await ticks.ensure()).metadata)).length);
+    }
+    expect(Math.max(...counts), `manifests after each append: ${counts.join(",")}`).to.be.at.most(4);
+    expect(counts, "a merge happened").to.include(1);
+    expect((await ticks.dataFiles()).length, "every data file still live, once").to.equal(before + dataFiles);
+    const scan = await pyicebergScan(
+      (await new FileCatalog(catalogFolder).load("ticks"))!.metadataLocation,
+      environment.lake,
+    );
+    expect(scan.duplicates).to.deep.equal([]);
+    expect(scan.rows).to.equal(scan.distinct);
   });
 
   // The catalog's compare-and-swap: of two commits on one base one wins, the other re-reads and retries; no
