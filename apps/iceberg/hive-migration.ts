@@ -1,7 +1,11 @@
 /**
  * `tickstream lake migrate`: the Parquet objects of a Hive-layout lake (`<table>/dt=YYYY-MM-DD/*.parquet`,
  * written by the lake sink) become data files of the table's Iceberg table, in place: nothing is copied, and an
- * object the table already holds (by path) is not added again, so a second run adds nothing. Each object's row
+ * object the table already holds (by path) is not added again. Only objects below where the sinks' appends of
+ * their partition began are candidates (`tickstream.hive-below.<topic>.<partition>`, set by a partition's first
+ * append; a later object is a sink's, appended by offset or about to be), and the migrating commit marks each
+ * partition migrated, so a second run adds nothing, even after a compaction replaced what the first one added.
+ * Each object's row
  * count and columns are read from its Parquet footer; an object whose columns are not the table's contract is
  * refused in one line before anything is committed. Objects written before the encoder wrote field ids are read
  * through the table's name mapping.
@@ -12,10 +16,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { listObjects } from "../lake/lake-mirror.ts";
 import { queryObjects, withDuckDB } from "../lake/duckdb.ts";
-import { partitionDateOf } from "../lake/layout.ts";
+import { objectNameOffsets, partitionDateOf } from "../lake/layout.ts";
 import type { DataFile } from "./avro-files.ts";
 import type { IcebergCatalog } from "./catalog.ts";
-import { IcebergTable, s3Uri } from "./iceberg-table.ts";
+import { hiveBelowProperty, IcebergTable, s3Key, s3Uri, type LoadedTable } from "./iceberg-table.ts";
 import type { IcebergTableDefinition } from "./table-schema.ts";
 
 export interface MigrationReport {
@@ -27,6 +31,17 @@ export interface MigrationReport {
 }
 
 export class MigrationError extends Error {}
+
+/**
+ * Whether an object may be migrated: its name's first offset is below where the sinks' appends of its partition
+ * began (no such mark: the partition never had one). A partition marked migrated (0) takes nothing more.
+ */
+function belowSinks(key: string, table: LoadedTable): boolean {
+  const name = objectNameOffsets(key);
+  if (!name) return true;
+  const below = table.metadata.properties[hiveBelowProperty(name.topic, name.partition)];
+  return below === undefined || name.startOffset < BigInt(below);
+}
 
 /** Days from 1970-01-01 of a `dt=` date. */
 function daysOf(date: string): number {
@@ -45,8 +60,16 @@ export async function migrateHiveTable(options: {
   const objects = (await listObjects(s3, bucket, `${definition.name}/dt=`)).filter((object) =>
     object.key.endsWith(".parquet"),
   );
-  const known = new Set((await table.dataFiles()).map((file) => file.filePath));
-  const fresh = objects.filter((object) => !known.has(s3Uri(bucket, object.key)));
+  const loaded = await table.ensure();
+  const known = new Set((await table.dataFiles(loaded)).map((file) => file.filePath));
+  const fresh = objects.filter(
+    (object) => !known.has(s3Uri(bucket, object.key)) && belowSinks(object.key, loaded),
+  );
+  const partitions = new Map<string, { topic: string; partition: number }>();
+  for (const object of objects) {
+    const name = objectNameOffsets(object.key);
+    if (name) partitions.set(`${name.topic}+${name.partition}`, name);
+  }
   options.onProgress?.(
     `${definition.name}: ${objects.length} objects in the Hive layout, ${fresh.length} not in the table yet`,
   );
@@ -89,7 +112,9 @@ export async function migrateHiveTable(options: {
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
-  const { added } = files.length > 0 ? await table.appendNewFiles(files) : { added: 0 };
+  const { added } = await table.appendNewFiles(files, [...partitions.values()], (file, base) =>
+    belowSinks(s3Key(file.filePath, bucket), base),
+  );
   const rowsAdded = added === files.length ? files.reduce((sum, file) => sum + file.recordCount, 0) : 0;
   return {
     table: definition.name,

@@ -29,11 +29,13 @@ import {
   offsetProperty,
   publishedOffsets,
   withOffsetProperties,
+  METADATA_LOG_KEPT,
   withSnapshot,
   type Snapshot,
   type TableMetadata,
 } from "./table-metadata.ts";
 import type { IcebergTableDefinition } from "./table-schema.ts";
+import { objectNameOffsets } from "../lake/layout.ts";
 
 /** One published flush: its data files, and the end offset (exclusive) of its topic partition. */
 export interface FlushAppend {
@@ -61,6 +63,18 @@ export interface LoadedTable {
 }
 
 export class IcebergCommitError extends Error {}
+
+/** Where a topic partition's appends by lake sinks begin; 0 once `lake migrate` has added what was below. */
+export const hiveBelowProperty = (topic: string, partition: number) =>
+  `tickstream.hive-below.${topic}.${partition}`;
+
+/** The first offset a flush's data files hold, from their names (`<topic>+<partition>+<offset>.parquet`). */
+function firstOffsetOf(flush: FlushAppend): bigint {
+  const offsets = flush.files
+    .map((file) => objectNameOffsets(file.filePath)?.startOffset)
+    .filter((offset): offset is bigint => offset !== undefined);
+  return offsets.length > 0 ? offsets.reduce((a, b) => (b < a ? b : a)) : flush.endOffset;
+}
 
 /** Iceberg's commit.manifest.min-count-to-merge default. */
 export const MANIFESTS_BEFORE_MERGE = 100;
@@ -196,37 +210,78 @@ export class IcebergTable {
         (flush) => flush.endOffset > (published.get(offsetProperty(flush.topic, flush.partition)) ?? -1n),
       );
       const offsets = new Map(published);
+      const properties: Record<string, string> = {};
       for (const flush of fresh) {
         const key = offsetProperty(flush.topic, flush.partition);
         if (flush.endOffset > (offsets.get(key) ?? -1n)) offsets.set(key, flush.endOffset);
+        // The partition's first append marks where the sinks' appends begin: Hive-layout objects below it are
+        // the ones `lake migrate` may add (apps/iceberg/hive-migration.ts).
+        const below = hiveBelowProperty(flush.topic, flush.partition);
+        if (base.metadata.properties[below] === undefined && properties[below] === undefined)
+          properties[below] = String(firstOffsetOf(flush));
       }
-      return { files: fresh.flatMap((flush) => flush.files), offsets, added: fresh.length };
+      return { files: fresh.flatMap((flush) => flush.files), offsets, added: fresh.length, properties };
     });
   }
 
   /**
-   * Appends the data files whose paths the table does not hold yet (a migration of objects written before the
-   * table existed), in one snapshot. Returns how many files it added.
+   * Adds Hive-layout objects written before the table (`lake migrate`), in one snapshot, once per partition:
+   * `eligible` picks, on the table the commit is based on, the files to add; the same commit marks every partition
+   * in `partitions` as migrated (`tickstream.hive-below.<topic>.<partition>` = 0), so that a later run adds
+   * nothing, even after a compaction has replaced the migrated files. Returns how many files it added.
    */
-  async appendNewFiles(files: readonly DataFile[]): Promise<{ added: number; snapshotId?: number }> {
+  async appendNewFiles(
+    files: readonly DataFile[],
+    partitions: readonly { readonly topic: string; readonly partition: number }[] = [],
+    eligible: (file: DataFile, base: LoadedTable) => boolean = () => true,
+  ): Promise<{ added: number; snapshotId?: number }> {
     return this.commitWithRetries(async (base) => {
       const known = new Set((await this.dataFiles(base)).map((file) => file.filePath));
-      const fresh = files.filter((file) => !known.has(file.filePath));
-      return { files: fresh, offsets: publishedOffsets(base.metadata), added: fresh.length };
+      const fresh = files.filter((file) => !known.has(file.filePath) && eligible(file, base));
+      const properties = Object.fromEntries(
+        partitions.map(({ topic, partition }) => [hiveBelowProperty(topic, partition), "0"]),
+      );
+      return { files: fresh, offsets: publishedOffsets(base.metadata), added: fresh.length, properties };
     });
   }
 
   /** Plans an append on the current table and commits it; a lost race plans again on the winner's table. */
   private async commitWithRetries(
-    plan: (base: LoadedTable) => Promise<{ files: DataFile[]; offsets: Map<string, bigint>; added: number }>,
+    plan: (base: LoadedTable) => Promise<{
+      files: DataFile[];
+      offsets: Map<string, bigint>;
+      added: number;
+      /** Table properties the commit sets besides the offsets. */
+      properties?: Record<string, string>;
+    }>,
   ): Promise<{ added: number; snapshotId?: number }> {
     const attempts = this.options.maxCommitAttempts ?? 50;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const base = await this.ensure();
-      const { files, offsets, added } = await plan(base);
-      if (files.length === 0) return { added: 0 };
-      const committed = await this.commitAppend(base, files, offsets);
-      if (committed !== undefined) return { added, snapshotId: committed };
+      const { files, offsets, added, properties = {} } = await plan(base);
+      const changed = Object.entries(properties).some(
+        ([key, value]) => base.metadata.properties[key] !== value,
+      );
+      if (files.length === 0 && !changed) return { added: 0 };
+      if (files.length === 0) {
+        // Properties alone: new metadata on the same snapshot.
+        const next = {
+          ...base.metadata,
+          "last-updated-ms": this.now(),
+          properties: { ...base.metadata.properties, ...properties },
+          "metadata-log": [
+            ...base.metadata["metadata-log"],
+            {
+              "timestamp-ms": base.metadata["last-updated-ms"],
+              "metadata-file": base.pointer.metadataLocation,
+            },
+          ].slice(-METADATA_LOG_KEPT),
+        };
+        if ((await this.commitMetadata(base, next)) !== undefined) return { added: 0 };
+      } else {
+        const committed = await this.commitAppend(base, files, offsets, properties);
+        if (committed !== undefined) return { added, snapshotId: committed };
+      }
       // Lost the race: the next attempt starts from the winner's table.
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, 5 * attempt) * Math.random()));
     }
@@ -347,6 +402,7 @@ export class IcebergTable {
     base: LoadedTable,
     files: readonly DataFile[],
     offsets: ReadonlyMap<string, bigint>,
+    properties: Record<string, string> = {},
   ): Promise<number | undefined> {
     const { metadata } = base;
     const snapshotId = newSnapshotId();
@@ -383,7 +439,11 @@ export class IcebergTable {
       },
       snapshotId,
       sequenceNumber,
-      { replaceManifests: true, kept: previous.filter((manifest) => !merged.includes(manifest)) },
+      {
+        replaceManifests: true,
+        kept: previous.filter((manifest) => !merged.includes(manifest)),
+        properties,
+      },
     );
   }
 
@@ -399,7 +459,11 @@ export class IcebergTable {
     snapshotId: number,
     sequenceNumber: bigint,
     /** replaceManifests: the new manifest replaces all; else it joins the current ones, or `kept` when given. */
-    options: { replaceManifests: boolean; kept?: readonly ManifestFile[] },
+    options: {
+      replaceManifests: boolean;
+      kept?: readonly ManifestFile[];
+      properties?: Record<string, string>;
+    },
   ): Promise<number | undefined> {
     const { metadata } = base;
     const manifestUri = `${this.location}/metadata/${randomUUID()}-m0.avro`;
@@ -459,7 +523,8 @@ export class IcebergTable {
       },
       base.pointer.metadataLocation,
     );
-    const next = withOffsetProperties(snapshotted, publishedOffsets(snapshotted));
+    const withOffsets = withOffsetProperties(snapshotted, publishedOffsets(snapshotted));
+    const next = { ...withOffsets, properties: { ...withOffsets.properties, ...options.properties } };
     const location = this.metadataUri(next["last-sequence-number"]);
     await this.put(location, JSON.stringify(next), "application/json");
     return (await this.options.catalog.swap(this.name, base.pointer, location)) ? snapshotId : undefined;

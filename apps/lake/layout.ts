@@ -51,6 +51,16 @@ export function quarantineObjectKey(
   return `${QUARANTINE_PREFIX}dt=${dt}/${baseName(topic, partition, startOffset)}.jsonl`;
 }
 
+/** The topic, partition and first offset an object's name holds (`…/<topic>+<partition>+<offset>.<ext>`). */
+export function objectNameOffsets(
+  key: string,
+): { readonly topic: string; readonly partition: number; readonly startOffset: bigint } | undefined {
+  const match = /\/([^/]+)\+(\d+)\+(\d{20})\.[a-z]+$/.exec(key);
+  return match
+    ? { topic: match[1]!, partition: Number(match[2]), startOffset: BigInt(match[3]!) }
+    : undefined;
+}
+
 /** The `dt` partition value in a key, or undefined for a key outside the layout. */
 export function partitionDateOf(key: string): string | undefined {
   return /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];

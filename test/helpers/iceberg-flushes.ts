@@ -1,4 +1,5 @@
 /** Flushes of synthetic ticks as the lake sink would publish them into an Iceberg table: Parquet in S3, counted. */
+import { tableObjectKey } from "../../apps/lake/layout.ts";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { randomUUID } from "node:crypto";
 import type { FlushAppend } from "../../apps/iceberg/iceberg-table.ts";
@@ -19,6 +20,8 @@ export async function writeTickFlush(
     count: number;
     producerId: string;
     firstSeq: number;
+    /** Name the objects as the lake sink does (`ticks/dt=…/<topic>+<partition>+<first offset>.parquet`). */
+    hive?: boolean;
   },
 ): Promise<FlushAppend> {
   const rows: LakeRow[] = [];
@@ -47,7 +50,15 @@ export async function writeTickFlush(
   const files = [];
   for (const [day, dayRows] of byDay) {
     const body = await encoder.encode(dayRows, Date.now());
-    const key = `ticks/data/ts_day=${day}/${flush.topic}+${flush.partition}+${flush.firstOffset}-${randomUUID()}.parquet`;
+    const key = flush.hive
+      ? tableObjectKey(
+          "ticks/",
+          new Date(day * 86_400_000).toISOString().slice(0, 10),
+          flush.topic,
+          flush.partition,
+          dayRows[0]!.kafkaOffset,
+        )
+      : `ticks/data/ts_day=${day}/${flush.topic}+${flush.partition}+${flush.firstOffset}-${randomUUID()}.parquet`;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     files.push({
       filePath: `s3://${bucket}/${key}`,

@@ -191,6 +191,50 @@ describe("the lake's Iceberg tables on the local S3 server @integration", functi
     expect(scan.rows).to.equal(scan.distinct);
   });
 
+  // migrate adds what was written before the sinks appended (below the partition's first append) and marks the
+  // partition migrated: a sink's published flush whose append is pending is left to the sink, and a run after a
+  // compaction (which replaced what the first run added) adds nothing.
+  it("migrates only the objects below a partition's first sink append, once: not a pending flush, and nothing again after a compaction", async function () {
+    const ticks = table();
+    const flushOf = (firstOffset: number, firstSeq: number) =>
+      writeTickFlush(s3, environment.lake.bucket, encoder, {
+        topic: "stock-ticks",
+        partition: 0,
+        firstOffset: BigInt(firstOffset),
+        count: 50,
+        producerId: "migrate-once",
+        firstSeq,
+        hive: true,
+      });
+    await flushOf(0, 0); // written by a sink without Iceberg
+    await flushOf(50, 50);
+    expect(await ticks.append([await flushOf(100, 100)])).to.deep.include({ added: 1 }); // a sink's append
+    const pending = await flushOf(150, 150); // published, its append not made yet
+    const migrate = () =>
+      migrateHiveTable({
+        s3,
+        bucket: environment.lake.bucket,
+        catalog: new FileCatalog(catalogFolder),
+        definition: ICEBERG_TABLES.ticks,
+      });
+    expect(await migrate()).to.deep.include({ added: 2, rowsAdded: 100 });
+    await compactTable({
+      s3,
+      bucket: environment.lake.bucket,
+      table: ticks,
+      definition: ICEBERG_TABLES.ticks,
+    });
+    expect(await migrate(), "a second run, after a compaction").to.deep.include({ added: 0 });
+    expect(await ticks.append([pending]), "the pending flush is the sink's to append").to.deep.include({
+      added: 1,
+    });
+    const scan = await pyicebergScan(
+      (await new FileCatalog(catalogFolder).load("ticks"))!.metadataLocation,
+      environment.lake,
+    );
+    expect(scan).to.deep.include({ rows: 200, distinct: 200, duplicates: [] });
+  });
+
   // The catalog's compare-and-swap: of two commits on one base one wins, the other re-reads and retries; no
   // append overwrites another's.
   it("keeps every append of two processes committing to one table at once (the catalog is safe between processes)", async function () {
