@@ -1,12 +1,13 @@
 /**
  * End to end as users run it: a producer process at full speed for a fixed time and N lake sink processes in one
  * group, on the same fresh services. Measured from outside: ticks per second from the first send to every offset
- * committed with its objects published; freshness, from each tick's send time (its `ts`, the synthetic source's
- * wall clock) to the moment its object was first listed in the lake (polled every 100 ms); each sink's peak
- * resident memory (VmHWM of its own process); and an audit of the lake by (producerId, seq), which fails the bench
- * on any loss or duplicate.
+ * committed with its objects in the ticks Iceberg table; freshness, from each tick's send time (its `ts`, the
+ * synthetic source's wall clock) to the moment its data file was first in the table's current snapshot (polled
+ * every 100 ms: table-watch.ts); the table's commits per second; each sink's peak resident memory (VmHWM of its
+ * own process); and an audit of the table's current snapshot by (producerId, seq), which fails the bench on any
+ * loss or duplicate.
  */
-import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { execa, type ResultPromise } from "execa";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,7 @@ import { auditProducer, type LakeAudit } from "../../apps/lake/lake-audit.ts";
 import { queryObjects, withDuckDB } from "../../apps/lake/duckdb.ts";
 import { mirrorPrefix } from "../../apps/lake/lake-mirror.ts";
 import { TICKS_PREFIX } from "../../apps/lake/layout.ts";
+import { TableWatch } from "./table-watch.ts";
 import { ServiceError } from "../../apps/shared/errors.ts";
 import { sleep } from "../../apps/shared/retry.ts";
 import { createTopic, groupLag } from "../kafka/topics.ts";
@@ -30,6 +32,8 @@ export interface EndToEndResult {
   readonly freshnessP99Ms: number;
   /** The largest peak RSS among the sink processes. */
   readonly sinkPeakRssMb: number;
+  /** Snapshots the ticks table took per second while the run lasted (all members together). */
+  readonly tableCommitsPerSecond: number;
   readonly objects: number;
   readonly audit: LakeAudit;
 }
@@ -70,39 +74,6 @@ async function peakRssMb(pid: number): Promise<number> {
   return Math.round(kib / 1024);
 }
 
-/** Notes when each of a topic's lake objects is first listed (polling), until stopped. */
-class LakeWatch {
-  readonly firstSeen = new Map<string, number>();
-  private running = true;
-  private loop: Promise<void>;
-
-  constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-    private readonly topic: string,
-  ) {
-    this.loop = this.poll();
-  }
-
-  private async poll(): Promise<void> {
-    while (this.running) {
-      for await (const page of paginateListObjectsV2(
-        { client: this.s3 },
-        { Bucket: this.bucket, Prefix: TICKS_PREFIX },
-      ))
-        for (const object of page.Contents ?? [])
-          if (object.Key!.includes(`/${this.topic}+`) && !this.firstSeen.has(object.Key!))
-            this.firstSeen.set(object.Key!, Date.now());
-      await sleep(100);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
-}
-
 export async function runEndToEnd(options: {
   readonly environment: LocalEnvironment;
   readonly s3: S3Client;
@@ -123,7 +94,7 @@ export async function runEndToEnd(options: {
   const sinks = Array.from({ length: members }, () =>
     startTickstream(environment, ["consume", "--topic", topic, "--group", group]),
   );
-  const watch = new LakeWatch(s3, environment.lake.bucket, topic);
+  const watch = new TableWatch(s3, environment, topic);
   try {
     await Promise.all(sinks.map((sink) => printed(sink, "lake sink consuming")));
     options.onProgress(
@@ -151,25 +122,24 @@ export async function runEndToEnd(options: {
       if (Date.now() > deadline) throw new ServiceError(`the sinks did not catch up within 10 minutes`);
       await sleep(100);
     }
-    const seconds = (Date.now() - startedAt) / 1000;
-    // Every committed flush is published right after its commit: wait until the lake holds every tick.
-    let audit = await auditProducer(
-      s3,
-      environment.lake.bucket,
-      environment.paths.lakeCacheDir,
-      producerId,
-      produced,
-    );
-    for (let attempt = 0; attempt < 50 && audit.missing > 0; attempt++) {
-      await sleep(200);
-      audit = await auditProducer(
+    // Every committed flush is appended to the table within a commit interval: wait until it holds every tick.
+    const audit = async () =>
+      auditProducer(
         s3,
         environment.lake.bucket,
         environment.paths.lakeCacheDir,
         producerId,
         produced,
+        await watch.currentKeys(),
       );
+    let audited = await audit();
+    for (let attempt = 0; attempt < 100 && audited.missing > 0; attempt++) {
+      await sleep(200);
+      audited = await audit();
     }
+    const endedAt = Date.now();
+    const seconds = (endedAt - startedAt) / 1000;
+    const { commits } = await watch.commitsBetween(startedAt, endedAt);
     const rss = await Promise.all(sinks.map((sink) => peakRssMb(sink.pid!)));
     await watch.stop();
     const freshness = await freshnessOf(s3, environment, watch.firstSeen);
@@ -180,8 +150,9 @@ export async function runEndToEnd(options: {
       ticksPerSecond: Math.round(produced / seconds),
       ...freshness,
       sinkPeakRssMb: Math.max(...rss),
+      tableCommitsPerSecond: Math.round((commits / seconds) * 100) / 100,
       objects: watch.firstSeen.size,
-      audit,
+      audit: audited,
     };
   } finally {
     await watch.stop();
@@ -190,7 +161,7 @@ export async function runEndToEnd(options: {
   }
 }
 
-/** p50 and p99 over every tick of the watched objects of (first listed) minus (the tick's send time). */
+/** p50 and p99 over every tick of the watched objects of (first in the table) minus (the tick's send time). */
 async function freshnessOf(
   s3: S3Client,
   environment: LocalEnvironment,

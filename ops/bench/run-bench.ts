@@ -3,7 +3,8 @@
  * side so that ratios are fair on a noisy machine. In order: the producer against Kafka's ProducerPerformance and
  * the lake sink against ConsumerPerformance (side-by-side.ts); the tutorials' one-object-per-message consumer on
  * the same ticks (tutorial-method.ts); end to end with a producer process and one sink process, sustained, then
- * with two and three sink members (end-to-end.ts); `ohlcv-1m` over 10 million ticks (query-bench.ts). Writes
+ * with two and three sink members (end-to-end.ts); `ohlcv-1m` over 10 million ticks (query-bench.ts). First of
+ * all, 20 ticks/s into one sink on the default settings, then `lake compact` (trickle.ts). Writes
  * bench/results.json and bench/results.svg; fails when the lake lost or doubled a tick.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -19,6 +20,7 @@ import { runEndToEnd, type EndToEndResult } from "./end-to-end.ts";
 import { runQueryBench, type QueryBench } from "./query-bench.ts";
 import { ratio, sideBySide, SIDE_BY_SIDE_TOPIC, type SideBySide } from "./side-by-side.ts";
 import { tutorialMethodRate } from "./tutorial-method.ts";
+import { runTrickle, type TrickleResult } from "./trickle.ts";
 
 export interface BenchOptions {
   /** Records for the side-by-side runs (millions, so that the JVM's warm-up does not decide the ratio). */
@@ -29,6 +31,10 @@ export interface BenchOptions {
   readonly scaleOutDurationMs: number;
   /** Ticks in the lake for the ohlcv-1m query. */
   readonly queryTicks: number;
+  /** How long the trickle (20 ticks/s into one sink, then `lake compact`) runs; it runs first. */
+  readonly trickleMs: number;
+  /** Only the trickle: no side-by-side, end-to-end or query runs. */
+  readonly trickleOnly?: boolean;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -41,6 +47,10 @@ export interface BenchResults {
   readonly freshnessP50Ms: number;
   readonly freshnessP99Ms: number;
   readonly flushIntervalMs: number;
+  readonly icebergCommitIntervalMs: number;
+  /** The ticks table's snapshots per second in the one-member end-to-end run. */
+  readonly tableCommitsPerSecond: number;
+  readonly trickle: TrickleResult;
   readonly consumerPeakRssMb: number;
   readonly ohlcv1mQueryMs: number;
   readonly ohlcv1mTicks: number;
@@ -72,6 +82,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     await environment.up();
     const s3 = await environment.lakeClient();
     try {
+      // First, while the ticks table holds nothing else: what a compaction of the trickle's day leaves.
+      const trickle = await runTrickle({
+        environment,
+        s3,
+        ticksPerSecond: 20,
+        durationMs: options.trickleMs,
+        onProgress: progress,
+      });
+      if (options.trickleOnly) return { trickle } as BenchResults;
       const compared = await sideBySide(environment, options.count, progress);
       progress("the tutorials' method (one S3 object per message) on the same ticks, for 20 s...");
       const tutorial = await tutorialMethodRate({
@@ -102,6 +121,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         freshnessP50Ms: single.freshnessP50Ms,
         freshnessP99Ms: single.freshnessP99Ms,
         flushIntervalMs: DEFAULT_FLUSH_POLICY.intervalMs,
+        icebergCommitIntervalMs: environment.settings.icebergCommitIntervalMs,
+        tableCommitsPerSecond: single.tableCommitsPerSecond,
+        trickle,
         consumerPeakRssMb: single.sinkPeakRssMb,
         ohlcv1mQueryMs: query.queryMs,
         ohlcv1mTicks: query.ticksInLake,
@@ -114,8 +136,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         tutorialMethod: { ...tutorial, lakeSinkTicksPerSecond: compared.consumerTicksPerSecond },
         endToEnd,
         query,
-        lost: endToEnd.reduce((sum, run) => sum + run.audit.missing, 0),
-        duplicated: endToEnd.reduce((sum, run) => sum + run.audit.duplicates, 0),
+        lost:
+          endToEnd.reduce((sum, run) => sum + run.audit.missing, 0) +
+          trickle.auditBefore.missing +
+          trickle.auditAfter.missing,
+        duplicated:
+          endToEnd.reduce((sum, run) => sum + run.audit.duplicates, 0) +
+          trickle.auditBefore.duplicates +
+          trickle.auditAfter.duplicates,
         machine: { cpus: availableParallelism(), node: process.version },
         elapsedMs: Date.now() - startedAt,
       };
@@ -177,9 +205,15 @@ export function chartOf(results: BenchResults): string {
       })),
     ],
     [
-      { label: "freshness p50 (send to readable)", value: results.freshnessP50Ms, kind: "time", unit: "ms" },
+      {
+        label: "freshness p50 (send to in the table)",
+        value: results.freshnessP50Ms,
+        kind: "time",
+        unit: "ms",
+      },
       { label: "freshness p99", value: results.freshnessP99Ms, kind: "time", unit: "ms" },
       { label: "flush interval", value: results.flushIntervalMs, kind: "time", unit: "ms" },
+      { label: "Iceberg commit interval", value: results.icebergCommitIntervalMs, kind: "time", unit: "ms" },
       {
         label: `ohlcv-1m over ${(results.ohlcv1mTicks / 1e6).toFixed(1)}M ticks`,
         value: results.ohlcv1mQueryMs,

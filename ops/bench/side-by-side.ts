@@ -5,6 +5,7 @@
  */
 import type { LocalEnvironment } from "../local/environment.ts";
 import { LakeSink } from "../../apps/consumer/lake-sink.ts";
+import { localIcebergCatalog } from "../local/iceberg-catalog.ts";
 import { runProducer } from "../../apps/producer/producer.ts";
 import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import { sleep } from "../../apps/shared/retry.ts";
@@ -70,6 +71,11 @@ export async function sideBySide(
     topic: SIDE_BY_SIDE_TOPIC,
     groupId: "bench-sink",
     lake: environment.lake,
+    // As users run it: every flush appended to the ticks Iceberg table (the stop commits what waits).
+    iceberg: {
+      catalog: localIcebergCatalog(environment),
+      commitIntervalMs: environment.settings.icebergCommitIntervalMs,
+    },
   });
   await sink.start();
   try {

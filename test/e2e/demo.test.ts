@@ -98,9 +98,9 @@ describe("tickstream demo @integration", function () {
     for (const producer of producers) expect(isComplete(producer.seqs, producer.rows)).to.equal(true);
   });
 
-  // Issue 21's migration: the Hive-layout objects both demos wrote become the Iceberg tables' data files, in
-  // place; pyiceberg, a reader not written here, counts every tick once; a second run adds nothing.
-  it("lake migrate turns the demos' lake into Iceberg tables that pyiceberg reads exactly once, and a second run adds nothing", async function () {
+  // Issue 21: the demos' sinks append every flush to the Iceberg tables, so lake migrate finds every Hive-layout
+  // object in them already; pyiceberg, a reader not written here, counts every tick once; compaction keeps that.
+  it("puts every tick of the demos in the Iceberg tables, which pyiceberg reads exactly once, so lake migrate adds nothing", async function () {
     const first = await runCli(["lake", "migrate", "--json"], env, 180_000);
     expect(first.exitCode, first.stderr).to.equal(0);
     const { tables } = lastJsonLine<{
@@ -108,9 +108,10 @@ describe("tickstream demo @integration", function () {
     }>(first.stdout);
     const ticks = tables.find((table) => table.table === "ticks")!;
     expect(ticks.objects).to.be.greaterThan(0);
-    expect(ticks).to.include({ added: ticks.objects, rowsAdded: 7000 });
+    expect(ticks).to.include({ added: 0, rowsAdded: 0 });
     const bars = tables.find((table) => table.table === "bars_1m")!;
-    expect(bars.added).to.equal(bars.objects).and.to.be.greaterThan(0);
+    expect(bars).to.include({ added: 0 });
+    expect(bars.objects).to.be.greaterThan(0);
 
     const lake = new LocalEnvironment(loadLocalSettings(home), home).lake;
     const catalog = new FileCatalog(path.join(home, "catalog", "iceberg"));
@@ -121,7 +122,8 @@ describe("tickstream demo @integration", function () {
       "minute",
       "revision",
     ]);
-    expect(barScan.rows).to.equal(bars.rowsAdded);
+    expect(barScan.dataFiles, "every bars_1m object is in the table").to.equal(bars.objects);
+    expect(barScan.rows).to.be.greaterThan(0);
     expect(barScan.duplicates).to.deep.equal([]);
 
     const pointer = await catalog.load("ticks");

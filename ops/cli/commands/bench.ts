@@ -1,6 +1,7 @@
 /** `tickstream bench`: measure the local pipeline side by side with Kafka's own tools (`npm run bench`). */
 import type { Command } from "commander";
 import { benchHeading, runBench } from "../../bench/run-bench.ts";
+import type { TrickleResult } from "../../bench/trickle.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { duration, positiveInteger } from "../options.ts";
 import { formatCount, type Output } from "../output.ts";
@@ -11,6 +12,8 @@ interface BenchCommandOptions {
   duration: number;
   scaleOutDuration: number;
   queryTicks: number;
+  trickle: number;
+  trickleOnly?: boolean;
 }
 
 export function registerBenchCommand(program: Command): void {
@@ -28,7 +31,14 @@ export function registerBenchCommand(program: Command): void {
         duration,
         30_000,
       )
-      .option("--query-ticks <n>", "ticks in the lake for the ohlcv-1m query", positiveInteger, 10_000_000),
+      .option("--query-ticks <n>", "ticks in the lake for the ohlcv-1m query", positiveInteger, 10_000_000)
+      .option(
+        "--trickle <duration>",
+        "how long 20 ticks/s run into one sink on the default settings before lake compact (runs first)",
+        duration,
+        60_000,
+      )
+      .option("--trickle-only", "measure only the trickle and its compaction (e.g. --trickle 10m)"),
   ).action(
     commandAction(async (output: Output, options: BenchCommandOptions) => {
       const results = await runBench({
@@ -36,8 +46,18 @@ export function registerBenchCommand(program: Command): void {
         durationMs: options.duration,
         scaleOutDurationMs: options.scaleOutDuration,
         queryTicks: options.queryTicks,
+        trickleMs: options.trickle,
+        trickleOnly: options.trickleOnly,
         onProgress: (message) => output.progress(message),
       });
+      const trickleRows = trickleTable(results.trickle);
+      if (options.trickleOnly) {
+        output.result(results.trickle, trickleRows);
+        const { auditBefore, auditAfter } = results.trickle;
+        return auditBefore.missing + auditBefore.duplicates + auditAfter.missing + auditAfter.duplicates === 0
+          ? 0
+          : 1;
+      }
       const { sideBySide: compared } = results;
       const rate = (value: number) => `${formatCount(value)}/s`;
       const table = formatTable({
@@ -72,11 +92,18 @@ export function registerBenchCommand(program: Command): void {
             run.members === 1 ? ">= 100,000/s" : "",
           ]),
           [
-            "freshness p50 / p99",
+            "freshness p50 / p99 (send to in the table)",
             `${formatCount(results.freshnessP50Ms)} / ${formatCount(results.freshnessP99Ms)} ms`,
-            `flush ${formatCount(results.flushIntervalMs)} ms`,
+            `commit every ${formatCount(results.icebergCommitIntervalMs)} ms`,
             "",
-            "p99 <= flush + 1 s",
+            "p99 <= commit interval + 1 s",
+          ],
+          [
+            "table commits (1 member)",
+            `${results.tableCommitsPerSecond}/s`,
+            `${formatCount(Math.round(86_400_000 / results.icebergCommitIntervalMs))}/day at most`,
+            "",
+            "",
           ],
           ["sink peak RSS (its own process)", `${results.consumerPeakRssMb} MiB`, "", "", "<= 250 MiB"],
           [
@@ -89,8 +116,45 @@ export function registerBenchCommand(program: Command): void {
           ["lost / duplicated (lake audit)", `${results.lost} / ${results.duplicated}`, "", "", "0 / 0"],
         ],
       });
-      output.result(results, `${benchHeading(results)}\n${table}\n(bench/results.json, bench/results.svg)`);
+      output.result(
+        results,
+        `${benchHeading(results)}\n${table}\n${trickleRows}\n(bench/results.json, bench/results.svg)`,
+      );
       return results.lost === 0 && results.duplicated === 0 ? 0 : 1;
     }),
   );
+}
+
+/** The trickle's lines: what 20 ticks/s write on the default settings, and what `lake compact` leaves. */
+function trickleTable(trickle: TrickleResult): string {
+  const partitions = Object.entries(trickle.objectsPerDayPartition)
+    .map(([dt, count]) => `${dt}: ${formatCount(count)}`)
+    .join(", ");
+  return formatTable({
+    columns: ["trickle", "measured", "per day at this rate"],
+    rows: [
+      [
+        `${trickle.ticksPerSecond} ticks/s for ${formatCount(trickle.seconds)} s`,
+        `${formatCount(trickle.produced)} ticks`,
+        "",
+      ],
+      [
+        "data objects (per day partition)",
+        `${formatCount(trickle.dataObjects)} (${partitions}), ${formatCount(trickle.bytesPerObject)} B each`,
+        formatCount(trickle.dataObjectsPerDay),
+      ],
+      ["table commits", formatCount(trickle.commits), formatCount(trickle.commitsPerDay)],
+      ["metadata objects written", "", formatCount(trickle.metadataObjectsPerDay)],
+      [
+        "after lake compact",
+        `${formatCount(trickle.compaction.filesBefore)} -> ${formatCount(trickle.compaction.filesAfter)} files, ${formatCount(trickle.compaction.bytesPerFileAfter)} B each`,
+        "",
+      ],
+      [
+        "producer's ticks in the table (before / after)",
+        `${formatCount(trickle.auditBefore.unique)} / ${formatCount(trickle.auditAfter.unique)} of ${formatCount(trickle.produced)}, dup ${trickle.auditBefore.duplicates} / ${trickle.auditAfter.duplicates}`,
+        "",
+      ],
+    ],
+  });
 }
