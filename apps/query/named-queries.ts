@@ -149,12 +149,44 @@ export function findNamedQuery(name: string): NamedQuery {
   return query;
 }
 
+/** Each table's event time, which its Iceberg table is partitioned by (day) and a `dt` is derived from. */
+const EVENT_TIME: Readonly<Record<string, string>> = { ticks: "ts", bars_1m: "minute" };
+
+/**
+ * Athena over the stack's Iceberg tables: they have no `dt` column (their partitioning is hidden, `day(ts)`), so
+ * each table becomes a subquery that derives it, filtered on the event time (which Iceberg prunes partitions
+ * by), and read as of a time when asked (`FOR TIMESTAMP AS OF`, Athena's time travel).
+ */
+function athenaIcebergSource(table: string, parameters: NamedQueryParameters, asOfMs?: number): string {
+  const time = EVENT_TIME[table]!;
+  const bounds: string[] = [];
+  if (parameters.from) bounds.push(`${time} >= TIMESTAMP '${parameters.from} 00:00:00 UTC'`);
+  if (parameters.to) {
+    const next = new Date(Date.parse(`${parameters.to}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    bounds.push(`${time} < TIMESTAMP '${next} 00:00:00 UTC'`);
+  }
+  const asOf =
+    asOfMs === undefined
+      ? ""
+      : ` FOR TIMESTAMP AS OF TIMESTAMP '${new Date(asOfMs).toISOString().replace("T", " ").replace("Z", "")} UTC'`;
+  return (
+    `(SELECT *, date_format(${time}, '%Y-%m-%d') AS dt FROM ${table}${asOf}` +
+    `${bounds.length > 0 ? ` WHERE ${bounds.join(" AND ")}` : ""}) AS ${table}`
+  );
+}
+
+export interface RenderOptions {
+  /** Render for Athena over the stack's Iceberg tables, as of this time when given. */
+  readonly athenaIceberg?: { readonly asOfMs?: number };
+}
+
 /** The query's SQL with its filter; every value is validated before it is placed in the text. */
 export function renderNamedQuery(
   name: string,
   parameters: NamedQueryParameters = {},
   /** The catalogued tables; undefined = only ticks and quarantine. */
   tables?: ReadonlySet<string>,
+  options: RenderOptions = {},
 ): string {
   const query = findNamedQuery(name);
   const missing = (query.requires ?? []).filter((table) => !tables?.has(table));
@@ -182,5 +214,13 @@ export function renderNamedQuery(
   if (parameters.from && parameters.to && parameters.from > parameters.to) {
     throw new ConfigError(`--from ${parameters.from} is after --to ${parameters.to}`);
   }
-  return template.replaceAll("{{where}}", conditions.length > 0 ? conditions.join(" AND ") : "1 = 1").trim();
+  const sql = template
+    .replaceAll("{{where}}", conditions.length > 0 ? conditions.join(" AND ") : "1 = 1")
+    .trim();
+  const { athenaIceberg } = options;
+  if (!athenaIceberg) return sql;
+  return sql.replace(
+    /\bFROM (ticks|bars_1m)\b/g,
+    (_, table: string) => `FROM ${athenaIcebergSource(table, parameters, athenaIceberg.asOfMs)}`,
+  );
 }

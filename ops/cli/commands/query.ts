@@ -59,7 +59,7 @@ async function readsIceberg(environment: LocalEnvironment, options: QueryOptions
 }
 
 async function runQuery(sql: string, options: QueryOptions, output: Output): Promise<QueryResult> {
-  if (options.asOf !== undefined && (options.outputs || options.stack))
+  if (options.asOf !== undefined && !options.named && (options.outputs || options.stack))
     throw new ConfigError(
       "--as-of reads the local lake's Iceberg tables; on a stack, Athena reads them too: add FOR TIMESTAMP AS OF TIMESTAMP '…' after a table in your SQL",
     );
@@ -188,7 +188,13 @@ export function registerQueryCommand(program: Command): void {
         throw new ConfigError("--symbol, --from and --to go with --named; put filters in your SQL");
       }
       const sql = options.named
-        ? renderNamedQuery(options.named, options, await catalogTables(options))
+        ? renderNamedQuery(
+            options.named,
+            options,
+            await catalogTables(options),
+            // A stack's tables are Iceberg tables in Glue: Athena reads them directly, as of --as-of if given.
+            options.outputs || options.stack ? { athenaIceberg: { asOfMs: options.asOf } } : {},
+          )
         : sqlArgument!;
       const result = await runQuery(sql, options, output);
       if (options.csv && !options.json) {

@@ -22,4 +22,29 @@ describe("named analyses and the rollup's bars_1m table", function () {
     expect(sql).to.include("dt >= '2026-11-29' AND dt <= '2026-11-30'");
     expect(NAMED_QUERIES.map((query) => query.name)).to.include.members(["bars-1m", "ohlcv-1m"]);
   });
+
+  // A stack's ticks and bars_1m are Iceberg tables in Glue with hidden day() partitions and no dt column: each
+  // table becomes a subquery deriving dt, bounded on the event time (which Iceberg prunes by), as of a time.
+  it("renders for Athena over the Iceberg tables: dt derived, the date range on the event time, FOR TIMESTAMP AS OF", function () {
+    const asOfMs = Date.parse("2026-12-06T00:30:00Z");
+    for (const query of NAMED_QUERIES) {
+      const sql = renderNamedQuery(
+        query.name,
+        { from: "2026-11-29", to: "2026-11-30" },
+        new Set(["ticks", "bars_1m"]),
+        { athenaIceberg: { asOfMs } },
+      );
+      expect(sql, query.name).to.not.match(/\bFROM (ticks|bars_1m)\b(?! FOR)/);
+      for (const [table, time] of [
+        ["ticks", "ts"],
+        ["bars_1m", "minute"],
+      ] as const)
+        if (sql.includes(`FROM ${table} `))
+          expect(sql, `${query.name} reads ${table}`).to.include(
+            `(SELECT *, date_format(${time}, '%Y-%m-%d') AS dt FROM ${table} FOR TIMESTAMP AS OF TIMESTAMP '2026-12-06 00:30:00.000 UTC' WHERE ${time} >= TIMESTAMP '2026-11-29 00:00:00 UTC' AND ${time} < TIMESTAMP '2026-12-01 00:00:00 UTC') AS ${table}`,
+          );
+    }
+    const now = renderNamedQuery("vwap-daily", {}, new Set(["ticks"]), { athenaIceberg: {} });
+    expect(now).to.include("FROM (SELECT *, date_format(ts, '%Y-%m-%d') AS dt FROM ticks) AS ticks");
+  });
 });
