@@ -2,7 +2,9 @@
  * The lake's health, measured from outside the sink by reading the lake itself: freshness (now minus the newest
  * tick event time published under ticks/), when the last flush was published, and how many records are in
  * quarantine. Incremental: each scan lists only the objects after the last one seen of each partition of the
- * newest event date, and reads each new object once (its newest `ts`, or its line count for quarantine).
+ * newest event date, and reads each new object once (its newest `ts`, or its line count for quarantine). With
+ * the ticks Iceberg table, an object counts only once the table's current snapshot holds it (what readers of the
+ * table see): a published flush waiting for its append is not fresh yet.
  */
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
@@ -35,6 +37,8 @@ export class LakeHealthScanner {
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly topic: string,
+    /** The object keys of the ticks table's current data files; undefined when there is no table. */
+    private readonly inTable?: () => Promise<ReadonlySet<string> | undefined>,
   ) {}
 
   async scan(partitions: readonly number[]): Promise<LakeHealth> {
@@ -45,7 +49,8 @@ export class LakeHealthScanner {
       this.lastKeyByPartition.clear();
     }
     if (this.newestDate) {
-      for (const partition of partitions) await this.scanPartition(this.newestDate, partition);
+      const visible = await this.inTable?.();
+      for (const partition of partitions) await this.scanPartition(this.newestDate, partition, visible);
     }
     await this.scanQuarantine();
     const now = Date.now();
@@ -64,7 +69,11 @@ export class LakeHealthScanner {
     if (this.scratch) await rm(this.scratch, { recursive: true, force: true });
   }
 
-  private async scanPartition(date: string, partition: number): Promise<void> {
+  private async scanPartition(
+    date: string,
+    partition: number,
+    visible: ReadonlySet<string> | undefined,
+  ): Promise<void> {
     const prefix = `${TICKS_PREFIX}dt=${date}/${this.topic}+${partition}+`;
     for await (const page of paginateListObjectsV2(
       { client: this.s3 },
@@ -72,6 +81,8 @@ export class LakeHealthScanner {
     )) {
       for (const object of page.Contents ?? []) {
         if (!object.Key?.endsWith(".parquet")) continue;
+        // Keys follow offsets, and appends land in offset order: the rest waits for the table too.
+        if (visible && !visible.has(object.Key)) return;
         const newest = await this.newestTickOf(object.Key);
         if (newest !== null && (this.newestTickMicros === null || newest > this.newestTickMicros))
           this.newestTickMicros = newest;

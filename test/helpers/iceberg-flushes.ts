@@ -22,6 +22,8 @@ export async function writeTickFlush(
     firstSeq: number;
     /** Name the objects as the lake sink does (`ticks/dt=…/<topic>+<partition>+<first offset>.parquet`). */
     hive?: boolean;
+    /** The first tick's event time (default 2026-12-05T23:59:00Z); each next one 50 ms later. */
+    startMs?: number;
   },
 ): Promise<FlushAppend> {
   const rows: LakeRow[] = [];
@@ -30,7 +32,7 @@ export async function writeTickFlush(
       Buffer.from(
         JSON.stringify({
           symbol: ["AAPL", "MSFT", "NVDA"][index % 3],
-          ts: new Date(Date.UTC(2026, 11, 5, 23, 59, 0) + index * 50).toISOString(),
+          ts: new Date((flush.startMs ?? Date.UTC(2026, 11, 5, 23, 59, 0)) + index * 50).toISOString(),
           price: 100 + index,
           volume: 10,
           source: "synthetic",

@@ -22,6 +22,8 @@ import type { Output } from "../output.ts";
 import { untilStopped } from "../signals.ts";
 import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { catalogTables } from "./query.ts";
+import { currentTableKeys } from "../../../apps/dashboard/table-files.ts";
+import { openCatalog } from "../../../apps/iceberg/catalog-location.ts";
 
 interface DashboardCommandOptions {
   port: number;
@@ -115,7 +117,19 @@ async function dashboardSources(
               }),
           }),
         createFeed: feed(outputs.bootstrapServers.split(",")),
-        lakeHealth: new LakeHealthScanner(s3, outputs.lakeBucket, settings.topic),
+        lakeHealth: new LakeHealthScanner(
+          s3,
+          outputs.lakeBucket,
+          settings.topic,
+          currentTableKeys(
+            s3,
+            outputs.lakeBucket,
+            openCatalog(`glue:${outputs.glueDatabase}`, {
+              region: outputs.region,
+              endpoint: process.env.AWS_ENDPOINT_URL_GLUE ?? process.env.AWS_ENDPOINT_URL,
+            }),
+          ),
+        ),
         costOfBytes: athenaCostUsd,
       },
       brokers: outputs.bootstrapServers.split(","),
@@ -152,7 +166,12 @@ async function dashboardSources(
         });
       },
       createFeed: feed(environment.bootstrapServers),
-      lakeHealth: new LakeHealthScanner(s3, environment.lake.bucket, settings.topic),
+      lakeHealth: new LakeHealthScanner(
+        s3,
+        environment.lake.bucket,
+        settings.topic,
+        currentTableKeys(s3, environment.lake.bucket, localIcebergCatalog(environment)),
+      ),
     },
     brokers: environment.bootstrapServers,
     close: () => s3.destroy(),
