@@ -123,7 +123,12 @@ export function withOffsetProperties(
   };
 }
 
-/** The metadata with one more snapshot, made current; older snapshots beyond `keep` leave the list. */
+/**
+ * The metadata with one more snapshot, made current; older appends beyond the newest `keep` snapshots leave the
+ * list. A snapshot that removed files (a compaction's `replace`, `overwrite`, `delete`) stays until expiry
+ * removes it: it is the only record of which files it replaced, and expiry (ours, or Glue's retention
+ * optimizer) deletes those files only by reading it. One stays per compaction, so the list stays small.
+ */
 export function withSnapshot(
   base: TableMetadata,
   snapshot: Omit<Snapshot, "sequence-number" | "parent-snapshot-id" | "schema-id">,
@@ -138,7 +143,11 @@ export function withSnapshot(
     "sequence-number": sequenceNumber,
     "schema-id": base["current-schema-id"],
   };
-  const snapshots = [...base.snapshots, full].slice(-keep);
+  const all = [...base.snapshots, full];
+  const newest = new Set(all.slice(-keep).map((entry) => entry["snapshot-id"]));
+  const snapshots = all.filter(
+    (entry) => newest.has(entry["snapshot-id"]) || (entry.summary.operation ?? "append") !== "append",
+  );
   const kept = new Set(snapshots.map((entry) => entry["snapshot-id"]));
   return {
     ...base,

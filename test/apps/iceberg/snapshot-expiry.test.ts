@@ -390,6 +390,27 @@ describe("snapshot expiry of the lake's Iceberg tables on the local S3 server @i
     expect(await scan()).to.deep.include({ rows: 255, distinct: 255, duplicates: [] });
   });
 
+  // A sink committing every few seconds makes 100 snapshots in minutes, and the metadata keeps the newest 100:
+  // a compaction's snapshot, the only record of the files it replaced, stays past that cap until expiry reads it.
+  it("deletes the files a compaction replaced even after more than 100 appends followed it (the replace snapshot outlives the cap)", async function () {
+    this.timeout(300_000);
+    const ticks = table();
+    for (let index = 0; index < 4; index++) await ticks.append([await flush(0, index * 10, 10)]);
+    const small = (await ticks.dataFiles()).map((file) => file.filePath);
+    await compactTable({ s3, bucket, table: ticks, definition: ICEBERG_TABLES.ticks });
+    for (let index = 0; index < 101; index++) await ticks.append([await flush(1, index, 1)]);
+    const { metadata } = await ticks.ensure();
+    expect(
+      metadata.snapshots.filter((snapshot) => snapshot.summary.operation === "replace"),
+      "the compaction's snapshot is still in the metadata",
+    ).to.have.length(1);
+    expect(metadata.snapshots.length).to.equal(101);
+    const report = await expireSnapshots({ s3, bucket, table: ticks, olderThanMs: 0, retainLast: 1 });
+    expect(report.deleted.dataFiles).to.be.at.least(small.length);
+    for (const uri of small) expect(await exists(uri), `${uri} deleted`).to.equal(false);
+    expect(await scan()).to.deep.include({ rows: 141, distinct: 141, duplicates: [] });
+  });
+
   it("tickstream lake expire: a result table, --json, and one line for a bad option", async function () {
     const home = environment.home;
     const catalog = new FileCatalog(path.join(home, "catalog", "iceberg"));
