@@ -26,7 +26,12 @@ export async function auditProducer(
   /** Only these objects (the data files of an Iceberg table's current snapshot); else every object. */
   only?: ReadonlySet<string>,
 ): Promise<LakeAudit> {
-  const { objects } = await mirrorPrefix(s3, bucket, TICKS_PREFIX, cacheDir);
+  // The data files only (the Hive layout, and compacted files): not the table's metadata under ticks/metadata/,
+  // which a sink may be writing meanwhile.
+  const objects = [
+    ...(await mirrorPrefix(s3, bucket, `${TICKS_PREFIX}dt=`, cacheDir)).objects,
+    ...(await mirrorPrefix(s3, bucket, `${TICKS_PREFIX}data/`, cacheDir)).objects,
+  ];
   const files = objects
     .filter((object) => object.key.endsWith(".parquet") && (only === undefined || only.has(object.key)))
     .map((object) => object.file);

@@ -105,6 +105,9 @@ export async function runTrickle(options: {
       await sleep(200);
       auditBefore = await audit(await watch.currentKeys());
     }
+    // Counted with the sink stopped: nothing is written under ticks/ while it is listed.
+    sink.kill("SIGTERM");
+    await sink;
     const dataKeys = await watch.currentKeys();
     const data = (await listUnder(s3, bucket, "ticks/dt=")).filter((object) => dataKeys.has(object.key));
     const objectsPerDayPartition: Record<string, number> = {};
@@ -129,7 +132,10 @@ export async function runTrickle(options: {
     const liveAfter = new Set(
       (await table.dataFiles()).map((file) => file.filePath.replace(`s3://${bucket}/`, "")),
     );
-    const after = (await listUnder(s3, bucket, "ticks/")).filter((object) => liveAfter.has(object.key));
+    const after = [
+      ...(await listUnder(s3, bucket, "ticks/dt=")),
+      ...(await listUnder(s3, bucket, "ticks/data/")),
+    ].filter((object) => liveAfter.has(object.key));
     const auditAfter = await audit(liveAfter);
     const perDay = (count: number) => Math.round((count / writingSeconds) * DAY_S);
     return {
