@@ -1,11 +1,8 @@
 /** The lake sink as a long-running service (what `tickstream app deploy consumer` installs on a broker host). */
 import { errorMessage } from "../shared/errors.ts";
 import { describeCatalog } from "../iceberg/catalog-location.ts";
-import {
-  icebergCatalogFromEnvironment,
-  lakeFromEnvironment,
-  readServiceEnvironment,
-} from "../shared/service-environment.ts";
+import { icebergCatalogFromEnvironment } from "../iceberg/open-catalog.ts";
+import { lakeFromEnvironment, readServiceEnvironment } from "../shared/service-environment.ts";
 import { UntilStopped } from "../shared/until-stopped.ts";
 import { LakeSink } from "./lake-sink.ts";
 

@@ -15,9 +15,6 @@ import { errorMessage } from "../shared/errors.ts";
 import { retry } from "../shared/retry.ts";
 import { IcebergCommitError, type FlushAppend, type IcebergTable } from "./iceberg-table.ts";
 
-/** The default `icebergCommitIntervalMs`: see the README's lake section for the measurement behind it. */
-export const DEFAULT_ICEBERG_COMMIT_INTERVAL_MS = 5_000;
-
 export interface AppendBatcherOptions {
   readonly table: IcebergTable;
   readonly commitIntervalMs: number;

@@ -1,12 +1,12 @@
 /**
  * Where the lake's Iceberg catalog is, as one string (TICKSTREAM_ICEBERG_CATALOG, a CLI option):
  * `file:<absolute folder>` is a FileCatalog (the local pointer files), `glue:<database>` the tables of that Glue
- * database (GlueCatalog). Anything else is one line naming the accepted forms.
+ * database (GlueCatalog). Anything else is one line naming the accepted forms. Parsing only, with no catalog
+ * code, so that every service can check its environment without bundling Glue or the table code
+ * (open-catalog.ts opens one).
  */
 import path from "node:path";
 import { ConfigError } from "../shared/errors.ts";
-import { FileCatalog, type IcebergCatalog } from "./catalog.ts";
-import { GlueCatalog } from "./glue-catalog.ts";
 
 export type CatalogLocation =
   { readonly kind: "file"; readonly folder: string } | { readonly kind: "glue"; readonly database: string };
@@ -45,17 +45,6 @@ export function parseCatalogLocation(location: string, what = "iceberg catalog")
     return { kind: "glue", database: rest };
   }
   return fail(colon < 0 ? "has no scheme" : `has an unknown scheme "${scheme}"`);
-}
-
-export function openCatalog(location: string, options: OpenCatalogOptions): IcebergCatalog {
-  const parsed = parseCatalogLocation(location);
-  if (parsed.kind === "file") return new FileCatalog(parsed.folder);
-  return new GlueCatalog({
-    database: parsed.database,
-    region: options.region,
-    endpoint: options.endpoint,
-    credentials: options.credentials,
-  });
 }
 
 /** The catalog for a log line: `glue:tickstream_dev (us-east-1)`, `glue:db at http://…`, `file:/path`. */

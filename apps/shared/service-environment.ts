@@ -3,11 +3,11 @@
  * where Kafka and the lake are. Checked once at start, with a message naming the variable.
  */
 import { z } from "zod";
-import { DEFAULT_ICEBERG_COMMIT_INTERVAL_MS } from "../iceberg/append-batcher.ts";
+import { DEFAULT_ICEBERG_COMMIT_INTERVAL_MS } from "../iceberg/commit-interval.ts";
 import { ConfigError } from "./errors.ts";
 import type { LakeLocation } from "../lake/s3-client.ts";
-import { openCatalog, parseCatalogLocation } from "../iceberg/catalog-location.ts";
-import type { IcebergCatalog } from "../iceberg/catalog.ts";
+// Parsing only: every app's bundle includes this file, and only the consumer's needs the catalog code.
+import { parseCatalogLocation } from "../iceberg/catalog-location.ts";
 
 const schema = z.object({
   TICKSTREAM_BOOTSTRAP_SERVERS: z.string().min(1),
@@ -76,18 +76,4 @@ export function lakeFromEnvironment(env: ServiceEnvironment): LakeLocation {
     endpoint: env.TICKSTREAM_S3_ENDPOINT,
     credentials,
   };
-}
-
-/** The Iceberg catalog TICKSTREAM_ICEBERG_CATALOG names, or undefined when it is not set. */
-export function icebergCatalogFromEnvironment(env: ServiceEnvironment): IcebergCatalog | undefined {
-  if (!env.TICKSTREAM_ICEBERG_CATALOG) return undefined;
-  const credentials =
-    env.TICKSTREAM_GLUE_ENDPOINT && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
-      : undefined;
-  return openCatalog(env.TICKSTREAM_ICEBERG_CATALOG, {
-    region: env.AWS_REGION,
-    endpoint: env.TICKSTREAM_GLUE_ENDPOINT,
-    credentials,
-  });
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { DEFAULT_ICEBERG_COMMIT_INTERVAL_MS } from "../../apps/iceberg/append-batcher.ts";
+import { DEFAULT_ICEBERG_COMMIT_INTERVAL_MS } from "../../apps/iceberg/commit-interval.ts";
 import { ConfigError } from "../../apps/shared/errors.ts";
 
 /** Newest Kafka release that the test suite proves kafkajs 2.2 works against (see README, "Kafka version"). */

@@ -5,7 +5,7 @@
  * flushes, ticks per flush. Prints one line per append ("appended N").
  */
 import { FileCatalog, type IcebergCatalog } from "../../apps/iceberg/catalog.ts";
-import { openCatalog } from "../../apps/iceberg/catalog-location.ts";
+import { openCatalog } from "../../apps/iceberg/open-catalog.ts";
 import { IcebergTable } from "../../apps/iceberg/iceberg-table.ts";
 import { ICEBERG_TABLES } from "../../apps/iceberg/table-schema.ts";
 import { createS3Client } from "../../apps/lake/s3-client.ts";

@@ -23,7 +23,7 @@ import { untilStopped } from "../signals.ts";
 import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { catalogTables } from "./query.ts";
 import { currentTableKeys } from "../../../apps/dashboard/table-files.ts";
-import { openCatalog } from "../../../apps/iceberg/catalog-location.ts";
+import { openCatalog } from "../../../apps/iceberg/open-catalog.ts";
 
 interface DashboardCommandOptions {
   port: number;

@@ -20,21 +20,15 @@ import {
   UpdateTableCommand,
 } from "@aws-sdk/client-glue";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
-import {
-  describeCatalog,
-  openCatalog,
-  parseCatalogLocation,
-} from "../../../apps/iceberg/catalog-location.ts";
+import { describeCatalog, parseCatalogLocation } from "../../../apps/iceberg/catalog-location.ts";
+import { icebergCatalogFromEnvironment, openCatalog } from "../../../apps/iceberg/open-catalog.ts";
 import { GlueCatalog, tableLocation } from "../../../apps/iceberg/glue-catalog.ts";
 import { IcebergTable } from "../../../apps/iceberg/iceberg-table.ts";
 import { ICEBERG_TABLES } from "../../../apps/iceberg/table-schema.ts";
 import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
 import { createS3Client } from "../../../apps/lake/s3-client.ts";
 import { ConfigError } from "../../../apps/shared/errors.ts";
-import {
-  icebergCatalogFromEnvironment,
-  readServiceEnvironment,
-} from "../../../apps/shared/service-environment.ts";
+import { readServiceEnvironment } from "../../../apps/shared/service-environment.ts";
 import type { LocalEnvironment } from "../../../ops/local/environment.ts";
 import { writeTickFlush } from "../../helpers/iceberg-flushes.ts";
 import { createTestEnvironment, destroyTestEnvironment } from "../../helpers/local-environment.ts";
