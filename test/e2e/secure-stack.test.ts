@@ -276,6 +276,8 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
         `TICKSTREAM_S3_ENDPOINT=${lake.endpoint}`,
         `AWS_ACCESS_KEY_ID=${LOCAL_S3_CREDENTIALS.accessKeyId}`,
         `AWS_SECRET_ACCESS_KEY=${LOCAL_S3_CREDENTIALS.secretAccessKey}`,
+        // The stack's Glue catalog in production (app deploy names it); a local one beside this lake here.
+        `TICKSTREAM_ICEBERG_CATALOG=file:${path.join(s3Dir, "iceberg-catalog")}`,
       ].join("\n"),
     );
     for (const app of ["consumer", "producer"] as const) {

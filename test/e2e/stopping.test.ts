@@ -469,6 +469,8 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
         `AWS_ACCESS_KEY_ID=${environment.lake.credentials!.accessKeyId}`,
         `AWS_SECRET_ACCESS_KEY=${environment.lake.credentials!.secretAccessKey}`,
         `TICKSTREAM_STOP_TIMEOUT_MS=${STOP_TIMEOUT_MS}`,
+        // The stack's Glue catalog in production (app deploy names it); this home's local one here.
+        `TICKSTREAM_ICEBERG_CATALOG=file:${path.join(environment.home, "catalog", "iceberg")}`,
       ];
       const apps = {
         consumer: [
