@@ -32,14 +32,16 @@ export interface LakeHistory {
  * A minute's OHLCV from ticks (first and last by event time, ties by Kafka offset, as the rollup does), and in
  * the same scan, one row a Kafka partition (symbol and minute null) with the newest offset counted.
  */
-function tickMinutesSql(fromDate: string): string {
+function tickMinutesSql(fromDate: string, athenaIceberg: boolean): string {
+  // A stack's ticks table is an Iceberg table with hidden day(ts) partitions and no dt: bound the event time.
+  const since = athenaIceberg ? `ts >= TIMESTAMP '${fromDate} 00:00:00 UTC'` : `dt >= '${fromDate}'`;
   return `
 WITH ranked AS (
   SELECT symbol, date_trunc('minute', ts) AS minute, ts, price, volume, kafka_partition, kafka_offset,
          row_number() OVER (PARTITION BY symbol, date_trunc('minute', ts) ORDER BY ts, kafka_partition, kafka_offset) AS first_rank,
          row_number() OVER (PARTITION BY symbol, date_trunc('minute', ts) ORDER BY ts DESC, kafka_partition DESC, kafka_offset DESC) AS last_rank
   FROM ticks
-  WHERE dt >= '${fromDate}'
+  WHERE ${since}
 )
 SELECT symbol, minute, kafka_partition,
        max(CASE WHEN first_rank = 1 THEN price END) AS open,
@@ -107,6 +109,8 @@ export async function loadLakeHistory(options: {
   readonly runSql: SqlRunner;
   /** The tables the catalog has (bars are read only when it has bars_1m). */
   readonly tables: ReadonlySet<string>;
+  /** Athena over a stack's Iceberg tables (no dt column: named-queries.ts). */
+  readonly athenaIceberg?: boolean;
 }): Promise<LakeHistory> {
   const tickDates = await lakeDates(options.s3, options.bucket, TICKS_PREFIX);
   const barDates = options.tables.has("bars_1m")
@@ -125,7 +129,16 @@ export async function loadLakeHistory(options: {
     return rowsOf(result);
   };
   const bars: Bar[] = options.tables.has("bars_1m")
-    ? (await run(renderNamedQuery("bars-1m", { from: fromDate }, options.tables))).map((row) => ({
+    ? (
+        await run(
+          renderNamedQuery(
+            "bars-1m",
+            { from: fromDate },
+            options.tables,
+            options.athenaIceberg ? { athenaIceberg: {} } : {},
+          ),
+        )
+      ).map((row) => ({
         ...minuteOf(row),
         vwap: row.vwap === null ? null : number(row.vwap),
         revision: number(row.revision),
@@ -135,7 +148,7 @@ export async function loadLakeHistory(options: {
     : [];
   const tickMinutes: TickAggregate[] = [];
   const lakeOffsets = new Map<number, number>();
-  for (const row of await run(tickMinutesSql(fromDate))) {
+  for (const row of await run(tickMinutesSql(fromDate, options.athenaIceberg ?? false))) {
     if (row.symbol === null) lakeOffsets.set(number(row.kafka_partition), number(row.last_offset));
     else
       tickMinutes.push({

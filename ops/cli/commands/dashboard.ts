@@ -108,6 +108,7 @@ async function dashboardSources(
             s3,
             bucket: outputs.lakeBucket,
             tables: await catalogTables(options),
+            athenaIceberg: true,
             runSql: (sql) =>
               runAthenaQuery(sql, {
                 athena,
