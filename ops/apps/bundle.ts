@@ -8,6 +8,13 @@ import { fileURLToPath } from "node:url";
 export type AppName = "producer" | "consumer" | "rollup";
 export const APP_NAMES: readonly AppName[] = ["producer", "consumer", "rollup"];
 
+/**
+ * @platformatic/kafka's CRC-32C and compressors are WebAssembly that `@platformatic/wasm-utils` reads from a file
+ * beside its module (`new URL("../dist/native.wasm", import.meta.url)`), which a bundle does not have; its
+ * `bundled` entry carries the same module inline.
+ */
+const BUNDLE_ALIASES = { "@platformatic/wasm-utils": "@platformatic/wasm-utils/bundled" };
+
 const ENTRY_POINTS: Record<AppName, string> = {
   producer: fileURLToPath(new URL("../../apps/producer/service.ts", import.meta.url)),
   consumer: fileURLToPath(new URL("../../apps/consumer/service.ts", import.meta.url)),
@@ -32,6 +39,7 @@ export async function bundleApp(app: AppName): Promise<string> {
     format: "esm",
     target: "node20",
     external: ["@duckdb/node-api"],
+    alias: BUNDLE_ALIASES,
     // CommonJS dependencies (kafkajs, the AWS SDK) call require(); give the ES module one.
     banner: {
       js: "import { createRequire as __tickstreamRequire } from 'node:module'; const require = __tickstreamRequire(import.meta.url);",
@@ -55,6 +63,7 @@ export async function bundleQuotesFunction(outdir?: string): Promise<string> {
     platform: "node",
     format: "esm",
     target: "node22",
+    alias: BUNDLE_ALIASES,
     banner: {
       js: "import { createRequire as __tickstreamRequire } from 'node:module'; const require = __tickstreamRequire(import.meta.url);",
     },
