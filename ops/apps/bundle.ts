@@ -21,11 +21,18 @@ const ENTRY_POINTS: Record<AppName, string> = {
   rollup: fileURLToPath(new URL("../../apps/rollup/service.ts", import.meta.url)),
 };
 
-/** Packages the bundle needs beside it at run time, in node_modules/. */
+const DUCKDB_PACKAGES = ["@duckdb/node-api", "@duckdb/node-bindings", "@duckdb/node-bindings-linux-x64"];
+
+/**
+ * Packages the bundle needs beside it at run time, in node_modules/. Every app: each service reads its settings
+ * through apps/shared/service-environment.ts, which validates TICKSTREAM_ICEBERG_CATALOG with the Iceberg
+ * catalog code, whose table schemas import DuckDB (apps/lake/lake-tables.ts); the producer and the rollup
+ * bundles import it at their top, so without it they stop at start with ERR_MODULE_NOT_FOUND.
+ */
 export const NATIVE_PACKAGES: Record<AppName, readonly string[]> = {
-  producer: [],
-  rollup: [],
-  consumer: ["@duckdb/node-api", "@duckdb/node-bindings", "@duckdb/node-bindings-linux-x64"],
+  producer: DUCKDB_PACKAGES,
+  rollup: DUCKDB_PACKAGES,
+  consumer: DUCKDB_PACKAGES,
 };
 
 export async function bundleApp(app: AppName): Promise<string> {
