@@ -1,13 +1,19 @@
 /**
  * The producer: reads a source, stamps each tick with this run's producerId and a sequence number, and sends
- * batches keyed by symbol with acks=all through kafkajs' idempotent producer, so a retried send is not
- * written twice. Paced by --rate (ticks per second) and --speed (a multiple of the source's own spacing).
+ * batches keyed by symbol with acks=all through an idempotent producer (@platformatic/kafka, kafka-client.ts), so
+ * a retried send is not written twice. Paced by --rate (ticks per second) and --speed (a multiple of the source's
+ * own spacing).
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import { Partitioners, type Message } from "kafkajs";
-import { ConfigError } from "../shared/errors.ts";
-import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
+import { compatibilityPartitioner, type MessageToProduce } from "@platformatic/kafka";
+import { ConfigError, ServiceError } from "../shared/errors.ts";
+import {
+  brokerConnectionError,
+  createTickProducer,
+  rootError,
+  type TickProducer,
+} from "../shared/kafka-client.ts";
 import { sleep } from "../shared/retry.ts";
 import { encodeTick, type Tick } from "../tick/schema.ts";
 import type { SourceRowError, SourceTick, TickSource } from "./sources/index.ts";
@@ -52,25 +58,90 @@ export function defaultProducerId(): string {
   return `${hostname()}-${randomUUID().slice(0, 8)}`;
 }
 
-/** The partition kafkajs' default (Java-compatible murmur2) partitioner gives each key, for the topic as it is now. */
-async function keyPartitioner(
-  bootstrapServers: readonly string[],
-  topic: string,
-): Promise<(message: Message) => number> {
-  const admin = createKafka(bootstrapServers, "tickstream-producer-metadata").admin();
-  await connectToBroker(admin, bootstrapServers, "tickstream-producer-metadata");
-  try {
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch((error: Error) => {
-      throw new ConfigError(
-        `topic "${topic}" cannot be produced to (${error.message}); create it with: tickstream topic create`,
-      );
-    });
-    const partitionMetadata = metadata.topics[0]!.partitions;
-    const partitioner = Partitioners.DefaultPartitioner();
-    return (message) => partitioner({ topic, partitionMetadata, message });
-  } finally {
-    await admin.disconnect();
+/** How long one partition's failed send is retried (with fresh metadata each time) before the run fails. */
+export const SEND_RETRY_MS = 60_000;
+
+/**
+ * The partition a key goes to: Kafka's default partitioner (Java's murmur2, made positive, modulo the
+ * partition count), the same as kafkajs' DefaultPartitioner, so that a symbol stays on the partition it had.
+ */
+export function partitionForKey(key: string, partitionCount: number): number {
+  return compatibilityPartitioner(undefined as never, Buffer.from(key)) % partitionCount;
+}
+
+/** Every error of a @platformatic/kafka error's chain (MultipleErrors' `errors`, and `cause`). */
+function errorChain(error: unknown, into: unknown[] = []): unknown[] {
+  if (!error || typeof error !== "object" || into.length > 100) return into;
+  into.push(error);
+  for (const inner of (error as { errors?: unknown[] }).errors ?? []) errorChain(inner, into);
+  errorChain((error as { cause?: unknown }).cause, into);
+  return into;
+}
+
+/**
+ * Whether sending the same messages again may succeed: not when the broker refused the principal
+ * (authentication, authorization) or the request itself, nor when it answered about the idempotent producer's
+ * sequence (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID: sending again could write twice, so stop).
+ * A connection refused or timed out, or an answer that names stale metadata (NOT_LEADER_OR_FOLLOWER), may.
+ */
+export function sendMayBeRetried(error: unknown): boolean {
+  for (const item of errorChain(error)) {
+    const { code, canRetry, hasStaleMetadata } = item as {
+      code?: string;
+      canRetry?: boolean;
+      hasStaleMetadata?: boolean;
+    };
+    if (code === "PLT_KFK_AUTHENTICATION" || code === "PLT_KFK_USER") return false;
+    if (code === "PLT_KFK_PROTOCOL" && canRetry === false && !hasStaleMetadata) return false;
   }
+  return true;
+}
+
+/** A send that failed for good, as one sentence. */
+function sendError(error: unknown, topic: string, brokers: readonly string[]): ServiceError {
+  const root = rootError(error) as { apiId?: string; message?: string };
+  if (root?.apiId)
+    return new ServiceError(
+      `the Kafka broker at ${brokers.join(",")} refused to write topic "${topic}": ${root.message} (${root.apiId})`,
+      { cause: error },
+    );
+  return brokerConnectionError(error, brokers, "tickstream-producer");
+}
+
+/** The topic's partition count; connecting, authenticating and the producer id first, so that start-up fails here. */
+async function connectProducer(
+  producer: TickProducer,
+  brokers: readonly string[],
+  topic: string,
+): Promise<number> {
+  let metadata;
+  try {
+    metadata = await producer.metadata({ topics: [topic] });
+  } catch (error) {
+    const root = rootError(error) as { apiId?: string; message?: string };
+    // @platformatic/kafka 1.x answers a topic the metadata does not list with a UserError "Unknown topic …".
+    if (
+      root?.apiId === "UNKNOWN_TOPIC_OR_PARTITION" ||
+      root?.apiId === "TOPIC_AUTHORIZATION_FAILED" ||
+      (root as { code?: string })?.code === "PLT_KFK_USER"
+    )
+      throw new ConfigError(
+        `topic "${topic}" cannot be produced to (${root.message}); create it with: tickstream topic create`,
+        { cause: error },
+      );
+    throw brokerConnectionError(error, brokers, "tickstream-producer");
+  }
+  const partitions = metadata.topics.get(topic)?.partitionsCount ?? 0;
+  if (partitions < 1)
+    throw new ConfigError(
+      `topic "${topic}" cannot be produced to (no partitions); create it with: tickstream topic create`,
+    );
+  try {
+    await producer.initIdempotentProducer({});
+  } catch (error) {
+    throw sendError(error, topic, brokers);
+  }
+  return partitions;
 }
 
 function validate(options: ProducerOptions): void {
@@ -95,25 +166,46 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
   validate(options);
   const producerId = options.producerId ?? defaultProducerId();
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const producer = createKafka(options.bootstrapServers, `tickstream-producer-${producerId}`).producer({
-    idempotent: true,
-    // One request in flight per partition (see dispatch below); several partitions' requests may share a connection.
-    maxInFlightRequests: 5,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await connectToBroker(producer, options.bootstrapServers, "tickstream-producer");
-  const partitionOf = await keyPartitioner(options.bootstrapServers, options.topic);
+  const producer = createTickProducer(options.bootstrapServers, `tickstream-producer-${producerId}`);
+  let partitionCount: number;
+  try {
+    partitionCount = await connectProducer(producer, options.bootstrapServers, options.topic);
+  } catch (error) {
+    await producer.close().catch(() => {});
+    throw error;
+  }
   options.onConnected?.();
   // The partition depends on the key alone (murmur2 of the symbol), and a feed has few symbols: compute it once.
   const partitionBySymbol = new Map<string, number>();
-  const partitionOfSymbol = (symbol: string, value: string) => {
+  const partitionOfSymbol = (symbol: string) => {
     let partition = partitionBySymbol.get(symbol);
     if (partition === undefined) {
-      partition = partitionOf({ key: symbol, value });
+      partition = partitionForKey(symbol, partitionCount);
       if (partitionBySymbol.size < 100_000) partitionBySymbol.set(symbol, partition);
     }
     return partition;
+  };
+  /**
+   * One partition's messages, retried until acknowledged. @platformatic/kafka 1.x retries a send within itself
+   * to the broker it chose first (it looks the leader up again only when the broker answers that it is no longer
+   * the leader), so a SIGKILLed leader would be retried forever; here a failed send is sent again after the
+   * metadata is cleared, to whichever broker leads the partition by then. The idempotent producer numbers the
+   * batch from the partition's acknowledged count, which a failed send does not move: the broker writes a batch
+   * that reached it before the failure once (it answers the repeat as a duplicate, with the first offsets).
+   */
+  const sendPartition = async (messages: MessageToProduce<string, string, string, string>[]) => {
+    const firstFailureAt = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await producer.send({ messages });
+        return;
+      } catch (error) {
+        if (!sendMayBeRetried(error) || Date.now() - firstFailureAt >= SEND_RETRY_MS)
+          throw sendError(error, options.topic, options.bootstrapServers);
+        producer.clearMetadata();
+        await sleep(Math.min(200 * 2 ** attempt, 5_000));
+      }
+    }
   };
   let produced = 0;
   let taken = 0;
@@ -130,21 +222,23 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
     if (batch.length === 0) return;
     const sending = batch;
     batch = [];
-    // One send per partition: kafkajs (2.2.4, producer/sendMessages.js) remembers responses per broker across
-    // retries, so when a partition's leader moves to a broker that already answered for other partitions of the
-    // same send, that partition's messages are never re-sent and the send still resolves: a silent loss, which
-    // the rolling-restart test caught. A send that spans a single partition cannot hit it.
-    const byPartition = new Map<number, Message[]>();
+    // One send per partition, and one partition's sends one after the other. @platformatic/kafka 1.x numbers a
+    // batch from the partition's acknowledged messages, so two requests in flight for one partition would carry
+    // the same sequence number; and a send that spans one partition is retried whole (sendPartition). (kafkajs,
+    // which this producer used before, also lost messages when a multi-partition send was retried across a
+    // leader move: DESIGN.md.)
+    const byPartition = new Map<number, MessageToProduce<string, string, string, string>[]>();
     for (const tick of sending) {
       const value = encodeTick(tick);
-      const partition = partitionOfSymbol(tick.symbol, value);
+      const partition = partitionOfSymbol(tick.symbol);
+      const message = { topic: options.topic, key: tick.symbol, value, partition };
       const group = byPartition.get(partition);
-      if (group) group.push({ key: tick.symbol, value, partition });
-      else byPartition.set(partition, [{ key: tick.symbol, value, partition }]);
+      if (group) group.push(message);
+      else byPartition.set(partition, [message]);
     }
     const sends = [...byPartition].map(([partition, messages]) => {
       const sent = (partitionInFlight.get(partition) ?? Promise.resolve()).then(() =>
-        producer.send({ topic: options.topic, acks: -1, messages }),
+        sendPartition(messages),
       );
       partitionInFlight.set(
         partition,
@@ -234,7 +328,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerSum
   } finally {
     // A failed batch has already thrown above; let the others settle before disconnecting.
     await Promise.allSettled(batchesInFlight);
-    await producer.disconnect();
+    await producer.close();
   }
   const elapsedMs = Date.now() - startedAt;
   return {

@@ -107,14 +107,17 @@ export function describeSecurityFailure(
   const code = (root as { code?: string })?.code ?? "";
   const at = brokers.join(",");
   const config = kafkaSecurityConfig(brokers, clientId);
-  if (name === "KafkaJSSASLAuthenticationError") {
+  // kafkajs' error, or @platformatic/kafka's (the broker's SaslAuthenticate answer, SASL_AUTHENTICATION_FAILED).
+  const apiId = (root as { apiId?: string })?.apiId ?? "";
+  if (name === "KafkaJSSASLAuthenticationError" || apiId === "SASL_AUTHENTICATION_FAILED") {
     const user = (config.sasl as { username?: string } | undefined)?.username ?? "?";
     return `the Kafka broker at ${at} refused the credentials of user ${user} (SCRAM-SHA-512: invalid credentials); check the password`;
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || /certificate/i.test(message)) {
     return `the Kafka broker at ${at} presented a TLS certificate that is not trusted (${message}); set ${KAFKA_SECURITY_ENV.caFile} to the cluster's CA`;
   }
-  if (/Closed connection/i.test(message) && (!config.sasl || !config.ssl)) {
+  // "Closed connection" (kafkajs), "Connection closed" (@platformatic/kafka).
+  if (/Closed connection|Connection closed/i.test(message) && (!config.sasl || !config.ssl)) {
     return `the Kafka broker at ${at} closed the connection: it requires TLS and SASL credentials (${KAFKA_SECURITY_ENV.username}, ${KAFKA_SECURITY_ENV.password}, ${KAFKA_SECURITY_ENV.caFile})`;
   }
   return undefined;

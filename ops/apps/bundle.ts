@@ -8,13 +8,25 @@ import { fileURLToPath } from "node:url";
 export type AppName = "producer" | "consumer" | "rollup";
 export const APP_NAMES: readonly AppName[] = ["producer", "consumer", "rollup"];
 
+/**
+ * @platformatic/kafka's CRC-32C and compressors are WebAssembly that `@platformatic/wasm-utils` reads from a file
+ * beside its module (`new URL("../dist/native.wasm", import.meta.url)`), which a bundle does not have; its
+ * `bundled` entry carries the same module inline.
+ */
+const BUNDLE_ALIASES = { "@platformatic/wasm-utils": "@platformatic/wasm-utils/bundled" };
+
 const ENTRY_POINTS: Record<AppName, string> = {
   producer: fileURLToPath(new URL("../../apps/producer/service.ts", import.meta.url)),
   consumer: fileURLToPath(new URL("../../apps/consumer/service.ts", import.meta.url)),
   rollup: fileURLToPath(new URL("../../apps/rollup/service.ts", import.meta.url)),
 };
 
-/** Packages the bundle needs beside it at run time, in node_modules/. */
+/**
+ * Packages the bundle needs beside it at run time, in node_modules/: DuckDB (native) for the consumer only. The
+ * services' environment check parses the Iceberg catalog location without loading any catalog code
+ * (apps/iceberg/catalog-location.ts), so the producer and rollup bundles import nothing of DuckDB
+ * (test/ops/apps/bundles.test.ts).
+ */
 export const NATIVE_PACKAGES: Record<AppName, readonly string[]> = {
   producer: [],
   rollup: [],
@@ -32,6 +44,7 @@ export async function bundleApp(app: AppName): Promise<string> {
     format: "esm",
     target: "node20",
     external: ["@duckdb/node-api"],
+    alias: BUNDLE_ALIASES,
     // CommonJS dependencies (kafkajs, the AWS SDK) call require(); give the ES module one.
     banner: {
       js: "import { createRequire as __tickstreamRequire } from 'node:module'; const require = __tickstreamRequire(import.meta.url);",
@@ -55,6 +68,7 @@ export async function bundleQuotesFunction(outdir?: string): Promise<string> {
     platform: "node",
     format: "esm",
     target: "node22",
+    alias: BUNDLE_ALIASES,
     banner: {
       js: "import { createRequire as __tickstreamRequire } from 'node:module'; const require = __tickstreamRequire(import.meta.url);",
     },

@@ -180,6 +180,12 @@ export function chartOf(results: BenchResults): string {
       },
       { label: "tickstream producer", value: compared.producerTicksPerSecond, kind: "ours", unit: "ticks/s" },
       {
+        label: "kafkajs 2.2.4, same producer loop",
+        value: compared.kafkajsProducerTicksPerSecond,
+        kind: "reference",
+        unit: "ticks/s",
+      },
+      {
         label: "Kafka ConsumerPerformance",
         value: compared.javaConsumerRecordsPerSecond,
         kind: "reference",

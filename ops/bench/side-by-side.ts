@@ -11,6 +11,7 @@ import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import { sleep } from "../../apps/shared/retry.ts";
 import { createTopic, groupLag } from "../kafka/topics.ts";
 import { javaConsumerPerformance, javaProducerPerformance } from "./kafka-tools.ts";
+import { kafkajsProducerRate } from "./kafkajs-reference.ts";
 
 /** The size of a synthetic tick's JSON, which Kafka's ProducerPerformance sends as its record size. */
 export const TICK_RECORD_BYTES = 150;
@@ -22,6 +23,9 @@ export interface SideBySide {
   readonly producerTicksPerSecond: number;
   readonly javaProducerRecordsPerSecond: number;
   readonly producerRatioVsJava: number;
+  /** The same ticks sent the way the producer did on kafkajs 2.2.4 (kafkajs-reference.ts): the client's share. */
+  readonly kafkajsProducerTicksPerSecond: number;
+  readonly kafkajsProducerRatioVsJava: number;
   /** The lake sink's consume-and-write rate (start to every offset committed) against ConsumerPerformance. */
   readonly consumerTicksPerSecond: number;
   readonly javaConsumerRecordsPerSecond: number;
@@ -40,6 +44,7 @@ export async function sideBySide(
   const kafkaLibs = environment.paths.kafkaLibs;
   await createTopic(bootstrapServers, { topic: "bench-java", partitions, replicationFactor: 1 });
   await createTopic(bootstrapServers, { topic: SIDE_BY_SIDE_TOPIC, partitions, replicationFactor: 1 });
+  await createTopic(bootstrapServers, { topic: "bench-kafkajs", partitions, replicationFactor: 1 });
   progress(
     `Kafka's ProducerPerformance: ${count.toLocaleString("en-US")} records of ${TICK_RECORD_BYTES} B, acks=all...`,
   );
@@ -55,6 +60,12 @@ export async function sideBySide(
     bootstrapServers,
     topic: SIDE_BY_SIDE_TOPIC,
     source: new SyntheticSource({ seed: "bench" }),
+    count,
+  });
+  progress(`the same ticks through kafkajs 2.2.4 (the reference line), acks=all...`);
+  const kafkajsTicksPerSecond = await kafkajsProducerRate({
+    bootstrapServers,
+    topic: "bench-kafkajs",
     count,
   });
   progress(`Kafka's ConsumerPerformance over the ${count.toLocaleString("en-US")} ticks...`);
@@ -89,6 +100,8 @@ export async function sideBySide(
     producerTicksPerSecond: produced.ticksPerSecond,
     javaProducerRecordsPerSecond: Math.round(javaProducer.recordsPerSecond),
     producerRatioVsJava: ratio(produced.ticksPerSecond, javaProducer.recordsPerSecond),
+    kafkajsProducerTicksPerSecond: kafkajsTicksPerSecond,
+    kafkajsProducerRatioVsJava: ratio(kafkajsTicksPerSecond, javaProducer.recordsPerSecond),
     consumerTicksPerSecond,
     javaConsumerRecordsPerSecond: Math.round(javaConsumer.recordsPerSecond),
     consumerRatioVsJava: ratio(consumerTicksPerSecond, javaConsumer.recordsPerSecond),

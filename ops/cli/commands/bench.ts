@@ -64,11 +64,18 @@ export function registerBenchCommand(program: Command): void {
         columns: ["measure", "tickstream", "reference", "ratio", "goal"],
         rows: [
           [
-            "producer vs ProducerPerformance",
+            "producer (@platformatic/kafka) vs ProducerPerformance",
             rate(compared.producerTicksPerSecond),
             rate(compared.javaProducerRecordsPerSecond),
             `${compared.producerRatioVsJava}x`,
             ">= 0.8x",
+          ],
+          [
+            "  kafkajs 2.2.4, the same way (reference)",
+            rate(compared.kafkajsProducerTicksPerSecond),
+            rate(compared.javaProducerRecordsPerSecond),
+            `${compared.kafkajsProducerRatioVsJava}x`,
+            "",
           ],
           [
             "lake sink vs ConsumerPerformance",
