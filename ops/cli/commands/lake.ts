@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from "commander";
 import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
-import { compactTable } from "../../../apps/iceberg/compaction.ts";
+import { compactTable, DEFAULT_TARGET_FILE_BYTES } from "../../../apps/iceberg/compaction.ts";
 import { IcebergTable } from "../../../apps/iceberg/iceberg-table.ts";
 import { migrateHiveTable } from "../../../apps/iceberg/hive-migration.ts";
 import {
@@ -24,6 +24,12 @@ import { commandAction, withCommonOptions } from "../command.ts";
 import { formatTable } from "../format-table.ts";
 import { positiveInteger } from "../options.ts";
 import { formatCount, type Output } from "../output.ts";
+
+function dayOption(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
+    throw new InvalidArgumentError(`expected a date like 2026-12-06, got "${value}"`);
+  return value;
+}
 
 function parseTables(value: string): LakeTableName[] {
   if (value === "all") return ["ticks", "bars_1m"];
@@ -92,33 +98,45 @@ async function forEachTable<T>(tables: readonly LakeTableName[], task: (context:
 export function registerLakeCommands(program: Command): void {
   const lake = program.command("lake").description("the lake's Apache Iceberg tables");
   withCommonOptions(
-    withTableOption(lake.command("compact")).description(
-      "rewrite each day partition of the Iceberg tables that holds several data files into one, in one snapshot",
-    ),
+    withTableOption(lake.command("compact"))
+      .description(
+        "rewrite the small data files of each day partition of the Iceberg tables into files near the target size, in one snapshot",
+      )
+      .option("--day <date>", "only this day partition (YYYY-MM-DD, UTC)", dayOption)
+      .option(
+        "--target-file-mb <n>",
+        "the size of the files written; smaller files (under 75 %) are rewritten",
+        positiveInteger,
+        DEFAULT_TARGET_FILE_BYTES / (1024 * 1024),
+      ),
   ).action(
-    commandAction(async (output: Output, options: { table: LakeTableName[] }) => {
-      const reports = await forEachTable(options.table, ({ s3, bucket, catalog, definition }) =>
-        compactTable({
-          s3,
-          bucket,
-          table: new IcebergTable({ s3, bucket, catalog, definition }),
-          definition,
-          onProgress: (message) => output.progress(message),
-        }),
-      );
-      output.result(
-        { tables: reports },
-        formatTable({
-          columns: ["table", "day partitions rewritten", "data files before", "data files after"],
-          rows: reports.map((report) => [
-            report.table,
-            report.partitions.length,
-            report.filesBefore,
-            report.filesAfter,
-          ]),
-        }),
-      );
-    }),
+    commandAction(
+      async (output: Output, options: { table: LakeTableName[]; day?: string; targetFileMb: number }) => {
+        const reports = await forEachTable(options.table, ({ s3, bucket, catalog, definition }) =>
+          compactTable({
+            s3,
+            bucket,
+            table: new IcebergTable({ s3, bucket, catalog, definition }),
+            definition,
+            day: options.day,
+            targetFileBytes: options.targetFileMb * 1024 * 1024,
+            onProgress: (message) => output.progress(message),
+          }),
+        );
+        output.result(
+          { tables: reports },
+          formatTable({
+            columns: ["table", "day partitions rewritten", "data files before", "data files after"],
+            rows: reports.map((report) => [
+              report.table,
+              report.partitions.length,
+              report.filesBefore,
+              report.filesAfter,
+            ]),
+          }),
+        );
+      },
+    ),
   );
   withCommonOptions(
     withTableOption(lake.command("migrate")).description(

@@ -235,6 +235,50 @@ describe("the lake's Iceberg tables on the local S3 server @integration", functi
     expect(scan).to.deep.include({ rows: 200, distinct: 200, duplicates: [] });
   });
 
+  // Iceberg's bin-pack: files under 75 % of the target are small; they become files near the target, not one
+  // file whatever its size; --day limits it to one partition.
+  it("compacts the small files of one day into files near the target size, leaving other days and every tick once", async function () {
+    const ticks = table();
+    const flushOf = (firstOffset: number, startMs: number) =>
+      writeTickFlush(s3, environment.lake.bucket, encoder, {
+        topic: "stock-ticks",
+        partition: 0,
+        firstOffset: BigInt(firstOffset),
+        count: 400,
+        producerId: "bin-pack",
+        firstSeq: firstOffset,
+        startMs,
+      });
+    const day = Date.UTC(2026, 11, 6, 12, 0, 0);
+    const otherDay = Date.UTC(2026, 11, 7, 12, 0, 0);
+    for (let index = 0; index < 8; index++)
+      await ticks.append([await flushOf(index * 400, day + index * 60_000)]);
+    for (let index = 8; index < 10; index++) await ticks.append([await flushOf(index * 400, otherDay)]);
+    const smallBytes = (await ticks.dataFiles()).reduce((sum, file) => sum + file.fileSizeInBytes, 0) / 10;
+    const target = Math.round(smallBytes * 3);
+    const report = await compactTable({
+      s3,
+      bucket: environment.lake.bucket,
+      table: ticks,
+      definition: ICEBERG_TABLES.ticks,
+      day: "2026-12-06",
+      targetFileBytes: target,
+    });
+    expect(report.partitions.map((partition) => partition.filesBefore)).to.deep.equal([8]);
+    const files = await ticks.dataFiles();
+    const compacted = files.filter((file) => file.filePath.includes("/compacted-"));
+    expect(compacted.length, "several files near the target, not one").to.be.within(2, 6);
+    expect(new Set(compacted.map((file) => file.partition.ts_day))).to.deep.equal(
+      new Set([day / 86_400_000 - 0.5]),
+    );
+    expect(files.length - compacted.length, "the other day's two files are untouched").to.equal(2);
+    const scan = await pyicebergScan(
+      (await new FileCatalog(catalogFolder).load("ticks"))!.metadataLocation,
+      environment.lake,
+    );
+    expect(scan).to.deep.include({ rows: 4_000, distinct: 4_000, duplicates: [] });
+  });
+
   // The catalog's compare-and-swap: of two commits on one base one wins, the other re-reads and retries; no
   // append overwrites another's.
   it("keeps every append of two processes committing to one table at once (the catalog is safe between processes)", async function () {
