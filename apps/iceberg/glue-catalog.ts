@@ -46,7 +46,7 @@ import {
 } from "@aws-sdk/client-glue";
 import { TickstreamError } from "../shared/errors.ts";
 import type { CatalogPointer, IcebergCatalog } from "./catalog.ts";
-import { ICEBERG_TABLES, type IcebergPrimitive, type IcebergTableDefinition } from "./table-schema.ts";
+import { GLUE_TYPES, ICEBERG_TABLES, type IcebergTableDefinition } from "./table-schema.ts";
 
 /** The parameter names Iceberg's metastore catalogs use (BaseMetastoreTableOperations). */
 export const TABLE_TYPE_PROP = "table_type";
@@ -74,16 +74,6 @@ export interface GlueCatalogOptions {
   /** Table name → definition, for the Glue columns; the lake's tables by default. */
   readonly tables?: Readonly<Record<string, IcebergTableDefinition>>;
 }
-
-/** Iceberg primitive types as Glue (Hive) type names (IcebergToGlueConverter.toTypeString). */
-const GLUE_TYPES: Record<IcebergPrimitive, string> = {
-  string: "string",
-  timestamptz: "timestamp",
-  double: "double",
-  long: "bigint",
-  int: "int",
-  boolean: "boolean",
-};
 
 export class GlueCatalog implements IcebergCatalog {
   readonly database: string;

@@ -9,6 +9,19 @@ import { BAR_COLUMNS } from "../lake/lake-tables.ts";
 
 export type IcebergPrimitive = "string" | "timestamptz" | "double" | "long" | "int" | "boolean";
 
+/**
+ * Iceberg primitive types as Glue (Hive) column types, as Iceberg's IcebergToGlueConverter.toTypeString writes
+ * them: what a commit through Glue (glue-catalog.ts) and the stack's tables (infra) show as columns.
+ */
+export const GLUE_TYPES: Record<IcebergPrimitive, string> = {
+  string: "string",
+  timestamptz: "timestamp",
+  double: "double",
+  long: "bigint",
+  int: "int",
+  boolean: "boolean",
+};
+
 export interface IcebergField {
   readonly id: number;
   readonly name: string;

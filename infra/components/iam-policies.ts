@@ -164,6 +164,27 @@ export function crawlerCatalogPolicy(
   };
 }
 
+/** Reading and swapping the Iceberg tables' pointers: the tables, their database and the catalog (Glue's ARNs). */
+function icebergTableCommits(
+  sid: string,
+  actions: string[],
+  region: string,
+  accountId: string,
+  databaseName: string,
+) {
+  const glue = `arn:aws:glue:${region}:${accountId}`;
+  return {
+    Sid: sid,
+    Effect: "Allow" as const,
+    Action: actions,
+    Resource: [
+      `${glue}:catalog`,
+      `${glue}:database/${databaseName}`,
+      ...icebergTableArns(region, accountId, databaseName),
+    ],
+  };
+}
+
 /**
  * The lake sink's side of the Iceberg commit protocol on a stack (apps/iceberg/glue-catalog.ts, as Iceberg's
  * GlueCatalog): GetTable reads a table's metadata_location and VersionId, UpdateTable swaps the pointer with that
@@ -177,16 +198,13 @@ export function brokerCatalogPolicy(region: string, accountId: string, databaseN
   return {
     Version: "2012-10-17",
     Statement: [
-      {
-        Sid: "IcebergCommits",
-        Effect: "Allow",
-        Action: ["glue:GetTable", "glue:UpdateTable"],
-        Resource: [
-          `${glue}:catalog`,
-          `${glue}:database/${databaseName}`,
-          ...icebergTableArns(region, accountId, databaseName),
-        ],
-      },
+      icebergTableCommits(
+        "IcebergCommits",
+        ["glue:GetTable", "glue:UpdateTable"],
+        region,
+        accountId,
+        databaseName,
+      ),
       {
         Sid: "IcebergDatabase",
         Effect: "Allow",
@@ -217,7 +235,6 @@ export function tableOptimizerPolicy(
   accountId: string,
   databaseName: string,
 ): PolicyDocument {
-  const glue = `arn:aws:glue:${region}:${accountId}`;
   const prefixes = ICEBERG_TABLE_NAMES.map((table) => `${table}/`);
   return {
     Version: "2012-10-17",
@@ -229,16 +246,13 @@ export function tableOptimizerPolicy(
         Resource: prefixes.map((prefix) => `${lakeArn}/${prefix}*`),
       },
       lakeListing(lakeArn, prefixes),
-      {
-        Sid: "IcebergTables",
-        Effect: "Allow",
-        Action: ["glue:UpdateTable", "glue:GetTable"],
-        Resource: [
-          `${glue}:catalog`,
-          `${glue}:database/${databaseName}`,
-          ...icebergTableArns(region, accountId, databaseName),
-        ],
-      },
+      icebergTableCommits(
+        "IcebergTables",
+        ["glue:UpdateTable", "glue:GetTable"],
+        region,
+        accountId,
+        databaseName,
+      ),
       {
         Sid: "OptimizerLogs",
         Effect: "Allow",

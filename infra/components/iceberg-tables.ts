@@ -26,7 +26,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { newTableMetadata } from "../../apps/iceberg/table-metadata.ts";
-import { ICEBERG_TABLES, type IcebergPrimitive } from "../../apps/iceberg/table-schema.ts";
+import { GLUE_TYPES, ICEBERG_TABLES } from "../../apps/iceberg/table-schema.ts";
 import type { IcebergRetention } from "../config.ts";
 import {
   assumeRolePolicy,
@@ -58,16 +58,6 @@ export const GLUE_COMPACTION_ENABLED = true;
 
 /** Glue table optimizer types (Glue API, TableOptimizer.Type: compaction | retention | orphan_file_deletion). */
 export type OptimizerType = "compaction" | "retention" | "orphan_file_deletion";
-
-/** Iceberg primitive types as Glue (Hive) column types (Iceberg's IcebergToGlueConverter, as glue-catalog.ts). */
-const GLUE_TYPES: Record<IcebergPrimitive, string> = {
-  string: "string",
-  timestamptz: "timestamp",
-  double: "double",
-  long: "bigint",
-  int: "int",
-  boolean: "boolean",
-};
 
 /** What every commit's UpdateTable rewrites (apps/iceberg/glue-catalog.ts tableInput; Iceberg's GlueCatalog). */
 export const COMMITTED_TABLE_PROPERTIES = [

@@ -43,3 +43,15 @@ export function formatCsv(result: Pick<QueryResult, "columns" | "rows">): string
     ...result.rows.map((row) => row.map(csvField).join(",")),
   ].join("\n");
 }
+
+/** Bytes for people: `512 B`, `1.5 KB`, `3.2 GB` (powers of 1,024). */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

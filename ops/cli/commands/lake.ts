@@ -21,7 +21,7 @@ import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
-import { formatTable } from "../format-table.ts";
+import { formatBytes, formatTable } from "../format-table.ts";
 import { positiveInteger } from "../options.ts";
 import { formatCount, type Output } from "../output.ts";
 
@@ -43,17 +43,6 @@ function age(value: string): number {
   if (!match) throw new InvalidArgumentError(`expected an age like 5d, 12h, 30m or 0s, got "${value}"`);
   const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
   return Number(match[1]) * unitMs[match[2] as keyof typeof unitMs];
-}
-
-function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 const filesIn = (deleted: DeletedFiles) =>

@@ -12,7 +12,7 @@ import { loadStackOutputs } from "../../environments/stack-outputs.ts";
 import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { LocalEnvironment } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
-import { formatCsv, formatTable } from "../format-table.ts";
+import { formatBytes, formatCsv, formatTable } from "../format-table.ts";
 import type { Output } from "../output.ts";
 import { onShutdownSignals } from "../signals.ts";
 
@@ -28,17 +28,6 @@ interface QueryOptions {
   stack?: string;
   iceberg?: boolean;
   asOf?: number;
-}
-
-function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** The local lake's Iceberg tables, by name (none before the first flush or `lake migrate`). */
