@@ -14,6 +14,7 @@ import path from "node:path";
 import { queryObjects, sqlFileList, withDuckDB } from "../lake/duckdb.ts";
 import type { DataFile } from "./avro-files.ts";
 import { IcebergTable, s3Key, s3Uri } from "./iceberg-table.ts";
+import { DEFAULT_TARGET_FILE_BYTES } from "./maintenance-defaults.ts";
 import { parquetFieldIds, type IcebergTableDefinition } from "./table-schema.ts";
 
 export interface CompactionReport {
@@ -27,9 +28,6 @@ export interface CompactionReport {
   readonly filesBefore: number;
   readonly filesAfter: number;
 }
-
-/** Iceberg's write.target-file-size-bytes default. */
-export const DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024;
 
 export async function compactTable(options: {
   readonly s3: S3Client;

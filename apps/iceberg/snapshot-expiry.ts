@@ -37,16 +37,17 @@ import {
 } from "./avro-files.ts";
 import { IcebergCommitError, s3Key, type IcebergTable, type LoadedTable } from "./iceberg-table.ts";
 import {
+  DEFAULT_EXPIRE_OLDER_THAN_MS,
+  DEFAULT_ORPHAN_GRACE_MS,
+  DEFAULT_RETAIN_LAST,
+} from "./maintenance-defaults.ts";
+import {
   currentSnapshot,
   METADATA_LOG_KEPT,
   publishedOffsets,
   type Snapshot,
   type TableMetadata,
 } from "./table-metadata.ts";
-
-export const DEFAULT_EXPIRE_OLDER_THAN_MS = 5 * 86_400_000;
-export const DEFAULT_RETAIN_LAST = 10;
-export const DEFAULT_ORPHAN_GRACE_MS = 3 * 86_400_000;
 
 /**
  * The snapshots that expire: older than `cutoffMs`, not the current one, not one of the newest `retainLast`

@@ -21,15 +21,9 @@ import {
   type Bar,
   type BarAccumulator,
 } from "./bar.ts";
+import type { RollupTiming } from "./rollup-timing.ts";
 
-export interface RollupTiming {
-  /** How far behind the newest event time a tick may arrive and still be in its bar's first emission. */
-  readonly latenessMs: number;
-  /** How long (in stream time) after its minute an emitted bar can still be revised. */
-  readonly revisionWindowMs: number;
-}
-
-export const DEFAULT_ROLLUP_TIMING: RollupTiming = { latenessMs: 5_000, revisionWindowMs: 60 * 60_000 };
+export { DEFAULT_ROLLUP_TIMING, type RollupTiming } from "./rollup-timing.ts";
 
 const SNAPSHOT_TAG = "tickstream-rollup/1 ";
 

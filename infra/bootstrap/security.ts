@@ -13,13 +13,14 @@
  */
 import { aclCommandArguments, type AppAclScope } from "../../ops/kafka/acls.ts";
 import { shellQuote } from "../../apps/shared/shell-quote.ts";
+import { STACK_PRINCIPALS, type StackPrincipal } from "./principals.ts";
 
-/** The principals of a stack: broker and controller (the cluster itself), ops (super user), and the apps. */
-export const STACK_PRINCIPALS = ["broker", "controller", "ops", "producer", "consumer", "rollup"] as const;
-export type StackPrincipal = (typeof STACK_PRINCIPALS)[number];
-/** The principals whose passwords `tickstream credentials rotate` replaces. */
-export const ROTATABLE_PRINCIPALS = ["producer", "consumer", "rollup", "ops"] as const;
-export type RotatablePrincipal = (typeof ROTATABLE_PRINCIPALS)[number];
+export {
+  ROTATABLE_PRINCIPALS,
+  STACK_PRINCIPALS,
+  type RotatablePrincipal,
+  type StackPrincipal,
+} from "./principals.ts";
 
 /**
  * Where a stack's Kafka material lives in Parameter Store. Names: letters, digits, `_.-/`, at most 15 levels

@@ -4,9 +4,9 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { AppName } from "./app-names.ts";
 
-export type AppName = "producer" | "consumer" | "rollup";
-export const APP_NAMES: readonly AppName[] = ["producer", "consumer", "rollup"];
+export { APP_NAMES, type AppName } from "./app-names.ts";
 
 /**
  * @platformatic/kafka's CRC-32C and compressors are WebAssembly that `@platformatic/wasm-utils` reads from a file

@@ -1,4 +1,9 @@
-/** The `tickstream` command line. Importing this module runs nothing; `run(argv)` does and returns the exit code. */
+/**
+ * The `tickstream` command line. Importing this module runs nothing; `run(argv)` does and returns the exit code.
+ * Each command's module (commands/) registers it, its options and help with light imports only; what the command
+ * does (actions/) is imported when it runs, so a process carries the code of its own command alone
+ * (test/ops/cli/lazy-commands.test.ts).
+ */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { errorMessage } from "../../apps/shared/errors.ts";
 import { lastResult } from "./command.ts";

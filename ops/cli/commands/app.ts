@@ -1,15 +1,11 @@
 /** `tickstream app deploy|start|stop|restart|status|logs producer|consumer|rollup`: the apps as services on a stack's brokers. */
 import { InvalidArgumentError, type Command } from "commander";
-import { ServiceError } from "../../../apps/shared/errors.ts";
-import { APP_NAMES, type AppName } from "../../apps/bundle.ts";
-import { deployApp, readEnvFile } from "../../apps/deploy.ts";
-import { loadStackOutputs } from "../../environments/stack-outputs.ts";
-import { RemoteCluster } from "../../remote/remote-cluster.ts";
+import { APP_NAMES, type AppName } from "../../apps/app-names.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
-import { formatPairs, type Output } from "../output.ts";
+import type { Output } from "../output.ts";
 
-interface AppOptions {
+export interface AppOptions {
   stack?: string;
   outputs?: string;
   identity?: string;
@@ -18,6 +14,9 @@ interface AppOptions {
   envFile?: string;
   lines?: number;
 }
+
+/** What the subcommands do, loaded when one runs. */
+const actions = () => import("../actions/app.ts");
 
 function appName(value: string): AppName {
   if (!(APP_NAMES as readonly string[]).includes(value))
@@ -34,33 +33,6 @@ function appCommand(parent: Command, verb: string, description: string): Command
     .option("--broker <n>", "which broker host (default 1)", positiveInteger, 1);
 }
 
-async function onHost<T>(
-  options: AppOptions,
-  task: (cluster: RemoteCluster, host: Awaited<ReturnType<RemoteCluster["connect"]>>) => Promise<T>,
-) {
-  const cluster = new RemoteCluster(await loadStackOutputs(options), {
-    identityFile: options.identity,
-    knownHostsFile: options.knownHosts,
-  });
-  try {
-    const [broker] = cluster.select({ broker: options.broker });
-    return await task(cluster, await cluster.connect(broker!));
-  } finally {
-    cluster.close();
-  }
-}
-
-async function serviceOf(
-  cluster: RemoteCluster,
-  host: Awaited<ReturnType<RemoteCluster["connect"]>>,
-  app: AppName,
-) {
-  const service = await cluster.appService(host, app);
-  if (!service)
-    throw new ServiceError(`${app} is not deployed on ${host.description}: run tickstream app deploy ${app}`);
-  return service;
-}
-
 export function registerAppCommands(program: Command): void {
   const app = program
     .command("app")
@@ -74,55 +46,21 @@ export function registerAppCommands(program: Command): void {
     .action(
       commandAction(async (output: Output, options: AppOptions, name: string) => {
         const which = appName(name);
-        const extra = options.envFile ? await readEnvFile(options.envFile) : {};
-        const result = await onHost(options, (cluster, host) => {
-          output.progress(`bundling ${which} and uploading it to ${host.description}...`);
-          return deployApp(cluster, host, which, extra);
-        });
-        output.result(
-          result,
-          `${which} deployed to ${result.host} (${Math.round(result.bundleBytes / 1024)} KiB, ${result.service}); start it with: tickstream app start ${which}`,
-        );
+        return (await actions()).deploy(output, options, which);
       }),
     );
   for (const verb of ["start", "stop", "restart"] as const) {
     appCommand(app, verb, `${verb} the app's service`).action(
       commandAction(async (output: Output, options: AppOptions, name: string) => {
         const which = appName(name);
-        const result = await onHost(options, async (cluster, host) => {
-          const service = await serviceOf(cluster, host, which);
-          if (verb === "stop") return service.stop();
-          if (verb === "restart") await service.stop();
-          return service.start();
-        });
-        const text =
-          "started" in result
-            ? result.started
-              ? `${which} started (pid ${result.pid})`
-              : `${which} is already running (pid ${result.pid}); nothing started`
-            : result.stopped
-              ? `${which} stopped`
-              : `${which} was not running`;
-        output.result(result, text);
+        return (await actions()).control(output, options, which, verb);
       }),
     );
   }
   appCommand(app, "status", "is the app's service running").action(
     commandAction(async (output: Output, options: AppOptions, name: string) => {
       const which = appName(name);
-      const status = await onHost(options, async (cluster, host) =>
-        (await serviceOf(cluster, host, which)).status(),
-      );
-      output.result(
-        status,
-        formatPairs([
-          [
-            which,
-            status.running ? `running (pid ${status.pid}, up ${status.uptimeSeconds ?? "?"} s)` : "stopped",
-          ],
-        ]),
-      );
-      return status.running ? 0 : 3;
+      return (await actions()).status(output, options, which);
     }),
   );
   appCommand(app, "logs", "print the end of the app's log")
@@ -130,10 +68,7 @@ export function registerAppCommands(program: Command): void {
     .action(
       commandAction(async (output: Output, options: AppOptions, name: string) => {
         const which = appName(name);
-        const text = await onHost(options, async (cluster, host) =>
-          (await serviceOf(cluster, host, which)).logs(options.lines ?? 50),
-        );
-        output.result({ lines: text.split("\n") }, text);
+        return (await actions()).logs(output, options, which);
       }),
     );
 }

@@ -1,24 +1,22 @@
 /** `tickstream consume`: run the lake sink until Ctrl-C or SIGTERM, then flush and exit. */
-import type { Command } from "commander";
-import { DEFAULT_FLUSH_POLICY, LakeSink } from "../../../apps/consumer/lake-sink.ts";
+import { InvalidArgumentError, type Command } from "commander";
+import type { FlushPolicy } from "../../../apps/consumer/lake-sink.ts";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
-import { InvalidArgumentError } from "commander";
-import { ConfigError } from "../../../apps/shared/errors.ts";
-import { topicExists } from "../../kafka/topics.ts";
-import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
-import { LocalEnvironment } from "../../local/environment.ts";
-
-function tableName(value: string): LakeTableName {
-  if (value !== "ticks" && value !== "bars_1m")
-    throw new InvalidArgumentError(`expected ticks or bars_1m, got "${value}"`);
-  return value;
-}
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
-import { formatCount, formatPairs, type Output } from "../output.ts";
-import { untilStopped } from "../signals.ts";
+import type { Output } from "../output.ts";
 
-interface ConsumeOptions {
+/**
+ * The lake sink's DEFAULT_FLUSH_POLICY (apps/consumer/lake-sink.ts), for the options' defaults without loading
+ * the sink; test/ops/cli/lazy-commands.test.ts checks that the two are equal.
+ */
+export const CONSUME_FLUSH_DEFAULTS: FlushPolicy = {
+  maxRecords: 25_000,
+  maxBytes: 32 * 1024 * 1024,
+  intervalMs: 2_000,
+};
+
+export interface ConsumeOptions {
   table: LakeTableName;
   group?: string;
   topic?: string;
@@ -27,6 +25,12 @@ interface ConsumeOptions {
   flushIntervalMs: number;
   sessionTimeoutMs: number;
   iceberg: boolean;
+}
+
+function tableName(value: string): LakeTableName {
+  if (value !== "ticks" && value !== "bars_1m")
+    throw new InvalidArgumentError(`expected ticks or bars_1m, got "${value}"`);
+  return value;
 }
 
 export function registerConsumeCommand(program: Command): void {
@@ -46,19 +50,19 @@ export function registerConsumeCommand(program: Command): void {
         "--flush-records <n>",
         "flush a partition at this many records",
         positiveInteger,
-        DEFAULT_FLUSH_POLICY.maxRecords,
+        CONSUME_FLUSH_DEFAULTS.maxRecords,
       )
       .option(
         "--flush-bytes <n>",
         "... or at this many bytes",
         positiveInteger,
-        DEFAULT_FLUSH_POLICY.maxBytes,
+        CONSUME_FLUSH_DEFAULTS.maxBytes,
       )
       .option(
         "--flush-interval-ms <ms>",
         "... or when its oldest record has waited this long",
         positiveInteger,
-        DEFAULT_FLUSH_POLICY.intervalMs,
+        CONSUME_FLUSH_DEFAULTS.intervalMs,
       )
       .option(
         "--session-timeout-ms <ms>",
@@ -71,82 +75,8 @@ export function registerConsumeCommand(program: Command): void {
         "publish to the Hive layout only, without appending to the table's Apache Iceberg table (see lake migrate)",
       ),
   ).action(
-    commandAction(async (output: Output, options: ConsumeOptions) => {
-      const environment = LocalEnvironment.fromEnvironment();
-      const bars = options.table === "bars_1m";
-      const topic = options.topic ?? (bars ? environment.settings.barsTopic : environment.settings.topic);
-      const groupId = options.group ?? `${environment.settings.consumerGroup}${bars ? "-bars" : ""}`;
-      const sink = new LakeSink({
-        bootstrapServers: environment.bootstrapServers,
-        topic,
-        groupId,
-        lake: environment.lake,
-        table: options.table,
-        flush: {
-          maxRecords: options.flushRecords,
-          maxBytes: options.flushBytes,
-          intervalMs: options.flushIntervalMs,
-        },
-        sessionTimeoutMs: options.sessionTimeoutMs,
-        ...(options.iceberg
-          ? {
-              iceberg: {
-                catalog: localIcebergCatalog(environment),
-                commitIntervalMs: environment.settings.icebergCommitIntervalMs,
-              },
-            }
-          : {}),
-        onWarning: (message) => output.warn(message),
-        onFlush: (event) => {
-          const objects = event.objects.map((object) => object.key).join(", ");
-          output.progress(
-            `partition ${event.partition}: ${formatCount(event.ticks)} ticks` +
-              (event.quarantined ? `, ${event.quarantined} quarantined` : "") +
-              ` -> ${objects}; committed ${event.committedOffset}`,
-          );
-        },
-      });
-      const lifecycle = untilStopped(
-        output,
-        "flushing what is buffered, then exiting (Ctrl-C again to give up on pending writes)",
-      );
-      lifecycle.onAbandon(() => sink.abandonPendingWrites());
-      try {
-        lifecycle.doing(`checking topic ${topic}`);
-        // kafkajs would say "This server does not host this topic-partition": say what to start instead.
-        if (bars && !(await topicExists(environment.bootstrapServers, topic)))
-          throw new ConfigError(
-            `topic ${topic} does not exist yet: start the rollup first (tickstream rollup), which creates it`,
-          );
-        lifecycle.doing(`connecting to the broker and joining group ${groupId}`);
-        output.progress(`joining group ${groupId} at ${environment.bootstrapServers.join(",")}...`);
-        try {
-          await sink.start();
-          lifecycle.running(`consuming ${topic}`);
-          output.progress(
-            `lake sink consuming ${topic} into s3://${environment.lake.bucket}/${options.table}/`,
-          );
-          await lifecycle.stopped();
-          lifecycle.doing(
-            `${formatCount(sink.bufferedRecords)} buffered records not flushed or not committed ` +
-              "(the group reads them again; a staged flush stays an orphan under _staging/)",
-          );
-        } finally {
-          await sink.stop();
-        }
-      } finally {
-        lifecycle.dispose();
-      }
-      output.result(
-        sink.totals,
-        formatPairs([
-          ["ticks written", formatCount(sink.totals.ticks)],
-          ["quarantined", formatCount(sink.totals.quarantined)],
-          ["objects", formatCount(sink.totals.objects)],
-          ["bytes", formatCount(sink.totals.bytes)],
-        ]),
-      );
-      return lifecycle.finish();
-    }),
+    commandAction(async (output: Output, options: ConsumeOptions) =>
+      (await import("../actions/consume.ts")).run(output, options),
+    ),
   );
 }

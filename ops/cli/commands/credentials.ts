@@ -1,14 +1,10 @@
 /** `tickstream credentials rotate producer|consumer|rollup|ops --stack NAME`: a new SCRAM password, brokers up throughout. */
 import { InvalidArgumentError, type Command } from "commander";
-import { ROTATABLE_PRINCIPALS, type RotatablePrincipal } from "../../../infra/bootstrap/security.ts";
-import { loadStackOutputs } from "../../environments/stack-outputs.ts";
-import { useStackSecurity } from "../../environments/stack-security.ts";
-import { RemoteCluster } from "../../remote/remote-cluster.ts";
-import { rotateCredentials } from "../../remote/rotate-credentials.ts";
+import { ROTATABLE_PRINCIPALS, type RotatablePrincipal } from "../../../infra/bootstrap/principals.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import type { Output } from "../output.ts";
 
-interface CredentialsOptions {
+export interface CredentialsOptions {
   stack?: string;
   outputs?: string;
   identity?: string;
@@ -39,29 +35,7 @@ export function registerCredentialsCommands(program: Command): void {
     .action(
       commandAction(async (output: Output, options: CredentialsOptions, name: string) => {
         const principal = principalName(name);
-        const outputs = await loadStackOutputs(options);
-        await useStackSecurity(outputs);
-        const cluster = new RemoteCluster(outputs, {
-          identityFile: options.identity,
-          knownHostsFile: options.knownHosts,
-        });
-        try {
-          const result = await rotateCredentials(cluster, principal, (message) => output.progress(message));
-          const restarted = result.hosts
-            .filter((host) => host.restarted)
-            .map((host) => `broker ${host.nodeId}`);
-          output.result(
-            result,
-            `${principal}: new password in Kafka and in its SSM parameter` +
-              (principal === "ops"
-                ? ""
-                : restarted.length > 0
-                  ? `; ${principal} restarted on ${restarted.join(", ")}`
-                  : `; no running ${principal} to restart`),
-          );
-        } finally {
-          cluster.close();
-        }
+        return (await import("../actions/credentials.ts")).rotate(output, options, principal);
       }),
     );
 }

@@ -2,10 +2,14 @@
 import type { Command } from "commander";
 import { homedir } from "node:os";
 import path from "node:path";
-import { loadStackOutputs } from "../../environments/stack-outputs.ts";
-import { pinBrokerHostKeys } from "../../remote/host-key-pinning.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
-import { formatPairs, type Output } from "../output.ts";
+import type { Output } from "../output.ts";
+
+export interface PinOptions {
+  stack?: string;
+  outputs?: string;
+  knownHosts: string;
+}
 
 export function registerHostsCommands(program: Command): void {
   const hosts = program.command("hosts").description("the broker hosts' SSH host keys");
@@ -23,19 +27,8 @@ export function registerHostsCommands(program: Command): void {
         path.join(homedir(), ".ssh", "known_hosts"),
       ),
   ).action(
-    commandAction(
-      async (output: Output, options: { stack?: string; outputs?: string; knownHosts: string }) => {
-        const pinned = await pinBrokerHostKeys(await loadStackOutputs(options), options.knownHosts);
-        output.result(
-          pinned,
-          formatPairs(
-            pinned.map((host) => [
-              `broker ${host.nodeId} (${host.address}, ${host.instanceId})`,
-              host.fingerprints.join(" "),
-            ]),
-          ) + `\nwritten to ${options.knownHosts}`,
-        );
-      },
+    commandAction(async (output: Output, options: PinOptions) =>
+      (await import("../actions/hosts.ts")).pin(output, options),
     ),
   );
 }

@@ -3,27 +3,38 @@
  * merges a day's small files, `expire` expires old snapshots and deletes the files only they reached.
  */
 import { InvalidArgumentError, type Command } from "commander";
-import { FileCatalog } from "../../../apps/iceberg/catalog.ts";
-import { compactTable, DEFAULT_TARGET_FILE_BYTES } from "../../../apps/iceberg/compaction.ts";
-import { IcebergTable } from "../../../apps/iceberg/iceberg-table.ts";
-import { migrateHiveTable } from "../../../apps/iceberg/hive-migration.ts";
 import {
   DEFAULT_EXPIRE_OLDER_THAN_MS,
   DEFAULT_ORPHAN_GRACE_MS,
   DEFAULT_RETAIN_LAST,
-  expireSnapshots,
-  removeOrphanFiles,
-  type DeletedFiles,
-} from "../../../apps/iceberg/snapshot-expiry.ts";
-import { ICEBERG_TABLES, type IcebergTableDefinition } from "../../../apps/iceberg/table-schema.ts";
-import type { S3Client } from "@aws-sdk/client-s3";
+  DEFAULT_TARGET_FILE_BYTES,
+} from "../../../apps/iceberg/maintenance-defaults.ts";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
-import { LocalEnvironment } from "../../local/environment.ts";
-import { localIcebergCatalog } from "../../local/iceberg-catalog.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
-import { formatBytes, formatTable } from "../format-table.ts";
 import { positiveInteger } from "../options.ts";
-import { formatCount, type Output } from "../output.ts";
+import type { Output } from "../output.ts";
+
+export interface CompactOptions {
+  table: LakeTableName[];
+  day?: string;
+  targetFileMb: number;
+}
+
+export interface MigrateOptions {
+  table: LakeTableName[];
+}
+
+export interface ExpireOptions {
+  table: LakeTableName[];
+  olderThan: number;
+  retainLast: number;
+  dryRun?: boolean;
+  orphans?: boolean;
+  orphanGrace: number;
+}
+
+/** What the subcommands do, loaded when one runs. */
+const actions = () => import("../actions/lake.ts");
 
 function dayOption(value: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
@@ -45,43 +56,12 @@ function age(value: string): number {
   return Number(match[1]) * unitMs[match[2] as keyof typeof unitMs];
 }
 
-const filesIn = (deleted: DeletedFiles) =>
-  deleted.dataFiles + deleted.manifests + deleted.manifestLists + deleted.metadataFiles;
-
 /** The `--table` option the subcommands take. */
 function withTableOption(command: Command): Command {
   return command.option("--table <name>", "ticks, bars_1m or all", parseTables, [
     "ticks",
     "bars_1m",
   ] as LakeTableName[]);
-}
-
-interface TableTask {
-  readonly s3: S3Client;
-  readonly bucket: string;
-  readonly catalog: FileCatalog;
-  readonly definition: IcebergTableDefinition;
-}
-
-/** Runs `task` for each named table against the local lake, with one S3 client for all of them. */
-async function forEachTable<T>(tables: readonly LakeTableName[], task: (context: TableTask) => Promise<T>) {
-  const environment = LocalEnvironment.fromEnvironment();
-  const s3 = await environment.lakeClient();
-  const results: T[] = [];
-  try {
-    for (const name of tables)
-      results.push(
-        await task({
-          s3,
-          bucket: environment.lake.bucket,
-          catalog: localIcebergCatalog(environment),
-          definition: ICEBERG_TABLES[name],
-        }),
-      );
-  } finally {
-    s3.destroy();
-  }
-  return results;
 }
 
 export function registerLakeCommands(program: Command): void {
@@ -99,32 +79,8 @@ export function registerLakeCommands(program: Command): void {
         DEFAULT_TARGET_FILE_BYTES / (1024 * 1024),
       ),
   ).action(
-    commandAction(
-      async (output: Output, options: { table: LakeTableName[]; day?: string; targetFileMb: number }) => {
-        const reports = await forEachTable(options.table, ({ s3, bucket, catalog, definition }) =>
-          compactTable({
-            s3,
-            bucket,
-            table: new IcebergTable({ s3, bucket, catalog, definition }),
-            definition,
-            day: options.day,
-            targetFileBytes: options.targetFileMb * 1024 * 1024,
-            onProgress: (message) => output.progress(message),
-          }),
-        );
-        output.result(
-          { tables: reports },
-          formatTable({
-            columns: ["table", "day partitions rewritten", "data files before", "data files after"],
-            rows: reports.map((report) => [
-              report.table,
-              report.partitions.length,
-              report.filesBefore,
-              report.filesAfter,
-            ]),
-          }),
-        );
-      },
+    commandAction(async (output: Output, options: CompactOptions) =>
+      (await actions()).compact(output, options),
     ),
   );
   withCommonOptions(
@@ -132,24 +88,9 @@ export function registerLakeCommands(program: Command): void {
       "add the Parquet objects of the Hive-layout lake (<table>/dt=…/) to the Iceberg tables, in place; a second run adds nothing",
     ),
   ).action(
-    commandAction(async (output: Output, options: { table: LakeTableName[] }) => {
-      const reports = await forEachTable(options.table, (context) =>
-        migrateHiveTable({ ...context, onProgress: (message) => output.progress(message) }),
-      );
-      output.result(
-        { tables: reports },
-        formatTable({
-          columns: ["table", "objects", "added", "already in the table", "rows added"],
-          rows: reports.map((report) => [
-            report.table,
-            report.objects,
-            report.added,
-            report.alreadyInTable,
-            report.rowsAdded,
-          ]),
-        }),
-      );
-    }),
+    commandAction(async (output: Output, options: MigrateOptions) =>
+      (await actions()).migrate(output, options),
+    ),
   );
   withCommonOptions(
     withTableOption(lake.command("expire"))
@@ -175,64 +116,8 @@ export function registerLakeCommands(program: Command): void {
       )
       .option("--orphan-grace <age>", "an orphan must be older than this", age, DEFAULT_ORPHAN_GRACE_MS),
   ).action(
-    commandAction(
-      async (
-        output: Output,
-        options: {
-          table: LakeTableName[];
-          olderThan: number;
-          retainLast: number;
-          dryRun?: boolean;
-          orphans?: boolean;
-          orphanGrace: number;
-        },
-      ) => {
-        const reports = await forEachTable(options.table, async ({ s3, bucket, catalog, definition }) => {
-          const table = new IcebergTable({ s3, bucket, catalog, definition });
-          const onProgress = (message: string) => output.progress(message);
-          const report = await expireSnapshots({
-            s3,
-            bucket,
-            table,
-            olderThanMs: options.olderThan,
-            retainLast: options.retainLast,
-            dryRun: options.dryRun === true,
-            onProgress,
-          });
-          if (!options.orphans) return report;
-          const orphans = await removeOrphanFiles({
-            s3,
-            bucket,
-            table,
-            graceMs: options.orphanGrace,
-            dryRun: options.dryRun === true,
-            onProgress,
-          });
-          return { ...report, orphans };
-        });
-        const verb = options.dryRun ? "would be " : "";
-        output.result(
-          { tables: reports },
-          formatTable({
-            columns: [
-              "table",
-              `snapshots ${verb}expired`,
-              "snapshots kept",
-              `files ${verb}deleted`,
-              `bytes ${verb}deleted`,
-              ...(options.orphans ? [`orphans ${verb}deleted`] : []),
-            ],
-            rows: reports.map((report) => [
-              report.table,
-              report.snapshotsExpired,
-              report.snapshotsRetained,
-              `${formatCount(filesIn(report.deleted))} (${report.deleted.dataFiles} data, ${report.deleted.manifests} manifests, ${report.deleted.manifestLists} manifest lists, ${report.deleted.metadataFiles} metadata)`,
-              formatBytes(report.deleted.bytes + (report.orphans?.bytes ?? 0)),
-              ...(report.orphans ? [formatCount(filesIn(report.orphans))] : []),
-            ]),
-          }),
-        );
-      },
+    commandAction(async (output: Output, options: ExpireOptions) =>
+      (await actions()).expire(output, options),
     ),
   );
 }

@@ -1,18 +1,10 @@
 /** `tickstream local up|down|status`: the local broker and S3 server together. */
 import type { Command } from "commander";
-import { LocalEnvironment, type LocalStatus } from "../../local/environment.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
-import { formatPairs, type Output } from "../output.ts";
+import type { Output } from "../output.ts";
 
-export function describeLocal(status: LocalStatus): string {
-  const state = (service: { running: boolean; pid: number | null }) =>
-    service.running ? `running (pid ${service.pid})` : "stopped";
-  return formatPairs([
-    ["broker", `${state(status.broker)}  ${status.bootstrapServers}  ${status.security}`],
-    ...(status.caFile ? ([["ca", status.caFile]] as [string, string][]) : []),
-    ["s3", `${state(status.s3)}  ${status.s3Endpoint}  bucket ${status.bucket}`],
-  ]);
-}
+/** What the subcommands do, loaded when one runs. */
+const actions = () => import("../actions/local.ts");
 
 export function registerLocalCommands(program: Command): void {
   const local = program.command("local").description("run the pipeline's services on this machine");
@@ -25,42 +17,19 @@ export function registerLocalCommands(program: Command): void {
         "a SASL_SSL broker (SCRAM-SHA-512, TLS with a CA made under the home, ACLs per app); the home stays secure",
       ),
   ).action(
-    commandAction(async (output: Output, options: { secure?: boolean }) => {
-      const environment = LocalEnvironment.fromEnvironment((message) => output.progress(message));
-      const status = await environment.up({ secure: options.secure === true });
-      output.result(status, `${describeLocal(status)}\nUp; stop with: tickstream local down`);
-    }),
+    commandAction(async (output: Output, options: { secure?: boolean }) =>
+      (await actions()).up(output, options),
+    ),
   );
   withCommonOptions(
     local
       .command("fetch")
       .description("fetch the Kafka jars from Maven Central now (otherwise done at the first start)"),
-  ).action(
-    commandAction(async (output: Output) => {
-      const environment = LocalEnvironment.fromEnvironment((message) => output.progress(message));
-      const { distribution } = await environment.broker.fetchDistribution();
-      output.result(
-        distribution,
-        `Apache Kafka ${distribution.version} jars ready in ${distribution.libsDir}`,
-      );
-    }),
-  );
+  ).action(commandAction(async (output: Output) => (await actions()).fetchJars(output)));
   withCommonOptions(local.command("down").description("stop the local broker and S3 server")).action(
-    commandAction(async (output: Output) => {
-      const environment = LocalEnvironment.fromEnvironment();
-      const stopped = await environment.down();
-      output.result(
-        stopped,
-        `broker ${stopped.broker ? "stopped" : "was not running"}, s3 ${stopped.s3 ? "stopped" : "was not running"}`,
-      );
-    }),
+    commandAction(async (output: Output) => (await actions()).down(output)),
   );
   withCommonOptions(
     local.command("status").description("show the local services and how to reach them"),
-  ).action(
-    commandAction(async (output: Output) => {
-      const status = await LocalEnvironment.fromEnvironment().status();
-      output.result(status, describeLocal(status));
-    }),
-  );
+  ).action(commandAction(async (output: Output) => (await actions()).status(output)));
 }

@@ -8,8 +8,8 @@ import { defaultProducerId } from "../../../apps/producer/producer.ts";
 import { produceQuotes } from "../../../apps/quotes/produce-quotes.ts";
 import { QUOTE_PROVIDERS } from "../../../apps/quotes/providers.ts";
 import type { LocalEnvironment } from "../../local/environment.ts";
-import type { UntilStopped } from "../signals.ts";
 import { formatCount, formatPairs, type Output } from "../output.ts";
+import type { UntilStopped } from "../signals.ts";
 
 /** The API key's variable: a key is a secret, so never an argument. */
 export const QUOTES_API_KEY_ENV = "TICKSTREAM_QUOTES_API_KEY";
