@@ -36,14 +36,29 @@
  *    writes only its own flushId's folder; its commit is refused once another member has claimed p; so it can
  *    never publish anything that is not committed. A zombie that commits before anyone claims p is simply the
  *    last holder: the next claimer reads and publishes its flush.
- *  - A rebalance mid-flush: the flush finishes and commits under its claim (valid by the argument above);
- *    buffers of partitions no longer assigned are dropped; after any join, each partition is claimed again.
+ *  - A rebalance mid-flush: a flush whose claim is still the member's current one commits under it (valid by the
+ *    argument above); one whose claim a join replaced discards its staging, and its records are read again from
+ *    the committed offset; buffers of partitions no longer assigned are dropped; after any join, each partition
+ *    is claimed again.
  *  - Into the table, exactly once: the committed offset's manifest names, besides its own flush, every earlier
  *    flush of p not known to be in the table (a flush leaves that list only after an append that holds it
  *    succeeded), so the next claimer's append covers everything the table may lack; appends of one partition
  *    land in offset order, and one at or below the table's recorded end offset adds nothing, so a flush appended
  *    by two members (or carried and appended again) is in the table once. Staged copies go only after the
  *    append, so a publisher that finds them gone knows the table holds the flush.
+ *  - Flushes in flight (pipelining, below): a partition's flushes under one claim commit in the order they were
+ *    sealed, each only after the one before it committed and was published, so each flush's range starts where
+ *    the last commit ended and is published before the next commit replaces the metadata that names it. If a
+ *    flush fails at any step, it gives the claim up before the next one reaches its commit (that one finds its
+ *    claim gone and discards its staging) and claims the partition again, which publishes what is committed and
+ *    reads on from there. Batches are taken from what was sealed under the claim on, so no record enters two
+ *    flushes.
+ *
+ * Pipelining: sealing a buffer starts its flush and the sink fetches on. JSON decoding and Parquet encoding run
+ * in the encode worker (encode-worker.ts, a second thread); staging runs while the flush before it commits and
+ * publishes; only the commit holds the consumption lock. A batch waits while a partition has more than
+ * MAX_FLUSHES_IN_FLIGHT flushes sealed and unfinished, or the worker has more than MAX_BATCHES_TO_DECODE batches
+ * not yet taken: fetching runs ahead of encoding and publishing by a bounded amount of memory.
  * Cost: per flush, one Kafka transaction (AddOffsetsToTxn, TxnOffsetCommit, EndTxn) instead of one OffsetCommit,
  * and per object one COPY and one DELETE besides the PUT; `npm run bench` measures the latency it adds.
  * Records that fail validation go to `quarantine/` in the same flush, staged and published the same way; their
@@ -54,7 +69,6 @@ import { randomUUID } from "node:crypto";
 import { errorMessage } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
-import { eventDate } from "../tick/schema.ts";
 import type { IcebergCatalog } from "../iceberg/catalog.ts";
 import { AppendBatcher } from "../iceberg/append-batcher.ts";
 import { DEFAULT_ICEBERG_COMMIT_INTERVAL_MS } from "../iceberg/commit-interval.ts";
@@ -62,9 +76,9 @@ import { IcebergTable, s3Uri, type FlushAppend } from "../iceberg/iceberg-table.
 import { ICEBERG_TABLES } from "../iceberg/table-schema.ts";
 import { partitionDateOf, quarantineObjectKey, stagingFlushPrefix, tableObjectKey } from "../lake/layout.ts";
 import { LAKE_TABLES, type LakeTable, type LakeTableName } from "../lake/lake-tables.ts";
-import { ParquetEncoder } from "../lake/parquet-encoder.ts";
 import { createS3Client, type LakeLocation } from "../lake/s3-client.ts";
 import { faultPoint } from "./fault-points.ts";
+import { DEFAULT_FLUSH_POLICY, type FlushPolicy } from "./flush-policy.ts";
 import {
   createManifest,
   inlineMetadata,
@@ -75,28 +89,15 @@ import {
   type StagedObject,
 } from "./flush-manifest.ts";
 import { FlushPublisher } from "./flush-publisher.ts";
-import { PartitionBuffer } from "./partition-buffer.ts";
+import { EncodeThread } from "./encode-thread.ts";
+
+export { DEFAULT_FLUSH_POLICY, type FlushPolicy } from "./flush-policy.ts";
 import {
   PartitionFence,
   PartitionFencedError,
   StaleGenerationError,
   type PartitionClaim,
 } from "./partition-fence.ts";
-
-export interface FlushPolicy {
-  /** Flush a partition once it buffers this many records. */
-  readonly maxRecords: number;
-  /** ... or this many bytes of message payload. */
-  readonly maxBytes: number;
-  /** ... or once its oldest buffered record has waited this long. */
-  readonly intervalMs: number;
-}
-
-export const DEFAULT_FLUSH_POLICY: FlushPolicy = {
-  maxRecords: 25_000,
-  maxBytes: 32 * 1024 * 1024,
-  intervalMs: 2_000,
-};
 
 export interface LakeSinkOptions {
   readonly bootstrapServers: readonly string[];
@@ -166,14 +167,46 @@ interface UnconfirmedFlush extends CarriedFlush {
   readonly onInTable?: () => void;
 }
 
-/** Any table's row: what the sink buffers, encodes and names objects by. */
-type Row = { readonly kafkaOffset: bigint };
+/**
+ * What the sink's thread knows of a partition's records since its last flush; their rows are in the encode
+ * worker (encode-worker.ts), under the buffer's id.
+ */
+interface OpenBuffer {
+  readonly id: number;
+  readonly partition: number;
+  readonly startOffset: bigint;
+  readonly createdAtMs: number;
+  /** One past the last buffered offset: what to commit once everything here is durable. */
+  nextOffset: bigint;
+  records: number;
+  bytes: number;
+  /** Kafka CreateTime (ms) of every buffered record, for freshness figures. */
+  readonly producedAtMs: number[];
+}
+
+/** Flushes of one partition sealed and not yet committed and published, at most, before its batches wait. */
+const MAX_FLUSHES_IN_FLIGHT = 1;
+/** Batches posted to the encode worker and not yet decoded there, at most, before the next batch waits. */
+const MAX_BATCHES_TO_DECODE = 4;
 
 export class LakeSink {
   readonly totals: LakeSinkTotals = { ticks: 0, quarantined: 0, objects: 0, bytes: 0, flushes: 0 };
   private readonly flushPolicy: FlushPolicy;
-  private readonly buffers = new Map<number, PartitionBuffer<Row>>();
-  private readonly table: LakeTable<Row>;
+  private readonly buffers = new Map<number, OpenBuffer>();
+  private nextBufferId = 0;
+  /**
+   * Per partition, the flushes sealed (their buffer closed) and not yet finished, oldest first: each commits only
+   * after the one before it has committed and published, and only under the claim it was sealed under.
+   */
+  private readonly flushing = new Map<number, Promise<boolean>[]>();
+  /** Records in those flushes. */
+  private recordsInFlight = 0;
+  /** Per partition, one past the last record sealed under the claim: records below it are not buffered again. */
+  private readonly sealedUpTo = new Map<
+    number,
+    { readonly claim: PartitionClaim; readonly offset: bigint }
+  >();
+  private readonly table: LakeTable<{ readonly kafkaOffset: bigint }>;
   /** The partitions this member has fenced and may commit, with what was committed when it claimed them. */
   private readonly claims = new Map<number, PartitionClaim>();
   /** Partitions another member claimed since this one did: not touched again until this member rejoins. */
@@ -214,13 +247,15 @@ export class LakeSink {
   private admin?: Admin;
   private fence?: PartitionFence;
   private consumer?: Consumer;
-  private encoder?: ParquetEncoder<Row>;
+  private encoder?: EncodeThread;
   private timer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
 
   constructor(private readonly options: LakeSinkOptions) {
     this.flushPolicy = { ...DEFAULT_FLUSH_POLICY, ...options.flush };
-    this.table = LAKE_TABLES[options.table ?? "ticks"] as unknown as LakeTable<Row>;
+    this.table = LAKE_TABLES[options.table ?? "ticks"] as unknown as LakeTable<{
+      readonly kafkaOffset: bigint;
+    }>;
     // One attempt per call: the sink's own backoff loop decides how long to keep trying.
     this.s3 = createS3Client(options.lake, { maxAttempts: 1 });
     this.publisher = new FlushPublisher({
@@ -328,7 +363,23 @@ export class LakeSink {
   }
 
   async start(): Promise<void> {
-    this.encoder = await ParquetEncoder.create(this.table);
+    // The encode worker loads (DuckDB) while the consumer connects and joins.
+    const encoder = EncodeThread.start(this.table.name).then((thread) => (this.encoder = thread));
+    try {
+      await this.connect();
+      await encoder;
+    } catch (error) {
+      // A sink that failed to start holds no thread that keeps the process alive.
+      await encoder.then((thread) => thread.close()).catch(() => {});
+      throw error;
+    }
+    await this.consumer!.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
+    const tickMs = Math.max(50, Math.min(1_000, Math.floor(this.flushPolicy.intervalMs / 4)));
+    this.timer = setInterval(() => void this.flushDueByTime(), tickMs);
+  }
+
+  /** Connects the consumer and the admin client and subscribes. */
+  private async connect(): Promise<void> {
     const { bootstrapServers, topic, groupId } = this.options;
     const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
     this.kafka = createKafka(bootstrapServers, "tickstream-lake-sink");
@@ -366,9 +417,6 @@ export class LakeSink {
     this.fence = new PartitionFence(this.kafka, this.admin, groupId, topic);
     await connectToBroker(consumer, bootstrapServers, "tickstream-lake-sink");
     await consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
-    await consumer.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
-    const tickMs = Math.max(50, Math.min(1_000, Math.floor(this.flushPolicy.intervalMs / 4)));
-    this.timer = setInterval(() => void this.flushDueByTime(), tickMs);
   }
 
   private warn(message: string): void {
@@ -377,10 +425,12 @@ export class LakeSink {
 
   private async onBatch({ batch, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     const release = await this.lock.acquireHeartbeating(heartbeat);
+    let wait: Promise<unknown> | undefined;
     try {
       // Fetched before a rewind's seek (a commit with an unknown outcome, handled while this batch waited for
-      // the lock): its records start past what is committed, and folding them in would leave a gap.
-      if (isStale()) return;
+      // the lock): its records start past what is committed, and folding them in would leave a gap. A stopping
+      // sink takes nothing more: what it did not take is read again from the committed offset.
+      if (isStale() || this.stopping) return;
       if (this.fenced.has(batch.partition)) {
         // Typed as a stale generation, so kafkajs rejoins at once and this member learns what it owns now.
         throw new StaleGenerationError(
@@ -394,18 +444,32 @@ export class LakeSink {
         if (BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset) !== sought) return;
         this.sought.delete(batch.partition);
       }
-      for (const message of batch.messages) {
-        if (BigInt(message.offset) < claim.committedOffset) continue; // in the lake already
-        this.accept(batch.topic, batch.partition, message);
-      }
+      // Below the committed offset: in the lake already; below what was sealed since: in a flush on its way.
+      const sealed = this.sealedUpTo.get(batch.partition);
+      const from = sealed?.claim === claim ? sealed.offset : claim.committedOffset;
+      const fresh = batch.messages.filter((message) => BigInt(message.offset) >= from);
+      if (fresh.length > 0) this.accept(batch.topic, batch.partition, fresh);
       const buffer = this.buffers.get(batch.partition);
       // On a transactional topic (the rollup's bars) a commit marker takes an offset after the records: committing
       // past it keeps the group's lag at 0 once everything is in the lake (kafkajs hands over no marker-only batch).
       const pastBatch = BigInt(batch.lastOffset()) + 1n;
       if (buffer && buffer.nextOffset < pastBatch) buffer.nextOffset = pastBatch;
-      if (buffer && this.isDue(buffer, Date.now())) await this.flushPartition(buffer, heartbeat);
+      if (buffer && this.isDue(buffer, Date.now())) this.seal(buffer);
+      // Fetching runs ahead of encoding and publishing by a bounded amount: this batch returns once both are
+      // within it.
+      const flushes = this.flushing.get(batch.partition) ?? [];
+      wait = Promise.all([
+        flushes.length > MAX_FLUSHES_IN_FLIGHT ? flushes[0] : undefined,
+        this.encoder!.drained(MAX_BATCHES_TO_DECODE),
+      ]);
     } finally {
       release();
+    }
+    const keepAlive = setInterval(() => heartbeat().catch(() => {}), 2_000);
+    try {
+      await wait;
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 
@@ -427,7 +491,7 @@ export class LakeSink {
 
   private async unclaim(claim: PartitionClaim): Promise<void> {
     if (this.claims.get(claim.partition) === claim) this.claims.delete(claim.partition);
-    this.buffers.delete(claim.partition);
+    this.dropBuffer(claim.partition);
     await this.fence!.release(claim);
   }
 
@@ -458,43 +522,46 @@ export class LakeSink {
     this.appendInBackground(claim.partition);
   }
 
-  private accept(topic: string, partition: number, message: KafkaMessage): void {
-    const offset = BigInt(message.offset);
+  /** Adds a batch's records (in offset order, none below what is sealed) to the partition's open buffer. */
+  private accept(topic: string, partition: number, messages: readonly KafkaMessage[]): void {
+    const first = BigInt(messages[0]!.offset);
     let buffer = this.buffers.get(partition);
-    if (buffer && offset < buffer.nextOffset) {
-      // Redelivery (a seek): start over from here, which is still at or after the committed offset.
-      this.buffers.delete(partition);
-      buffer = undefined;
-    }
+    // Redelivery (a seek): start over from here, which is still at or after what is committed and sealed.
+    if (buffer && first < buffer.nextOffset) buffer = this.dropBuffer(partition);
     if (!buffer) {
-      buffer = new PartitionBuffer(partition, offset, Date.now());
+      buffer = {
+        id: this.nextBufferId++,
+        partition,
+        startOffset: first,
+        createdAtMs: Date.now(),
+        nextOffset: first,
+        records: 0,
+        bytes: 0,
+        producedAtMs: [],
+      };
       this.buffers.set(partition, buffer);
     }
-    const producedAtMs = Number(message.timestamp);
-    const size = (message.value?.length ?? 0) + (message.key?.length ?? 0);
-    const decoded = this.table.decode(message.value, partition, offset);
-    if (decoded.ok) {
-      buffer.addRow(decoded.dt, decoded.row, size, producedAtMs);
-    } else {
-      const kafkaTimestamp = new Date(producedAtMs).toISOString();
-      buffer.addQuarantined(
-        eventDate(kafkaTimestamp),
-        {
-          reason: decoded.reason,
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key?.toString("utf8") ?? null,
-          value: message.value?.toString("utf8") ?? null,
-          kafkaTimestamp,
-        },
-        size,
-        producedAtMs,
-      );
+    for (const message of messages) {
+      buffer.records++;
+      buffer.bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
+      buffer.producedAtMs.push(Number(message.timestamp));
     }
+    buffer.nextOffset = BigInt(messages.at(-1)!.offset) + 1n;
+    // Decoded (or quarantined) in the encode worker, while this thread fetches on.
+    this.encoder!.add(buffer.id, partition, topic, messages);
   }
 
-  private isDue(buffer: PartitionBuffer<Row>, nowMs: number): boolean {
+  /** Forgets the partition's open buffer, here and in the encode worker; its records are read again. */
+  private dropBuffer(partition: number): undefined {
+    const buffer = this.buffers.get(partition);
+    if (buffer) {
+      this.buffers.delete(partition);
+      this.encoder?.drop(buffer.id);
+    }
+    return undefined;
+  }
+
+  private isDue(buffer: OpenBuffer, nowMs: number): boolean {
     return (
       buffer.records >= this.flushPolicy.maxRecords ||
       buffer.bytes >= this.flushPolicy.maxBytes ||
@@ -513,63 +580,115 @@ export class LakeSink {
         for (const buffer of [...this.buffers.values()]) {
           if (this.stopping !== undefined || this.rebalancing) return;
           // Not correctness (a lost partition's commit is refused or harmless), but no work for nothing.
-          if (!this.assigned.has(buffer.partition)) this.buffers.delete(buffer.partition);
-          else if (this.isDue(buffer, now)) await this.flushPartition(buffer);
+          if (!this.assigned.has(buffer.partition)) this.dropBuffer(buffer.partition);
+          else if (this.isDue(buffer, now)) this.seal(buffer);
         }
       })
       .catch((error) => this.warn(`flush failed: ${errorMessage(error)}`));
   }
 
-  /** Stages every object of the buffer, commits, publishes; the caller holds the lock. */
-  private async flushPartition(buffer: PartitionBuffer<Row>, heartbeat?: () => Promise<void>): Promise<void> {
-    const { topic, groupId } = this.options;
+  /**
+   * Closes the partition's open buffer and starts its flush, which runs while the sink fetches on; the caller
+   * holds the lock.
+   */
+  private seal(buffer: OpenBuffer): void {
     const { partition } = buffer;
     const claim = this.claims.get(partition);
     if (!claim || this.buffers.get(partition) !== buffer) return;
+    this.buffers.delete(partition);
+    this.sealedUpTo.set(partition, { claim, offset: buffer.nextOffset });
+    const flushes = this.flushing.get(partition) ?? [];
+    this.recordsInFlight += buffer.records;
+    const flush = this.flush(claim, buffer, flushes.at(-1)).finally(() => {
+      this.recordsInFlight -= buffer.records;
+      const left = (this.flushing.get(partition) ?? []).filter((entry) => entry !== flush);
+      if (left.length > 0) this.flushing.set(partition, left);
+      else this.flushing.delete(partition);
+    });
+    this.flushing.set(partition, [...flushes, flush]);
+  }
+
+  /**
+   * One flush: encode and stage its objects (in parallel with the flush before it), then, once that flush has
+   * committed and published, commit under the lock, then publish. True once committed and published. Never
+   * rejects: a flush that fails before it is published gives the partition up (claimed again, read again from
+   * what is committed), so no later flush of the claim commits past it.
+   */
+  private async flush(
+    claim: PartitionClaim,
+    buffer: OpenBuffer,
+    previous?: Promise<boolean>,
+  ): Promise<boolean> {
+    const { topic, groupId } = this.options;
+    const { partition } = buffer;
     const flushId = randomUUID();
     const stagingStartedAt = performance.now();
     const stagingPrefix = stagingFlushPrefix(groupId, topic, partition, flushId);
-    const ingestedAtMs = Date.now();
     const staged: StagedObject[] = [];
     const objects: WrittenObject[] = [];
     let ticks = 0;
     let quarantined = 0;
-    for (const [dt, group] of buffer.rowsByDate) {
-      const body = await this.encoder!.encode(group.items, ingestedAtMs);
-      const key = tableObjectKey(this.table.prefix, dt, topic, partition, group.startOffset);
-      staged.push(
-        await this.publisher.stage(
-          stagingPrefix,
-          staged.length,
-          key,
-          body,
-          PARQUET,
-          heartbeat,
-          group.items.length,
-        ),
-      );
-      objects.push({ key, records: group.items.length, bytes: body.length });
-      ticks += group.items.length;
+    try {
+      const encoded = await this.encoder!.seal(buffer.id, Date.now());
+      for (const object of encoded) {
+        const key =
+          object.kind === "table"
+            ? tableObjectKey(this.table.prefix, object.dt, topic, partition, object.startOffset)
+            : quarantineObjectKey(object.dt, topic, partition, object.startOffset);
+        const body = Buffer.from(object.body.buffer, object.body.byteOffset, object.body.byteLength);
+        staged.push(
+          await this.publisher.stage(
+            stagingPrefix,
+            staged.length,
+            key,
+            body,
+            object.kind === "table" ? PARQUET : NDJSON,
+            undefined,
+            object.kind === "table" ? object.records : undefined,
+          ),
+        );
+        objects.push({ key, records: object.records, bytes: body.length });
+        if (object.kind === "table") ticks += object.records;
+        else quarantined += object.records;
+      }
+    } catch (error) {
+      await previous;
+      await this.giveUp(claim, `staging a flush failed (${errorMessage(error)})`);
+      return false;
     }
-    for (const [dt, group] of buffer.quarantineByDate) {
-      const body = Buffer.from(group.items.map((record) => JSON.stringify(record)).join("\n") + "\n");
-      const key = quarantineObjectKey(dt, topic, partition, group.startOffset);
-      staged.push(await this.publisher.stage(stagingPrefix, staged.length, key, body, NDJSON, heartbeat));
-      objects.push({ key, records: group.items.length, bytes: body.length });
-      quarantined += group.items.length;
-    }
-    const carried = (this.unconfirmed.get(partition) ?? []).map(({ endOffset, objects }) => ({
-      endOffset,
-      objects,
-    }));
-    const manifest = createManifest(groupId, topic, partition, flushId, staged, carried);
+    await previous;
     faultPoint("staged");
     const commitStartedAt = performance.now();
-    if (!(await this.commitFlush(claim, buffer, manifest, heartbeat))) return;
-    faultPoint("committed");
-    if (this.buffers.get(partition) === buffer) this.buffers.delete(partition);
+    const release = await this.lock.acquire();
+    let manifest: FlushManifest;
+    try {
+      // Carried: every flush the table may lack, which now includes the flush before this one.
+      const carried = (this.unconfirmed.get(partition) ?? []).map(({ endOffset, objects }) => ({
+        endOffset,
+        objects,
+      }));
+      manifest = createManifest(groupId, topic, partition, flushId, staged, carried);
+      // The claim was given up (a flush before this one failed, another member claimed the partition, a join):
+      // whoever holds it now reads these records again from what is committed.
+      if (this.claims.get(partition) !== claim) {
+        void this.publisher.discard(manifest);
+        return false;
+      }
+      if (!(await this.commitFlush(claim, buffer, manifest))) return false;
+      faultPoint("committed");
+    } finally {
+      release();
+    }
     const publishStartedAt = performance.now();
-    await this.publisher.copy(manifest, heartbeat);
+    try {
+      await this.publisher.copy(manifest);
+    } catch (error) {
+      // Committed and not published: claiming the partition again publishes it before anything else commits.
+      await this.giveUp(claim, `publishing a committed flush failed (${errorMessage(error)})`);
+      return false;
+    }
+    // The report may wait for the table's next commit: it keeps these, not the buffer.
+    const { startOffset, nextOffset, producedAtMs } = buffer;
     const report = () => {
       const publishedAt = performance.now();
       const durableAtMs = Date.now();
@@ -580,12 +699,12 @@ export class LakeSink {
       this.totals.flushes++;
       this.options.onFlush?.({
         partition,
-        startOffset: buffer.startOffset.toString(),
-        committedOffset: buffer.nextOffset.toString(),
+        startOffset: startOffset.toString(),
+        committedOffset: nextOffset.toString(),
         ticks,
         quarantined,
         objects,
-        freshnessMs: buffer.producedAtMs.map((producedAt) => durableAtMs - producedAt),
+        freshnessMs: producedAtMs.map((producedAt) => durableAtMs - producedAt),
         stepMs: {
           stage: commitStartedAt - stagingStartedAt,
           commit: publishStartedAt - commitStartedAt,
@@ -595,14 +714,45 @@ export class LakeSink {
     };
     if (!this.iceberg) {
       await this.publisher.deleteStaged(manifest);
-      return report();
+      report();
+      return true;
     }
     // In the table at the batcher's next commit, off the consumption lock; reported (as durable) once there.
     const tableObjects = staged.filter((object) => object.finalKey.startsWith(this.table.prefix));
-    const flushes = this.unconfirmed.get(partition) ?? [];
-    flushes.push({ endOffset: buffer.nextOffset, objects: tableObjects, manifest, onInTable: report });
-    this.unconfirmed.set(partition, flushes);
+    this.addUnconfirmed(partition, {
+      endOffset: nextOffset,
+      objects: tableObjects,
+      manifest,
+      onInTable: report,
+    });
     this.appendInBackground(partition);
+    return true;
+  }
+
+  /**
+   * Adds a flush to the partition's unconfirmed list in offset order. A claim made while the flush was published
+   * may have listed it already (read from the committed offset): this entry, which can report it, replaces that.
+   */
+  private addUnconfirmed(partition: number, flush: UnconfirmedFlush): void {
+    const flushes = (this.unconfirmed.get(partition) ?? []).filter(
+      (entry) => entry.endOffset !== flush.endOffset,
+    );
+    flushes.push(flush);
+    flushes.sort((a, b) => (a.endOffset < b.endOffset ? -1 : a.endOffset > b.endOffset ? 1 : 0));
+    this.unconfirmed.set(partition, flushes);
+  }
+
+  /**
+   * After a flush failed before it was published: gives up the claim it was made under (unless that is gone
+   * already) and claims the partition again, which publishes whatever is committed and reads on from there.
+   */
+  private async giveUp(claim: PartitionClaim, why: string): Promise<void> {
+    await this.lock.runExclusive(async () => {
+      if (this.claims.get(claim.partition) !== claim) return;
+      this.warn(`partition ${claim.partition}: ${why}; reading again from the committed offset`);
+      await this.unclaim(claim);
+      await this.rewind(claim.partition);
+    });
   }
 
   /**
@@ -611,7 +761,7 @@ export class LakeSink {
    */
   private async commitFlush(
     claim: PartitionClaim,
-    buffer: PartitionBuffer<Row>,
+    buffer: OpenBuffer,
     manifest: FlushManifest,
     heartbeat?: () => Promise<void>,
   ): Promise<boolean> {
@@ -732,11 +882,16 @@ export class LakeSink {
     }
   }
 
-  /** Number of records buffered and not yet durable. */
+  /** Number of records buffered or in a flush, and not yet durable. */
   get bufferedRecords(): number {
-    let records = 0;
+    let records = this.recordsInFlight;
     for (const buffer of this.buffers.values()) records += buffer.records;
     return records;
+  }
+
+  /** Waits until no flush is sealed and unfinished. */
+  private async allFlushed(): Promise<void> {
+    while (this.flushing.size > 0) await Promise.all([...this.flushing.values()].flat());
   }
 
   /** Stops fetching, flushes and commits what is buffered, then leaves the group. Safe to call twice. */
@@ -749,7 +904,10 @@ export class LakeSink {
           pauseIfRunning(consumer, this.options.topic);
           await this.lock.runExclusive(async () => {
             await this.claimQuietPartitions();
-            for (const buffer of [...this.buffers.values()]) await this.flushPartition(buffer);
+            for (const buffer of [...this.buffers.values()]) this.seal(buffer);
+          });
+          await this.allFlushed();
+          await this.lock.runExclusive(async () => {
             await this.settleUnknownCommits();
             await this.allAppended();
           });

@@ -3,7 +3,6 @@
  * and their `dt` (the event date). `ticks` from the tick topic; `bars_1m` from the rollup's bar topic (one row
  * per bar revision: queries take the latest revision of each symbol and minute).
  */
-import { DuckDBTimestampValue, type DuckDBAppender } from "@duckdb/node-api";
 import { decodeBar } from "../rollup/bar.ts";
 import { decodeTick, eventDate, lakeTimestampMicros, meetsContract, type Tick } from "../tick/schema.ts";
 import { LAKE_COLUMNS, type LakeRow } from "./lake-row.ts";
@@ -30,14 +29,15 @@ export interface LakeTable<Row extends { readonly kafkaOffset: bigint }> {
     partition: number,
     offset: bigint,
   ): { ok: true; row: Row; dt: string } | { ok: false; reason: string };
-  /** Appends the row's columns but `ingested_at`. */
-  append(appender: DuckDBAppender, row: Row): void;
+  /**
+   * The row's value of each column but `ingested_at`, in order; a timestamp as microseconds since the epoch
+   * (UTC). The encoder writes them a column at a time (parquet-encoder.ts).
+   */
+  readonly cells: readonly ((row: Row) => LakeCell)[];
 }
 
-function appendOptional(appender: DuckDBAppender, value: number | null): void {
-  if (value === null) appender.appendNull();
-  else appender.appendDouble(value);
-}
+/** A column's value as the Parquet encoder takes it. */
+export type LakeCell = string | number | bigint | null;
 
 export const TICKS_TABLE: LakeTable<LakeRow> = {
   name: "ticks",
@@ -73,21 +73,21 @@ export const TICKS_TABLE: LakeTable<LakeRow> = {
       },
     };
   },
-  append(appender, row) {
-    appender.appendVarchar(row.symbol);
-    appender.appendTimestamp(new DuckDBTimestampValue(row.tsMicros));
-    appender.appendDouble(row.price);
-    appender.appendBigInt(row.volume);
-    appendOptional(appender, row.open);
-    appendOptional(appender, row.high);
-    appendOptional(appender, row.low);
-    appendOptional(appender, row.close);
-    appender.appendVarchar(row.source);
-    appender.appendVarchar(row.producerId);
-    appender.appendBigInt(row.seq);
-    appender.appendInteger(row.kafkaPartition);
-    appender.appendBigInt(row.kafkaOffset);
-  },
+  cells: [
+    (row) => row.symbol,
+    (row) => row.tsMicros,
+    (row) => row.price,
+    (row) => row.volume,
+    (row) => row.open,
+    (row) => row.high,
+    (row) => row.low,
+    (row) => row.close,
+    (row) => row.source,
+    (row) => row.producerId,
+    (row) => row.seq,
+    (row) => row.kafkaPartition,
+    (row) => row.kafkaOffset,
+  ],
 };
 
 export interface BarRow {
@@ -154,22 +154,22 @@ export const BARS_TABLE: LakeTable<BarRow> = {
       },
     };
   },
-  append(appender, row) {
-    appender.appendVarchar(row.symbol);
-    appender.appendTimestamp(new DuckDBTimestampValue(row.minuteMicros));
-    appender.appendDouble(row.open);
-    appender.appendDouble(row.high);
-    appender.appendDouble(row.low);
-    appender.appendDouble(row.close);
-    appender.appendBigInt(row.volume);
-    appendOptional(appender, row.vwap);
-    appender.appendInteger(row.ticks);
-    appender.appendInteger(row.revision);
-    appender.appendTimestamp(new DuckDBTimestampValue(row.firstTsMicros));
-    appender.appendTimestamp(new DuckDBTimestampValue(row.lastTsMicros));
-    appender.appendInteger(row.kafkaPartition);
-    appender.appendBigInt(row.kafkaOffset);
-  },
+  cells: [
+    (row) => row.symbol,
+    (row) => row.minuteMicros,
+    (row) => row.open,
+    (row) => row.high,
+    (row) => row.low,
+    (row) => row.close,
+    (row) => row.volume,
+    (row) => row.vwap,
+    (row) => row.ticks,
+    (row) => row.revision,
+    (row) => row.firstTsMicros,
+    (row) => row.lastTsMicros,
+    (row) => row.kafkaPartition,
+    (row) => row.kafkaOffset,
+  ],
 };
 
 export const LAKE_TABLES = { ticks: TICKS_TABLE, bars_1m: BARS_TABLE } as const;

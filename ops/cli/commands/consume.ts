@@ -1,20 +1,10 @@
 /** `tickstream consume`: run the lake sink until Ctrl-C or SIGTERM, then flush and exit. */
 import { InvalidArgumentError, type Command } from "commander";
-import type { FlushPolicy } from "../../../apps/consumer/lake-sink.ts";
+import { DEFAULT_FLUSH_POLICY } from "../../../apps/consumer/flush-policy.ts";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
 import { commandAction, withCommonOptions } from "../command.ts";
 import { positiveInteger } from "../options.ts";
 import type { Output } from "../output.ts";
-
-/**
- * The lake sink's DEFAULT_FLUSH_POLICY (apps/consumer/lake-sink.ts), for the options' defaults without loading
- * the sink; test/ops/cli/lazy-commands.test.ts checks that the two are equal.
- */
-export const CONSUME_FLUSH_DEFAULTS: FlushPolicy = {
-  maxRecords: 25_000,
-  maxBytes: 32 * 1024 * 1024,
-  intervalMs: 2_000,
-};
 
 export interface ConsumeOptions {
   table: LakeTableName;
@@ -50,19 +40,19 @@ export function registerConsumeCommand(program: Command): void {
         "--flush-records <n>",
         "flush a partition at this many records",
         positiveInteger,
-        CONSUME_FLUSH_DEFAULTS.maxRecords,
+        DEFAULT_FLUSH_POLICY.maxRecords,
       )
       .option(
         "--flush-bytes <n>",
         "... or at this many bytes",
         positiveInteger,
-        CONSUME_FLUSH_DEFAULTS.maxBytes,
+        DEFAULT_FLUSH_POLICY.maxBytes,
       )
       .option(
         "--flush-interval-ms <ms>",
         "... or when its oldest record has waited this long",
         positiveInteger,
-        CONSUME_FLUSH_DEFAULTS.intervalMs,
+        DEFAULT_FLUSH_POLICY.intervalMs,
       )
       .option(
         "--session-timeout-ms <ms>",

@@ -10,8 +10,6 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { DEFAULT_FLUSH_POLICY } from "../../../apps/consumer/lake-sink.ts";
-import { CONSUME_FLUSH_DEFAULTS } from "../../../ops/cli/commands/consume.ts";
 
 /** A module hook that writes every module URL it resolves to a file, one a line. */
 const RECORDING_HOOKS = `
@@ -66,9 +64,5 @@ describe("the CLI's start-up", function () {
     expect(files.filter((file) => file.startsWith("ops/cli/actions/"))).to.deep.equal([]);
     // The commands' modules themselves are loaded: the hooks saw the program's own imports.
     expect(files).to.include(path.join("ops", "cli", "commands", "consume.ts"));
-  });
-
-  it("shows the lake sink's own flush defaults in `consume --help`", function () {
-    expect(CONSUME_FLUSH_DEFAULTS).to.deep.equal(DEFAULT_FLUSH_POLICY);
   });
 });
