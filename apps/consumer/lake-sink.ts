@@ -671,6 +671,9 @@ export class LakeSink {
       // The claim was given up (a flush before this one failed, another member claimed the partition, a join):
       // whoever holds it now reads these records again from what is committed.
       if (this.claims.get(partition) !== claim) {
+        this.warn(
+          `partition ${partition}: flush of offsets ${buffer.startOffset}-${buffer.nextOffset - 1n} discarded: sealed before the claim was given up; its records are read again from the committed offset`,
+        );
         void this.publisher.discard(manifest);
         return false;
       }
@@ -772,6 +775,7 @@ export class LakeSink {
         await this.publisher.writeManifest(manifest, heartbeat);
         metadata = pointerMetadata(manifest);
       }
+      faultPoint("committing");
       await this.fence!.commit(claim, buffer.nextOffset, metadata);
       return true;
     } catch (error) {

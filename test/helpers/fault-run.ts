@@ -12,7 +12,7 @@ import { countLake, countTable } from "./lake-count.ts";
 export interface MemberOptions {
   readonly topic: string;
   readonly group: string;
-  /** TICKSTREAM_FAULT_POINT for this process, e.g. "committed:2" or "staged:3:SIGSTOP". */
+  /** TICKSTREAM_FAULT_POINT for this process, e.g. "committed:2", "staged:3:SIGSTOP" or "committing:6:THROW". */
   readonly faultPoint?: string;
   readonly sessionTimeoutMs?: number;
   readonly flushIntervalMs?: number;

@@ -1,0 +1,69 @@
+import { expect } from "chai";
+import { runProducer } from "../../apps/producer/producer.ts";
+import { createKafka } from "../../apps/shared/kafka-client.ts";
+import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
+import { assertLakeExact, SinkMember, waitForLagZero } from "../helpers/fault-run.ts";
+import { createTestTopic } from "../helpers/kafka.ts";
+import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
+
+// Issue 22: a partition's flushes are pipelined (the next one is encoded and staged while the one before it
+// commits and publishes). A commit that fails must stop every later flush of the claim from committing past it:
+// they would commit an offset beyond records no flush holds, and those records would never reach the lake. And a
+// flush must be published before the next one commits: the next commit's metadata no longer names it.
+describe("fault: pipelined flushes @integration", function () {
+  const environment = useLocalEnvironment();
+
+  it("keeps every tick exactly once when a commit fails, and when a publish fails halfway, while the partition's next flush is already staged (that flush is discarded, the records read again)", async function () {
+    this.timeout(240_000);
+    const env = environment();
+    const topic = uniqueName("pipelined");
+    const group = uniqueName("sink");
+    const total = 120_000;
+    await createTestTopic(env.bootstrapServers, topic, 3);
+    // A backlog, so that the member drains at full speed and seals a partition's next flush while the one
+    // before it commits and publishes; a bad record in every partition after each 12,000 ticks, so that many
+    // flushes hold two objects (ticks and quarantine) and a publish can stop between the two.
+    const poison = createKafka(env.bootstrapServers, "poison").producer();
+    await poison.connect();
+    const produced = new Map<string, number>();
+    for (let round = 0; round < total / 12_000; round++) {
+      const run = await runProducer({
+        bootstrapServers: env.bootstrapServers,
+        topic,
+        source: new SyntheticSource({ seed: `pipelined-${round}` }),
+        count: 12_000,
+      });
+      produced.set(run.producerId, run.produced);
+      await poison.send({
+        topic,
+        acks: -1,
+        messages: [0, 1, 2].map((partition) => ({ partition, value: "not json" })),
+      });
+    }
+    await poison.disconnect();
+    // Commit attempts 6 and 12 fail before they reach the broker, as a lost connection would; the 3rd publish
+    // of a two-object flush fails after its first copy.
+    const member = new SinkMember(cliEnvironment(env), {
+      topic,
+      group,
+      faultPoint: "committing:6:THROW,committing:12:THROW,published-partly:3:THROW",
+      flushRecords: 2_000,
+    });
+    const failedAt = Date.now();
+    const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
+    await member.stop();
+    expect(member.output, "the injected failures happened").to.match(/fault point committing #12 reached/);
+    expect(member.output).to.match(/fault point published-partly #3 reached/);
+    await assertLakeExact(
+      "a commit fails, and a publish halfway, while the next flush is staged (pipelined)",
+      env,
+      produced,
+      caughtUpAt - failedAt,
+      member.output.split("\n"),
+    );
+    expect(
+      member.output,
+      "a later flush of the partition was in flight when its commit failed, and was discarded",
+    ).to.match(/discarded: sealed before the claim was given up/);
+  });
+});
