@@ -1,4 +1,7 @@
-/** Bundles an app service into one ES module with esbuild; DuckDB stays outside (a native module, shipped beside it). */
+/**
+ * Bundles an app service with esbuild into ES modules in one folder (BUNDLE_FILES); DuckDB stays outside (a native
+ * module, shipped beside them).
+ */
 import { build } from "esbuild";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,10 +18,25 @@ export { APP_NAMES, type AppName } from "./app-names.ts";
  */
 const BUNDLE_ALIASES = { "@platformatic/wasm-utils": "@platformatic/wasm-utils/bundled" };
 
-const ENTRY_POINTS: Record<AppName, string> = {
-  producer: fileURLToPath(new URL("../../apps/producer/service.ts", import.meta.url)),
-  consumer: fileURLToPath(new URL("../../apps/consumer/service.ts", import.meta.url)),
-  rollup: fileURLToPath(new URL("../../apps/rollup/service.ts", import.meta.url)),
+/**
+ * Each app's bundle: the files written into one folder, each built from its entry point with the same options.
+ * The consumer's lake sink starts its encode worker (a worker thread) from `encode-worker.mjs` beside `app.mjs`
+ * (apps/consumer/encode-thread.ts).
+ */
+const ENTRY_POINTS: Record<AppName, Readonly<Record<string, string>>> = {
+  producer: { "app.mjs": fileURLToPath(new URL("../../apps/producer/service.ts", import.meta.url)) },
+  consumer: {
+    "app.mjs": fileURLToPath(new URL("../../apps/consumer/service.ts", import.meta.url)),
+    "encode-worker.mjs": fileURLToPath(new URL("../../apps/consumer/encode-worker.ts", import.meta.url)),
+  },
+  rollup: { "app.mjs": fileURLToPath(new URL("../../apps/rollup/service.ts", import.meta.url)) },
+};
+
+/** The files of each app's bundle, all in one folder: what `app deploy` uploads into the app's directory. */
+export const BUNDLE_FILES: Record<AppName, readonly string[]> = {
+  producer: Object.keys(ENTRY_POINTS.producer),
+  consumer: Object.keys(ENTRY_POINTS.consumer),
+  rollup: Object.keys(ENTRY_POINTS.rollup),
 };
 
 /**
@@ -33,12 +51,20 @@ export const NATIVE_PACKAGES: Record<AppName, readonly string[]> = {
   consumer: ["@duckdb/node-api", "@duckdb/node-bindings", "@duckdb/node-bindings-linux-x64"],
 };
 
+/**
+ * Writes the app's bundle (BUNDLE_FILES) into a new temporary folder; returns the path of its `app.mjs`, the
+ * service's entry (the folder is its dirname; the caller removes it).
+ */
 export async function bundleApp(app: AppName): Promise<string> {
   const outdir = await mkdtemp(path.join(tmpdir(), `tickstream-${app}-`));
-  const outfile = path.join(outdir, "app.mjs");
   await build({
-    entryPoints: [ENTRY_POINTS[app]],
-    outfile,
+    // Each entry is bundled whole (no code splitting): `out` is its file's name without ".mjs".
+    entryPoints: Object.entries(ENTRY_POINTS[app]).map(([file, source]) => ({
+      in: source,
+      out: path.basename(file, ".mjs"),
+    })),
+    outdir,
+    outExtension: { ".js": ".mjs" },
     bundle: true,
     platform: "node",
     format: "esm",
@@ -51,7 +77,7 @@ export async function bundleApp(app: AppName): Promise<string> {
     },
     logLevel: "silent",
   });
-  return outfile;
+  return path.join(outdir, "app.mjs");
 }
 
 /**

@@ -1,44 +1,71 @@
 /**
- * Deploys an app service to a broker host: the esbuild bundle (and DuckDB's native packages for the consumer)
- * by SFTP, an environment file (mode 600; settings and any secrets live there, never on a command line), and a
+ * Deploys an app service to a broker host: the esbuild bundle's files (and DuckDB's native packages for the
+ * consumer) by SFTP, an environment file (mode 600; settings and any secrets live there, never on a command line), and a
  * systemd unit, or on a host without systemd a service description for the plain supervisor.
  */
 import { execa } from "execa";
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SINK_SERVICE_MEMORY } from "../../apps/consumer/service-memory.ts";
 import { ConfigError, HostError } from "../../apps/shared/errors.ts";
 import { KAFKA_SECURITY_ENV } from "../../apps/shared/kafka-security.ts";
 import { isSecuredStack, readStackPassword } from "../environments/stack-security.ts";
 import type { SshHost } from "../hosts/ssh-host.ts";
 import type { RemoteCluster } from "../remote/remote-cluster.ts";
 import { DEFAULT_STOP_GRACE_MS, type SupervisedService } from "../services/plain-supervisor.ts";
-import { bundleApp, NATIVE_PACKAGES, type AppName } from "./bundle.ts";
+import { BUNDLE_FILES, bundleApp, NATIVE_PACKAGES, type AppName } from "./bundle.ts";
 
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
 
-function envFileText(values: Record<string, string>): string {
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * An env file both of its readers take alike: systemd's `EnvironmentFile=` and the supervisor's `set -a && . FILE`
+ * (sh). Each value is double-quoted, so a value with spaces (NODE_OPTIONS with two flags) stays one value: inside
+ * double quotes both take every character as it is except `\`, `"`, `$` and `` ` ``, which each take a
+ * backslash before them (systemd.exec(5), "EnvironmentFile="; POSIX shell, "Double-Quotes").
+ */
+export function envFileText(values: Record<string, string>): string {
   return (
     Object.entries(values)
       .map(([key, value]) => {
+        if (!ENV_NAME.test(key)) throw new HostError(`"${key}" is not an environment variable's name`);
         if (/[\n\r]/.test(value)) throw new HostError(`environment value for ${key} spans lines`);
-        return `${key}=${value}`;
+        return `${key}="${value.replace(/[\\"$`]/g, "\\$&")}"`;
       })
       .join("\n") + "\n"
   );
 }
 
-/** Reads KEY=VALUE lines (comments and blank lines skipped). */
-export async function readEnvFile(file: string): Promise<Record<string, string>> {
+/**
+ * A value as an env file holds it: in double quotes (as envFileText writes it, backslash escapes undone), in
+ * single quotes, or bare (as written before values were quoted, and as an `--env-file` holds them).
+ */
+function envValue(text: string): string {
+  const doubleQuoted = /^"((?:[^"\\]|\\.)*)"$/.exec(text);
+  if (doubleQuoted) return doubleQuoted[1]!.replace(/\\([\\"$`])/g, "$1");
+  const singleQuoted = /^'([^']*)'$/.exec(text);
+  if (singleQuoted) return singleQuoted[1]!;
+  return text;
+}
+
+/** KEY=VALUE lines (comments and blank lines skipped; a quoted value unquoted). */
+export function parseEnvText(text: string, source: string): Record<string, string> {
   const entries: Record<string, string> = {};
-  for (const line of (await readFile(file, "utf8")).split("\n")) {
+  for (const line of text.split("\n")) {
     const trimmed = line.trim();
     if (!trimmed || trimmed.startsWith("#")) continue;
     const index = trimmed.indexOf("=");
-    if (index <= 0) throw new HostError(`${file}: "${trimmed}" is not KEY=VALUE`);
-    entries[trimmed.slice(0, index)] = trimmed.slice(index + 1);
+    if (index <= 0) throw new HostError(`${source}: "${trimmed}" is not KEY=VALUE`);
+    entries[trimmed.slice(0, index)] = envValue(trimmed.slice(index + 1));
   }
   return entries;
+}
+
+/** Reads KEY=VALUE lines (comments and blank lines skipped; a value in quotes taken without them). */
+export async function readEnvFile(file: string): Promise<Record<string, string>> {
+  return parseEnvText(await readFile(file, "utf8"), file);
 }
 
 async function uploadNativePackages(
@@ -105,16 +132,8 @@ export async function updateAppEnvironment(
   const file = appEnvFile(cluster, app);
   const text = await host.readFile(file);
   if (text === undefined) return false;
-  const lines = text.split("\n").filter((line) => line !== "" && !line.startsWith(`${key}=`));
-  await host.writeFile(file, envFileText({ ...Object.fromEntries(lines.map(splitEnvLine)), [key]: value }), {
-    mode: 0o600,
-  });
+  await host.writeFile(file, envFileText({ ...parseEnvText(text, file), [key]: value }), { mode: 0o600 });
   return true;
-}
-
-function splitEnvLine(line: string): [string, string] {
-  const index = line.indexOf("=");
-  return [line.slice(0, index), line.slice(index + 1)];
 }
 
 export interface DeployResult {
@@ -131,10 +150,22 @@ export async function deployApp(
   extraEnvironment: Record<string, string> = {},
 ): Promise<DeployResult> {
   const bundle = await bundleApp(app);
+  const bundleDir = path.dirname(bundle);
   const appDir = cluster.hostPath(`/opt/tickstream/${app}`);
   const appFile = path.posix.join(appDir, "app.mjs");
-  await host.upload(bundle, appFile);
-  await uploadNativePackages(host, app, appDir, path.dirname(bundle));
+  let bundleBytes = 0;
+  try {
+    // Every file of the bundle into the app's directory: the consumer's sink starts its encode worker from
+    // encode-worker.mjs beside app.mjs.
+    for (const file of BUNDLE_FILES[app]) {
+      const local = path.join(bundleDir, file);
+      await host.upload(local, path.posix.join(appDir, file));
+      bundleBytes += (await stat(local)).size;
+    }
+    await uploadNativePackages(host, app, appDir, bundleDir);
+  } finally {
+    await rm(bundleDir, { recursive: true, force: true });
+  }
 
   const envFile = appEnvFile(cluster, app);
   await host.writeFile(
@@ -143,16 +174,17 @@ export async function deployApp(
       TICKSTREAM_BOOTSTRAP_SERVERS: internalBootstrapServers(cluster.outputs),
       TICKSTREAM_BUCKET: cluster.outputs.lakeBucket,
       AWS_REGION: cluster.outputs.region,
-      // The lake sink commits its Iceberg appends through the stack's Glue database (apps/iceberg/glue-catalog.ts).
-      ...(app === "consumer" ? { TICKSTREAM_ICEBERG_CATALOG: `glue:${cluster.outputs.glueDatabase}` } : {}),
+      // The lake sink commits its Iceberg appends through the stack's Glue database (apps/iceberg/glue-catalog.ts),
+      // and runs with the memory settings that hold it within its bound (service-memory.ts; --env-file overrides).
+      ...(app === "consumer"
+        ? { TICKSTREAM_ICEBERG_CATALOG: `glue:${cluster.outputs.glueDatabase}`, ...SINK_SERVICE_MEMORY }
+        : {}),
       ...extraEnvironment,
       ...(await kafkaEnvironment(cluster, host, app)),
     }),
     { mode: 0o600 },
   );
 
-  const bundleBytes = (await readFile(bundle)).length;
-  await rm(path.dirname(bundle), { recursive: true, force: true });
   const systemd = !cluster.outputs.hostRoot && (await host.pathExists("/run/systemd/system"));
   if (systemd) {
     await host.writeFile(

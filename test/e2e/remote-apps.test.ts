@@ -2,7 +2,10 @@ import { expect } from "chai";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { SINK_SERVICE_MEMORY } from "../../apps/consumer/service-memory.ts";
 import { waitFor } from "../../apps/shared/retry.ts";
+import { BUNDLE_FILES } from "../../ops/apps/bundle.ts";
+import { readEnvFile } from "../../ops/apps/deploy.ts";
 import { parseStackOutputs } from "../../ops/environments/stack-outputs.ts";
 import { RemoteCluster } from "../../ops/remote/remote-cluster.ts";
 import { lastJsonLine, runCli } from "../helpers/cli.ts";
@@ -78,15 +81,20 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
         `TICKSTREAM_ICEBERG_CATALOG=file:${path.join(env.home, "catalog", "iceberg")}`,
       ].join("\n"),
     );
-    for (const app of ["consumer", "producer"]) {
+    for (const app of ["consumer", "producer"] as const) {
       const result = await cli("app", "deploy", app, "--env-file", settings, "--json");
       expect(result.exitCode, result.stderr).to.equal(0);
       expect(lastJsonLine(result.stdout)).to.include({ app, service: "supervisor" });
+      // Every file of the bundle (the consumer's encode-worker.mjs beside its app.mjs), counted in bundleBytes.
+      let bytes = 0;
+      for (const file of BUNDLE_FILES[app])
+        bytes += (await stat(path.join(hostRoot, "opt/tickstream", app, file))).size;
+      expect(lastJsonLine(result.stdout)).to.include({ bundleBytes: bytes });
       const envFile = path.join(hostRoot, `etc/tickstream/${app}.env`);
       expect((await stat(envFile)).mode & 0o777, "the env file is private").to.equal(0o600);
-      expect(await readFile(envFile, "utf8")).to.include(
-        `TICKSTREAM_BOOTSTRAP_SERVERS=${env.bootstrapServers[0]}`,
-      );
+      const values = await readEnvFile(envFile);
+      expect(values.TICKSTREAM_BOOTSTRAP_SERVERS).to.equal(env.bootstrapServers.join(","));
+      if (app === "consumer") expect(values, "the sink's memory settings").to.include(SINK_SERVICE_MEMORY);
     }
   });
 
@@ -101,6 +109,11 @@ describe("the producer and consumer deployed to a broker host over SSH @integrat
     const commandLine = await readFile(`/proc/${pid}/cmdline`, "utf8");
     expect(commandLine, "no secret on a command line").to.not.include(
       environment().lake.credentials!.secretAccessKey,
+    );
+    // The supervisor's shell read the env file's quoted values whole: NODE_OPTIONS with both its flags.
+    const processEnvironment = (await readFile(`/proc/${pid}/environ`, "utf8")).split("\0");
+    expect(processEnvironment, "the deployed sink runs with its memory settings").to.include.members(
+      Object.entries(SINK_SERVICE_MEMORY).map(([key, value]) => `${key}=${value}`),
     );
 
     let rows: Awaited<ReturnType<typeof readLakeTicks>> = [];

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { pathToFileURL } from "node:url";
 import type { handler as Handler } from "../../apps/quotes/lambda-handler.ts";
 import { bundleQuotesFunction } from "../../ops/apps/bundle.ts";
+import { parseEnvText, readEnvFile } from "../../ops/apps/deploy.ts";
 import { finnhubQuote, startQuoteApi } from "../helpers/quote-api.ts";
 import { connect as tlsConnect } from "node:tls";
 import path from "node:path";
@@ -286,8 +287,10 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
       const envFile = path.join(broker.root, `etc/tickstream/${app}.env`);
       expect((await stat(envFile)).mode & 0o777).to.equal(0o600);
       const text = await readFile(envFile, "utf8");
-      expect(text).to.include(`TICKSTREAM_KAFKA_USERNAME=${app}\n`);
-      expect(text).to.include(`TICKSTREAM_KAFKA_PASSWORD=${security.passwords[app]}\n`);
+      expect(parseEnvText(text, envFile)).to.include({
+        TICKSTREAM_KAFKA_USERNAME: app,
+        TICKSTREAM_KAFKA_PASSWORD: security.passwords[app],
+      });
       const others = (["broker", "controller", "ops", "producer", "consumer", "rollup"] as const).filter(
         (p) => p !== app,
       );
@@ -317,9 +320,10 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
     await writeFile(settings, ["TICKSTREAM_ROLLUP_IDLE_CLOSE_MS=1000"].join("\n"));
     const deployed = await cli("app", "deploy", "rollup", "--env-file", settings);
     expect(deployed.exitCode, deployed.stderr).to.equal(0);
-    const envText = await readFile(path.join(broker.root, "etc/tickstream/rollup.env"), "utf8");
-    expect(envText).to.include("TICKSTREAM_KAFKA_USERNAME=rollup\n");
-    expect(envText).to.include(`TICKSTREAM_KAFKA_PASSWORD=${security.passwords.rollup}\n`);
+    expect(await readEnvFile(path.join(broker.root, "etc/tickstream/rollup.env"))).to.include({
+      TICKSTREAM_KAFKA_USERNAME: "rollup",
+      TICKSTREAM_KAFKA_PASSWORD: security.passwords.rollup,
+    });
     expect((await cli("app", "start", "rollup")).exitCode).to.equal(0);
     registerClusterSecurity(external(), {
       caPem: security.caPem,
@@ -360,7 +364,7 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
     const fresh = await parameterValue(security.names.user("consumer"));
     expect(fresh).to.not.equal(security.passwords.consumer);
     const envText = await readFile(path.join(broker.root, "etc/tickstream/consumer.env"), "utf8");
-    expect(envText).to.include(`TICKSTREAM_KAFKA_PASSWORD=${fresh}\n`);
+    expect(parseEnvText(envText, "consumer.env").TICKSTREAM_KAFKA_PASSWORD).to.equal(fresh);
     expect(envText).to.not.include(security.passwords.consumer);
 
     const oldLogin = client("consumer", security.passwords.consumer).admin();
@@ -421,9 +425,9 @@ describe("a secured stack broker: SASL_SSL from Parameter Store, per-app credent
     );
     const fresh = await parameterValue(security.names.user("producer"));
 
-    expect(await readFile(path.join(broker.root, "etc/tickstream/producer.env"), "utf8")).to.include(
-      `TICKSTREAM_KAFKA_PASSWORD=${fresh}\n`,
-    );
+    expect(
+      (await readEnvFile(path.join(broker.root, "etc/tickstream/producer.env"))).TICKSTREAM_KAFKA_PASSWORD,
+    ).to.equal(fresh);
     const old = client("producer", security.passwords.producer).admin();
     const error = await old.connect().then(
       () => undefined,
