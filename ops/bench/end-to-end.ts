@@ -5,7 +5,8 @@
  * synthetic source's wall clock) to the moment its data file was first in the table's current snapshot (polled
  * every 100 ms: table-watch.ts); the table's commits per second; each sink's peak resident memory (VmHWM of its
  * own process); and an audit of the table's current snapshot by (producerId, seq), which fails the bench on any
- * loss or duplicate.
+ * loss or duplicate. The sinks run as deployed: the bundled service with its env file's memory settings
+ * (sink-service.ts); the producer runs as the CLI.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { execa, type ResultPromise } from "execa";
@@ -16,6 +17,7 @@ import { queryObjects, withDuckDB } from "../../apps/lake/duckdb.ts";
 import { mirrorPrefix } from "../../apps/lake/lake-mirror.ts";
 import { TICKS_PREFIX } from "../../apps/lake/layout.ts";
 import { TableWatch } from "./table-watch.ts";
+import type { SinkServiceBundle } from "./sink-service.ts";
 import { ServiceError } from "../../apps/shared/errors.ts";
 import { sleep } from "../../apps/shared/retry.ts";
 import { createTopic, groupLag } from "../kafka/topics.ts";
@@ -48,7 +50,7 @@ export function startTickstream(environment: LocalEnvironment, args: readonly st
   });
 }
 
-/** Resolves when the process prints `text` on stderr. */
+/** Resolves when the process prints `text` on stderr (or stdout). */
 function printed(child: ResultPromise, text: string, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = "";
@@ -56,7 +58,7 @@ function printed(child: ResultPromise, text: string, timeoutMs = 60_000): Promis
       () => reject(new ServiceError(`no "${text}" after ${timeoutMs} ms: ${seen}`)),
       timeoutMs,
     );
-    child.stderr!.on("data", (chunk: Buffer) => {
+    child.all!.on("data", (chunk: Buffer) => {
       seen += chunk.toString();
       if (seen.includes(text)) {
         clearTimeout(timer);
@@ -79,6 +81,7 @@ export async function runEndToEnd(options: {
   readonly s3: S3Client;
   readonly members: number;
   readonly durationMs: number;
+  readonly sinkService: SinkServiceBundle;
   readonly onProgress: (message: string) => void;
 }): Promise<EndToEndResult> {
   const { environment, s3, members } = options;
@@ -91,12 +94,10 @@ export async function runEndToEnd(options: {
     partitions: environment.settings.defaultPartitions,
     replicationFactor: 1,
   });
-  const sinks = Array.from({ length: members }, () =>
-    startTickstream(environment, ["consume", "--topic", topic, "--group", group]),
-  );
+  const sinks = Array.from({ length: members }, () => options.sinkService.start(topic, group));
   const watch = new TableWatch(s3, environment, topic);
   try {
-    await Promise.all(sinks.map((sink) => printed(sink, "lake sink consuming")));
+    await Promise.all(sinks.map((sink) => printed(sink, `consumer: consuming ${topic}`)));
     options.onProgress(
       `end to end, ${members} sink member(s): producing for ${Math.round(options.durationMs / 1000)} s...`,
     );

@@ -17,6 +17,7 @@ import { LocalEnvironment } from "../local/environment.ts";
 import { freePort } from "../local/free-port.ts";
 import { benchChartSvg } from "./chart.ts";
 import { runEndToEnd, type EndToEndResult } from "./end-to-end.ts";
+import { sinkServiceBundle } from "./sink-service.ts";
 import { runQueryBench, type QueryBench } from "./query-bench.ts";
 import { ratio, sideBySide, SIDE_BY_SIDE_TOPIC, type SideBySide } from "./side-by-side.ts";
 import { tutorialMethodRate } from "./tutorial-method.ts";
@@ -101,16 +102,22 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         durationMs: 20_000,
       });
       const endToEnd: EndToEndResult[] = [];
-      for (const members of [1, 2, 3])
-        endToEnd.push(
-          await runEndToEnd({
-            environment,
-            s3,
-            members,
-            durationMs: members === 1 ? options.durationMs : options.scaleOutDurationMs,
-            onProgress: progress,
-          }),
-        );
+      const sinkService = await sinkServiceBundle(environment);
+      try {
+        for (const members of [1, 2, 3])
+          endToEnd.push(
+            await runEndToEnd({
+              environment,
+              s3,
+              members,
+              durationMs: members === 1 ? options.durationMs : options.scaleOutDurationMs,
+              sinkService,
+              onProgress: progress,
+            }),
+          );
+      } finally {
+        await sinkService.remove();
+      }
       const query = await runQueryBench({ environment, s3, ticks: options.queryTicks, onProgress: progress });
       const single = endToEnd[0]!;
       const results: BenchResults = {
