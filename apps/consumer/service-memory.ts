@@ -9,8 +9,9 @@
  *   malloc arena, whose freed memory stays resident (measured: 285 MB peak with the default arenas, 253 with 2).
  *
  * A member holding many partitions holds more: each assigned partition buffers up to a flush (25,000 records,
- * about 4 MB as packed JSON) plus one flush in flight. Raise the old space by about 16 MB per partition beyond
- * three, in NODE_OPTIONS in the app's env file (/etc/tickstream/consumer.env).
+ * about 4 MB as packed JSON, outside the JS heap) plus up to two sealed flushes; so RSS grows with partitions,
+ * the main thread's heap hardly (not measured beyond 3 partitions). If the log shows "JavaScript heap out of
+ * memory", raise the old space in NODE_OPTIONS in the app's env file (/etc/tickstream/consumer.env).
  */
 export const SINK_SERVICE_MEMORY: Readonly<Record<string, string>> = {
   NODE_OPTIONS: "--max-old-space-size=64 --max-semi-space-size=2",
