@@ -17,6 +17,7 @@ import { errorMessage } from "../shared/errors.ts";
 import { eventDate } from "../tick/schema.ts";
 import { LAKE_TABLES, type LakeTable, type LakeTableName } from "../lake/lake-tables.ts";
 import { ParquetEncoder } from "../lake/parquet-encoder.ts";
+import type { StagedRows } from "../lake/staged-rows.ts";
 import { forEachRecord, type PackedRecords } from "./record-batch.ts";
 import type { EncodedObject, ToEncodeWorker } from "./encode-messages.ts";
 
@@ -55,7 +56,10 @@ function add(message: Extract<ToEncodeWorker, { op: "add" }>): void {
   port.postMessage({ op: "added", bufferId });
 }
 
-/** A sealed buffer's objects: its rows staged batch by batch (so few are JS objects at once), then one file per date. */
+/**
+ * A sealed buffer's objects: its rows staged a batch at a time (a tick straight from its bytes where the table
+ * can: scan), then one file per date.
+ */
 async function encode(
   bufferId: number,
   buffer: WaitingBuffer,
@@ -64,20 +68,23 @@ async function encode(
   const { partition, topic } = buffer;
   const dates = new Map<string, { readonly group: number; readonly startOffset: bigint; records: number }>();
   const quarantine = new Map<string, { readonly startOffset: bigint; readonly items: QuarantinedRecord[] }>();
+  const stageRow = (dt: string, offset: bigint) => {
+    let date = dates.get(dt);
+    if (!date) dates.set(dt, (date = { group: dates.size, startOffset: offset, records: 0 }));
+    date.records++;
+    staged.endRow(date.group);
+  };
+  let staged: StagedRows;
   try {
+    staged = await encoder.rows(bufferId);
     for (let batch = buffer.batches.shift(); batch; batch = buffer.batches.shift()) {
-      const rows: Row[] = [];
-      const groups: number[] = [];
       forEachRecord(batch, (record) => {
+        const scanned = record.value && table.scan?.(record.value, partition, record.offset, staged);
+        if (scanned) return stageRow(scanned, record.offset);
         const decoded = table.decode(record.value, partition, record.offset);
         if (decoded.ok) {
-          let date = dates.get(decoded.dt);
-          if (!date)
-            dates.set(decoded.dt, (date = { group: dates.size, startOffset: record.offset, records: 0 }));
-          date.records++;
-          rows.push(decoded.row);
-          groups.push(date.group);
-          return;
+          encoder.writeRow(staged, decoded.row);
+          return stageRow(decoded.dt, record.offset);
         }
         const kafkaTimestamp = new Date(record.timestampMs).toISOString();
         const dt = eventDate(kafkaTimestamp);
@@ -93,7 +100,6 @@ async function encode(
           kafkaTimestamp,
         });
       });
-      if (rows.length > 0) await encoder.stage(bufferId, rows, groups);
     }
     const objects: EncodedObject[] = [];
     for (const [dt, date] of dates) {

@@ -5,7 +5,9 @@
  */
 import { decodeBar } from "../rollup/bar.ts";
 import { decodeTick, eventDate, lakeTimestampMicros, meetsContract, type Tick } from "../tick/schema.ts";
+import { scanTick } from "../tick/tick-scanner.ts";
 import { LAKE_COLUMNS, type LakeRow } from "./lake-row.ts";
+import type { StagedRows } from "./staged-rows.ts";
 
 function parseJson(value: Buffer | null): unknown {
   if (value === null) return undefined;
@@ -34,6 +36,16 @@ export interface LakeTable<Row extends { readonly kafkaOffset: bigint }> {
    * (UTC). The encoder writes them a column at a time (parquet-encoder.ts).
    */
   readonly cells: readonly ((row: Row) => LakeCell)[];
+  /**
+   * The hot path, where a table has one: writes the record's cells straight into `into` (the row not ended) and
+   * returns its `dt`, or returns undefined where it does not decide, and `decode` does.
+   */
+  readonly scan?: (
+    value: Uint8Array,
+    partition: number,
+    offset: bigint,
+    into: StagedRows,
+  ) => string | undefined;
 }
 
 /** A column's value as the Parquet encoder takes it. */
@@ -88,6 +100,7 @@ export const TICKS_TABLE: LakeTable<LakeRow> = {
     (row) => row.kafkaPartition,
     (row) => row.kafkaOffset,
   ],
+  scan: scanTick,
 };
 
 export interface BarRow {

@@ -69,7 +69,7 @@ export async function bundleApp(app: AppName): Promise<string> {
     platform: "node",
     format: "esm",
     target: "node20",
-    external: ["@duckdb/node-api"],
+    external: ["@duckdb/node-api", "@duckdb/node-bindings"],
     alias: BUNDLE_ALIASES,
     // CommonJS dependencies (kafkajs, the AWS SDK) call require(); give the ES module one.
     banner: {
