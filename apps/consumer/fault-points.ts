@@ -2,8 +2,9 @@
  * Test-only fault injection: `TICKSTREAM_FAULT_POINT=committed:3` makes the process SIGKILL itself the third time
  * it reaches the step named "committed", after saying so on stderr, so a fault test knows which step each kill
  * interrupted; `staged:2:SIGSTOP` freezes it there instead (a zombie at a known step, thawed by the test with
- * SIGCONT); `committing:6:THROW` makes the step fail with an error, as a lost connection would. Several faults
- * are separated by commas. Unset (always, outside the fault suite), a fault point does nothing.
+ * SIGCONT); `committing:6:THROW` makes the step fail with an error, as a lost connection would (and
+ * `committed:3:THROW`, a commit that landed but whose response was lost). Several faults are separated by
+ * commas. Unset (always, outside the fault suite), a fault point does nothing.
  *
  * The lake sink's steps, in order: "staged" (objects in staging, offsets not committed), "committing" (the
  * offset commit about to be sent), "committed" (offsets and manifest committed, nothing published),

@@ -31,7 +31,8 @@
  *  - A crash between any two steps: after 1, the staged objects are orphans (C is unchanged, the records are
  *    read again under a new flushId); after 2, the next claimer publishes; during 3, the next claimer copies
  *    again (a staged object that is gone was deleted after every copy of its flush had finished, which is
- *    checked against the final object's MD5).
+ *    checked against the final object's MD5). A commit that fails may have landed (its response lost): its
+ *    staging is deleted only once claiming p again shows it did not, since if it did, that claim publishes it.
  *  - A zombie (frozen past its session, cut off from the broker, stuck in S3 retries) at any step: its stage
  *    writes only its own flushId's folder; its commit is refused once another member has claimed p; so it can
  *    never publish anything that is not committed. A zombie that commits before anyone claims p is simply the
@@ -678,7 +679,6 @@ export class LakeSink {
         return false;
       }
       if (!(await this.commitFlush(claim, buffer, manifest))) return false;
-      faultPoint("committed");
     } finally {
       release();
     }
@@ -769,19 +769,22 @@ export class LakeSink {
     heartbeat?: () => Promise<void>,
   ): Promise<boolean> {
     const { partition } = buffer;
+    let metadata: string | undefined;
     try {
-      let metadata = inlineMetadata(manifest);
+      metadata = inlineMetadata(manifest);
       if (metadata === undefined) {
         await this.publisher.writeManifest(manifest, heartbeat);
         metadata = pointerMetadata(manifest);
       }
       faultPoint("committing");
       await this.fence!.commit(claim, buffer.nextOffset, metadata);
+      // THROW here: the commit landed but the sink learns otherwise, as when its response is lost.
+      faultPoint("committed");
       return true;
     } catch (error) {
       await this.unclaim(claim);
-      void this.publisher.discard(manifest);
       if (error instanceof PartitionFencedError) {
+        void this.publisher.discard(manifest);
         // A claim of an earlier join refused late (a thawed member flushing what it buffered before it was
         // dropped) says nothing about who holds the partition now: it is claimed again under the current join.
         if (claim.joinEpoch === this.joinEpoch) this.fenced.add(partition);
@@ -793,7 +796,11 @@ export class LakeSink {
       this.warn(
         `offset commit failed for partition ${partition}: ${errorMessage(error)}; reading again from the committed offset`,
       );
-      await this.rewind(partition);
+      // The commit may have landed all the same (its response lost): then claiming again publishes it, from
+      // staging. So the staging goes only once that claim shows the commit did not land; if the claim fails, it
+      // stays for the timer's next claim (and the sweep).
+      if ((await this.rewind(partition)) && this.claims.get(partition)?.committedMetadata !== metadata)
+        void this.publisher.discard(manifest);
       return false;
     }
   }

@@ -66,4 +66,47 @@ describe("fault: pipelined flushes @integration", function () {
       "a later flush of the partition was in flight when its commit failed, and was discarded",
     ).to.match(/discarded: sealed before the claim was given up/);
   });
+
+  // A commit can land and still fail for the sink (the transaction coordinator's broker dies before it answers
+  // EndTxn: "Closed connection" in the three-broker case). Claiming the partition again finds that commit and must
+  // publish it from staging: deleting the staged objects on the failure left a committed flush nobody could
+  // publish, every claim of the partition failed and kafkajs stopped the consumer for good.
+  it("publishes a flush whose commit landed but was reported failed (a lost response), and consumes on", async function () {
+    this.timeout(240_000);
+    const env = environment();
+    const topic = uniqueName("lost-response");
+    const group = uniqueName("sink");
+    await createTestTopic(env.bootstrapServers, topic, 3);
+    const run = await runProducer({
+      bootstrapServers: env.bootstrapServers,
+      topic,
+      source: new SyntheticSource({ seed: "lost-response" }),
+      count: 60_000,
+    });
+    // Commits 3 and 9 reach the broker and commit; the sink is then told they failed.
+    const member = new SinkMember(cliEnvironment(env), {
+      topic,
+      group,
+      faultPoint: "committed:3:THROW,committed:9:THROW",
+      flushRecords: 2_000,
+    });
+    const failedAt = Date.now();
+    let caughtUpAt: number;
+    try {
+      caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic, 90_000);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${member.output.slice(-3_000)}`, { cause: error });
+    }
+    await member.stop();
+    expect(member.output, "the injected failures happened").to.match(
+      /fault point committed #9 reached; THROW/,
+    );
+    await assertLakeExact(
+      "a commit lands but the sink is told it failed (a lost response)",
+      env,
+      new Map([[run.producerId, run.produced]]),
+      caughtUpAt - failedAt,
+      member.output.split("\n"),
+    );
+  });
 });
