@@ -3,10 +3,12 @@
  * it reaches the step named "committed", after saying so on stderr, so a fault test knows which step each kill
  * interrupted; `staged:2:SIGSTOP` freezes it there instead (a zombie at a known step, thawed by the test with
  * SIGCONT); `committing:6:THROW` makes the step fail with an error, as a lost connection would (and
- * `committed:3:THROW`, a commit that landed but whose response was lost). Several faults are separated by
- * commas. Unset (always, outside the fault suite), a fault point does nothing.
+ * `committed:3:THROW`, a commit that landed but whose response was lost); `awaiting-turn:3:DELAY3000` holds
+ * that flush there for 3 s while the process runs on (a slow flush overtaken by the next one). Several faults
+ * are separated by commas. Unset (always, outside the fault suite), a fault point does nothing.
  *
- * The lake sink's steps, in order: "staged" (objects in staging, offsets not committed), "committing" (the
+ * The lake sink's steps, in order: "awaiting-turn" (objects in staging, about to wait for the partition's previous
+ * flush to commit and publish), "staged" (objects in staging, offsets not committed), "committing" (the
  * offset commit about to be sent), "committed" (offsets and manifest committed, nothing published),
  * "published-partly" (one object of several copied), "published" (all copied, staged copies not yet deleted),
  * "appended" (with Iceberg tables: the flush appended to its table, staged copies not yet deleted). The
@@ -15,7 +17,7 @@
  */
 import { writeSync } from "node:fs";
 
-type Action = "SIGKILL" | "SIGSTOP" | "THROW";
+type Action = "SIGKILL" | "SIGSTOP" | "THROW" | "DELAY";
 
 const configured = parse(process.env.TICKSTREAM_FAULT_POINT);
 const reached = new Map<string, number>();
@@ -23,22 +25,27 @@ const reached = new Map<string, number>();
 function parse(value: string | undefined) {
   if (!value) return [];
   return value.split(",").map((fault) => {
-    const [step, occurrence, action] = fault.split(":");
+    const [step, occurrence, action = ""] = fault.split(":");
+    const delay = /^DELAY(\d+)$/.exec(action);
     return {
       step: step!,
       occurrence: Number(occurrence ?? 1),
-      action: (action === "SIGSTOP" || action === "THROW" ? action : "SIGKILL") as Action,
+      action: (delay ? "DELAY" : action === "SIGSTOP" || action === "THROW" ? action : "SIGKILL") as Action,
+      delayMs: delay ? Number(delay[1]) : 0,
     };
   });
 }
 
-export function faultPoint(step: string): void {
-  if (!configured.some((fault) => fault.step === step)) return;
+/** Returns a promise only for a DELAY fault, which the step awaits (the process runs on meanwhile). */
+export function faultPoint(step: string): Promise<void> | undefined {
+  if (!configured.some((fault) => fault.step === step)) return undefined;
   const count = (reached.get(step) ?? 0) + 1;
   reached.set(step, count);
   const fault = configured.find((candidate) => candidate.step === step && candidate.occurrence === count);
-  if (!fault) return;
+  if (!fault) return undefined;
   writeSync(2, `tickstream: fault point ${step} #${count} reached; ${fault.action}\n`);
+  if (fault.action === "DELAY") return new Promise((resolve) => setTimeout(resolve, fault.delayMs));
   if (fault.action === "THROW") throw new Error(`fault point ${step} #${count}: injected failure`);
   process.kill(process.pid, fault.action);
+  return undefined;
 }

@@ -657,6 +657,7 @@ export class LakeSink {
       await this.giveUp(claim, `staging a flush failed (${errorMessage(error)})`);
       return false;
     }
+    await faultPoint("awaiting-turn");
     await previous;
     faultPoint("staged");
     const commitStartedAt = performance.now();

@@ -109,4 +109,43 @@ describe("fault: pipelined flushes @integration", function () {
       member.output.split("\n"),
     );
   });
+  // A flush commits only once the partition's previous flush has committed and published: the next commit's
+  // metadata names only itself (and what is committed already), so a flush that overtook a slower one would
+  // commit an offset past records no commit names. Here the 3rd flush is held for 3 s between staging and its
+  // turn, while the 4th is sealed and staged behind it; the member is killed at the 3rd commit.
+  it("never lets a flush commit before the slower one sealed before it (a flush held 3 s, the member killed at the next commit)", async function () {
+    this.timeout(240_000);
+    const env = environment();
+    const topic = uniqueName("overtaken");
+    const group = uniqueName("sink");
+    await createTestTopic(env.bootstrapServers, topic, 1);
+    const run = await runProducer({
+      bootstrapServers: env.bootstrapServers,
+      topic,
+      source: new SyntheticSource({ seed: "overtaken" }),
+      count: 30_000,
+    });
+    const cli = cliEnvironment(env);
+    const held = new SinkMember(cli, {
+      topic,
+      group,
+      faultPoint: "awaiting-turn:3:DELAY3000,committed:3",
+      flushRecords: 2_000,
+    });
+    const ended = await held.ended();
+    expect(ended.signal, held.output.slice(-2_000)).to.equal("SIGKILL");
+    expect(held.output, "the 3rd flush was held").to.match(/fault point awaiting-turn #3 reached; DELAY/);
+    expect(held.output).to.match(/fault point committed #3 reached; SIGKILL/);
+    const restartedAt = Date.now();
+    const last = new SinkMember(cli, { topic, group });
+    const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
+    await last.stop();
+    await assertLakeExact(
+      "a flush held between staging and its turn, the member killed at the next commit",
+      env,
+      new Map([[run.producerId, run.produced]]),
+      caughtUpAt - restartedAt,
+      [...held.output.split("\n"), ...last.output.split("\n")],
+    );
+  });
 });
