@@ -3,6 +3,18 @@
  * tick-scanner.test.ts): each field valid, missing, or wrong.
  */
 import fc from "fast-check";
+import type { Tick } from "../../apps/tick/schema.ts";
+
+/** A valid tick of the contract's own form. */
+export const sampleTick: Tick = {
+  symbol: "AAPL",
+  ts: "2026-11-25T14:30:00.123Z",
+  price: 189.12,
+  volume: 120,
+  source: "synthetic",
+  producerId: "p1",
+  seq: 42,
+};
 
 // Generated ticks: each field valid, missing, or wrong (wrong type, out of range, NaN, infinite, too long...).
 // Valid values are weighted up so that most candidates are valid but for one or two fields: then the fast

@@ -9,17 +9,7 @@ import {
   lakeTimestampMicros,
   type Tick,
 } from "../../../apps/tick/schema.ts";
-import { anyValue, candidateTick, fields } from "../../helpers/tick-arbitraries.ts";
-
-const tick: Tick = {
-  symbol: "AAPL",
-  ts: "2026-11-25T14:30:00.123Z",
-  price: 189.12,
-  volume: 120,
-  source: "synthetic",
-  producerId: "p1",
-  seq: 42,
-};
+import { anyValue, candidateTick, fields, sampleTick as tick } from "../../helpers/tick-arbitraries.ts";
 
 describe("tick message contract", function () {
   it("round-trips a valid tick through JSON", function () {

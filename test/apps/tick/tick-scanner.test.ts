@@ -6,7 +6,7 @@ import { StagedRows, stagedKind } from "../../../apps/lake/staged-rows.ts";
 import { encodeTick, type Tick } from "../../../apps/tick/schema.ts";
 import { scanTick } from "../../../apps/tick/tick-scanner.ts";
 import { ParquetEncoder } from "../../../apps/lake/parquet-encoder.ts";
-import { anyValue, fields } from "../../helpers/tick-arbitraries.ts";
+import { anyValue, fields, sampleTick as tick } from "../../helpers/tick-arbitraries.ts";
 
 const KINDS = LAKE_COLUMNS.filter(([name]) => name !== "ingested_at").map(([, type]) => stagedKind(type));
 const newRows = () => new StagedRows(KINDS, () => {});
@@ -19,16 +19,6 @@ function cellsOf(rows: StagedRows): unknown[] {
     return typeof cell === "number" && Number.isNaN(cell) ? null : cell;
   });
 }
-
-const tick: Tick = {
-  symbol: "AAPL",
-  ts: "2026-11-25T14:30:00.123Z",
-  price: 189.12,
-  volume: 120,
-  source: "synthetic",
-  producerId: "p1",
-  seq: 42,
-};
 
 /** Ticks as producers send them: the contract's form, prices mostly in cents. */
 const producerTick = fc.record({
