@@ -14,7 +14,7 @@ import { DEFAULT_FLUSH_POLICY } from "../../apps/consumer/lake-sink.ts";
 import { loadLocalSettings } from "../config/settings.ts";
 import { LocalHost } from "../hosts/local-host.ts";
 import { LocalEnvironment } from "../local/environment.ts";
-import { freePort } from "../local/free-port.ts";
+import { freePorts } from "../local/free-port.ts";
 import { benchChartSvg } from "./chart.ts";
 import { runEndToEnd, type EndToEndResult } from "./end-to-end.ts";
 import { sinkServiceBundle } from "./sink-service.ts";
@@ -69,11 +69,8 @@ export interface BenchResults {
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const progress = options.onProgress ?? (() => {});
   const home = await mkdtemp(path.join(tmpdir(), "tickstream-bench-"));
-  const settings = {
-    brokerPort: await freePort(),
-    controllerPort: await freePort(),
-    s3Port: await freePort(),
-  };
+  const [brokerPort, controllerPort, s3Port] = await freePorts(3);
+  const settings = { brokerPort, controllerPort, s3Port };
   await writeFile(path.join(home, "settings.json"), JSON.stringify(settings));
   // The jars are shared with the working directory's home, so a bench costs no download after the first.
   process.env.TICKSTREAM_KAFKA_CACHE ??= path.resolve(".tickstream", "kafka");

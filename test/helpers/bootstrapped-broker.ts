@@ -16,7 +16,7 @@ import { ensureKafkaDistribution } from "../../ops/kafka/distribution.ts";
 import { PlainSupervisor, type SupervisedService } from "../../ops/services/plain-supervisor.ts";
 import { cloudInitParts } from "./cloud-init.ts";
 import { startImdsStub, type ImdsStub } from "./imds-stub.ts";
-import { freePort } from "./ports.ts";
+import { freePorts } from "./ports.ts";
 
 export interface BootstrappedBroker {
   readonly root: string;
@@ -58,7 +58,8 @@ export async function kafkaLibsForTests(version = DEFAULT_KAFKA_VERSION): Promis
 }
 
 export async function freeBrokerPorts() {
-  return { external: await freePort(), internal: await freePort(), controller: await freePort() };
+  const [external, internal, controller] = await freePorts(3);
+  return { external: external!, internal: internal!, controller: controller! };
 }
 
 export async function prepareBootstrappedBroker(options: BootstrapOptions): Promise<BootstrappedBroker> {

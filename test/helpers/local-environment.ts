@@ -6,14 +6,15 @@ import { randomUUID } from "node:crypto";
 import { loadLocalSettings } from "../../ops/config/settings.ts";
 import { LocalHost } from "../../ops/hosts/local-host.ts";
 import { LocalEnvironment } from "../../ops/local/environment.ts";
-import { freePort } from "./ports.ts";
+import { freePorts } from "./ports.ts";
 
 export async function createTestHome(extraSettings: Record<string, unknown> = {}): Promise<string> {
   const home = await mkdtemp(path.join(tmpdir(), "tickstream-test-"));
+  const [brokerPort, controllerPort, s3Port] = await freePorts(3);
   const settings = {
-    brokerPort: await freePort(),
-    controllerPort: await freePort(),
-    s3Port: await freePort(),
+    brokerPort,
+    controllerPort,
+    s3Port,
     // A graceful stop past the bound exits 143 (issue 23); suites that stop members and expect 0 must not fail
     // because a loaded CI machine took over the default 10 s. Suites about stopping set their own bound.
     stopTimeoutMs: 60_000,

@@ -1,1 +1,1 @@
-export { freePort } from "../../ops/local/free-port.ts";
+export { freePort, freePorts } from "../../ops/local/free-port.ts";
