@@ -24,7 +24,7 @@ import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from "@duc
 import { icebergSchema, parquetFieldIds } from "../iceberg/table-schema.ts";
 import type { LakeRow } from "./lake-row.ts";
 import { TICKS_TABLE, type LakeTable } from "./lake-tables.ts";
-import { StagedRows, stagedKind, type StagedKind } from "./staged-rows.ts";
+import { StagedRows, stagedKind, stagedType, type StagedKind } from "./staged-rows.ts";
 
 /** The staging column that says which file a row goes to. */
 const GROUP_COLUMN = "tickstream_group";
@@ -64,10 +64,7 @@ export class ParquetEncoder<Row extends { readonly kafkaOffset: bigint } = LakeR
       return kind;
     });
     this.columnsSql = [
-      ...staged.map(
-        ([name], column) =>
-          `"${name}" ${this.kinds[column] === "double" ? "DOUBLE" : this.kinds[column] === "integer" || this.kinds[column] === "text" ? "INTEGER" : "BIGINT"}`,
-      ),
+      ...staged.map(([name], column) => `"${name}" ${stagedType(this.kinds[column]!).toString()}`),
       `${GROUP_COLUMN} INTEGER NOT NULL`,
     ].join(", ");
     // Each column carries its Iceberg field id, by which Iceberg readers resolve columns (apps/iceberg).
