@@ -8,6 +8,7 @@
 import type { KafkaMessage } from "kafkajs";
 import { Worker } from "node:worker_threads";
 import type { LakeTableName } from "../lake/lake-tables.ts";
+import { ProcessSide } from "../shared/worker-exit-gate.ts";
 import type { EncodedObject, FromEncodeWorker, ToEncodeWorker } from "./encode-messages.ts";
 import { packRecords, transferList } from "./record-batch.ts";
 
@@ -20,9 +21,9 @@ export type { EncodedObject } from "./encode-messages.ts";
  */
 export const ENCODE_WORKER_HEAP = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 };
 
-function spawn(table: LakeTableName): Worker {
+function spawn(table: LakeTableName, exitGate: ProcessSide): Worker {
   const here = import.meta.url;
-  const workerData = { table };
+  const workerData = { table, exitGate: exitGate.state };
   const resourceLimits = ENCODE_WORKER_HEAP;
   if (here.endsWith(".ts")) {
     const entry = new URL("./encode-worker.ts", here).href;
@@ -45,8 +46,12 @@ export class EncodeThread {
   private failure?: Error;
   private readonly exited: Promise<void>;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly exitGate: ProcessSide,
+  ) {
     this.exited = new Promise((resolve) => worker.once("exit", () => resolve()));
+    this.exited.then(() => exitGate.release());
     worker.on("message", (message: FromEncodeWorker) => this.receive(message));
     worker.on("error", (error) => this.fail(new Error(`the encode worker failed: ${error.message}`)));
     worker.on("exit", (code) => this.fail(new Error(`the encode worker exited (code ${code})`)));
@@ -54,7 +59,9 @@ export class EncodeThread {
 
   /** Starts the worker; resolves once it can encode (DuckDB loaded). */
   static async start(table: LakeTableName): Promise<EncodeThread> {
-    const worker = spawn(table);
+    const exitGate = new ProcessSide();
+    exitGate.guardExit();
+    const worker = spawn(table, exitGate);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromEncodeWorker) => {
         if (message.op === "ready") resolve();
@@ -63,10 +70,12 @@ export class EncodeThread {
       worker.once("message", onMessage);
       worker.once("error", reject);
     }).catch(async (error) => {
+      exitGate.holdForExit();
       await worker.terminate();
+      exitGate.release();
       throw error;
     });
-    return new EncodeThread(worker);
+    return new EncodeThread(worker, exitGate);
   }
 
   private receive(message: FromEncodeWorker): void {
@@ -128,7 +137,10 @@ export class EncodeThread {
 
   async close(): Promise<void> {
     if (!this.failure) this.post({ op: "close" });
-    const timeout = setTimeout(() => void this.worker.terminate(), 5_000);
+    const timeout = setTimeout(() => {
+      this.exitGate.holdForExit();
+      void this.worker.terminate();
+    }, 5_000);
     await this.exited;
     clearTimeout(timeout);
   }

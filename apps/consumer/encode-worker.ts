@@ -11,9 +11,13 @@
  *
  * Messages are taken in the order posted, so a seal covers every add posted before it; seals are encoded one
  * at a time, in order.
+ *
+ * DuckDB's calls run marked busy, with a checkpoint between them, so that the process never exits while one is
+ * under way (worker-exit-gate.ts: an exit that terminates a worker inside one aborts the process).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { errorMessage } from "../shared/errors.ts";
+import { WorkerSide } from "../shared/worker-exit-gate.ts";
 import { eventDate } from "../tick/schema.ts";
 import { LAKE_TABLES, type LakeTable, type LakeTableName } from "../lake/lake-tables.ts";
 import { ParquetEncoder } from "../lake/parquet-encoder.ts";
@@ -42,7 +46,9 @@ interface WaitingBuffer {
 }
 
 const port = parentPort!;
-const table = LAKE_TABLES[(workerData as { table: LakeTableName }).table] as unknown as LakeTable<Row>;
+const data = workerData as { table: LakeTableName; exitGate: Int32Array };
+const gate = new WorkerSide(data.exitGate);
+const table = LAKE_TABLES[data.table] as unknown as LakeTable<Row>;
 const buffers = new Map<number, WaitingBuffer>();
 let encoder: ParquetEncoder<Row>;
 /** Seals, one at a time. */
@@ -78,6 +84,7 @@ async function encode(
   try {
     staged = await encoder.rows(bufferId);
     for (let batch = buffer.batches.shift(); batch; batch = buffer.batches.shift()) {
+      gate.checkpoint();
       forEachRecord(batch, (record) => {
         const scanned = record.value && table.scan?.(record.value, partition, record.offset, staged);
         if (scanned) return stageRow(scanned, record.offset);
@@ -103,6 +110,7 @@ async function encode(
     }
     const objects: EncodedObject[] = [];
     for (const [dt, date] of dates) {
+      gate.checkpoint();
       const body = own(await encoder.write(bufferId, date.group, ingestedAtMs));
       objects.push({ kind: "table", dt, startOffset: date.startOffset, records: date.records, body });
     }
@@ -118,6 +126,7 @@ async function encode(
     }
     return objects;
   } finally {
+    gate.checkpoint();
     await encoder.drop(bufferId);
   }
 }
@@ -136,7 +145,7 @@ function seal(message: Extract<ToEncodeWorker, { op: "seal" }>): void {
   buffers.delete(bufferId);
   sealing = sealing.then(async () => {
     try {
-      const objects = await encode(bufferId, buffer, ingestedAtMs);
+      const objects = await gate.busy(() => encode(bufferId, buffer, ingestedAtMs));
       port.postMessage(
         { op: "sealed", requestId, objects },
         objects.map((object) => object.body.buffer as ArrayBuffer),
@@ -158,7 +167,7 @@ function handle(message: ToEncodeWorker): void {
       return;
     case "close":
       void sealing.then(async () => {
-        await encoder.close();
+        await gate.busy(() => encoder.close());
         port.close();
       });
       return;
@@ -166,7 +175,7 @@ function handle(message: ToEncodeWorker): void {
 }
 
 try {
-  encoder = await ParquetEncoder.create(table);
+  encoder = await gate.busy(() => ParquetEncoder.create(table));
   port.on("message", handle);
   port.postMessage({ op: "ready" });
 } catch (error) {

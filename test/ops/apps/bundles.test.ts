@@ -90,7 +90,7 @@ describe("the app bundles app deploy ships", function () {
       const start = `
         import { Worker } from "node:worker_threads";
         const worker = new Worker(new URL("./encode-worker.mjs", process.argv[1]), {
-          workerData: { table: "ticks" },
+          workerData: { table: "ticks", exitGate: new Int32Array(new SharedArrayBuffer(8)) },
           execArgv: [],
         });
         worker.once("error", (error) => {
