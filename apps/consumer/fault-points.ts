@@ -4,8 +4,10 @@
  * interrupted; `staged:2:SIGSTOP` freezes it there instead (a zombie at a known step, thawed by the test with
  * SIGCONT); `committing:6:THROW` makes the step fail with an error, as a lost connection would (and
  * `committed:3:THROW`, a commit that landed but whose response was lost); `awaiting-turn:3:DELAY3000` holds
- * that flush there for 3 s while the process runs on (a slow flush overtaken by the next one). Several faults
- * are separated by commas. Unset (always, outside the fault suite), a fault point does nothing.
+ * that flush there for 3 s while the process runs on (a slow flush overtaken by the next one). A step named
+ * with a partition, `committing@p0:3:THROW`, counts that partition's arrivals only (where the step knows its
+ * partition), so that two faults can name the same flush. Several faults are separated by commas. Unset
+ * (always, outside the fault suite), a fault point does nothing.
  *
  * The lake sink's steps, in order: "awaiting-turn" (objects in staging, about to wait for the partition's previous
  * flush to commit and publish), "staged" (objects in staging, offsets not committed), "committing" (the
@@ -36,16 +38,28 @@ function parse(value: string | undefined) {
   });
 }
 
-/** Returns a promise only for a DELAY fault, which the step awaits (the process runs on meanwhile). */
-export function faultPoint(step: string): Promise<void> | undefined {
-  if (!configured.some((fault) => fault.step === step)) return undefined;
-  const count = (reached.get(step) ?? 0) + 1;
-  reached.set(step, count);
-  const fault = configured.find((candidate) => candidate.step === step && candidate.occurrence === count);
+/**
+ * Returns a promise only for a DELAY fault, which the step awaits (the process runs on meanwhile). `partition`:
+ * the partition the step is at, which `step@p<partition>` faults count by.
+ */
+export function faultPoint(step: string, partition?: number): Promise<void> | undefined {
+  const names = partition === undefined ? [step] : [step, `${step}@p${partition}`];
+  let fault: (typeof configured)[number] | undefined;
+  let name = step;
+  let count = 0;
+  for (const each of names) {
+    if (!configured.some((candidate) => candidate.step === each)) continue;
+    const reachedCount = (reached.get(each) ?? 0) + 1;
+    reached.set(each, reachedCount);
+    const found = configured.find(
+      (candidate) => candidate.step === each && candidate.occurrence === reachedCount,
+    );
+    if (found && !fault) [fault, name, count] = [found, each, reachedCount];
+  }
   if (!fault) return undefined;
-  writeSync(2, `tickstream: fault point ${step} #${count} reached; ${fault.action}\n`);
+  writeSync(2, `tickstream: fault point ${name} #${count} reached; ${fault.action}\n`);
   if (fault.action === "DELAY") return new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-  if (fault.action === "THROW") throw new Error(`fault point ${step} #${count}: injected failure`);
+  if (fault.action === "THROW") throw new Error(`fault point ${name} #${count}: injected failure`);
   process.kill(process.pid, fault.action);
   return undefined;
 }

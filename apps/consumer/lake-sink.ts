@@ -657,9 +657,9 @@ export class LakeSink {
       await this.giveUp(claim, `staging a flush failed (${errorMessage(error)})`);
       return false;
     }
-    await faultPoint("awaiting-turn");
+    await faultPoint("awaiting-turn", partition);
     await previous;
-    faultPoint("staged");
+    faultPoint("staged", partition);
     const commitStartedAt = performance.now();
     const release = await this.lock.acquire();
     let manifest: FlushManifest;
@@ -777,10 +777,10 @@ export class LakeSink {
         await this.publisher.writeManifest(manifest, heartbeat);
         metadata = pointerMetadata(manifest);
       }
-      faultPoint("committing");
+      faultPoint("committing", partition);
       await this.fence!.commit(claim, buffer.nextOffset, metadata);
       // THROW here: the commit landed but the sink learns otherwise, as when its response is lost.
-      faultPoint("committed");
+      faultPoint("committed", partition);
       return true;
     } catch (error) {
       await this.unclaim(claim);

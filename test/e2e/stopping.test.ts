@@ -31,6 +31,7 @@ import {
 } from "../helpers/bars.ts";
 import { createTestTopic, waitForGroupCaughtUp } from "../helpers/kafka.ts";
 import { countLake, readLakeSeqs } from "../helpers/lake-count.ts";
+import { waitUntilFrozen } from "../helpers/process-scan.ts";
 import {
   cliEnvironment,
   createTestEnvironment,
@@ -81,6 +82,7 @@ export class Command {
 
   /** Sends the signal (to a frozen process: delivered when thawed) and waits at most the bound + margin. */
   async signal(signal: "SIGINT" | "SIGTERM", options: { thaw?: boolean } = {}): Promise<number | undefined> {
+    if (options.thaw) await waitUntilFrozen(this.child.pid!);
     this.child.kill(signal);
     if (options.thaw) process.kill(this.child.pid!, "SIGCONT");
     return this.exitWithinBound();
@@ -334,6 +336,7 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
       await produceBatch("sink-s3-gone");
       const sink = sinkCommand(env(), "staged:1:SIGSTOP");
       await sink.waitForOutput(/fault point staged #1 reached/);
+      await waitUntilFrozen(sink.child.pid!);
       expect((await environment.s3.stop()).stopped).to.equal(true);
       expectExit(sink, await sink.signal("SIGTERM", { thaw: true }), 143);
       expect(sink.output).to.match(
@@ -346,6 +349,7 @@ describe("every long-running command stops on a signal, at any moment (#23) @int
       await produceBatch("sink-second-signal");
       const sink = sinkCommand(env(), "staged:1:SIGSTOP");
       await sink.waitForOutput(/fault point staged #1 reached/);
+      await waitUntilFrozen(sink.child.pid!);
       expect((await environment.s3.stop()).stopped).to.equal(true);
       sink.child.kill("SIGTERM");
       process.kill(sink.child.pid!, "SIGCONT");

@@ -41,18 +41,27 @@ describe("fault: pipelined flushes @integration", function () {
       });
     }
     await poison.disconnect();
-    // Commit attempts 6 and 12 fail before they reach the broker, as a lost connection would; the 3rd publish
-    // of a two-object flush fails after its first copy.
+    // The 3rd commit of partition 0 and the 4th of partition 2 fail before they reach the broker, as a lost
+    // connection would. Each of those flushes is first held 2 s before its turn, so that the partition's next
+    // flush is sealed and staged behind it when it fails (without the hold, whether one is depends on timing).
+    // The 3rd publish of a two-object flush fails after its first copy.
     const member = new SinkMember(cliEnvironment(env), {
       topic,
       group,
-      faultPoint: "committing:6:THROW,committing:12:THROW,published-partly:3:THROW",
+      faultPoint: [
+        "awaiting-turn@p0:3:DELAY2000",
+        "committing@p0:3:THROW",
+        "awaiting-turn@p2:4:DELAY2000",
+        "committing@p2:4:THROW",
+        "published-partly:3:THROW",
+      ].join(","),
       flushRecords: 2_000,
     });
     const failedAt = Date.now();
     const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
     await member.stop();
-    expect(member.output, "the injected failures happened").to.match(/fault point committing #12 reached/);
+    expect(member.output, "the injected failures happened").to.match(/fault point committing@p0 #3 reached/);
+    expect(member.output).to.match(/fault point committing@p2 #4 reached/);
     expect(member.output).to.match(/fault point published-partly #3 reached/);
     await assertLakeExact(
       "a commit fails, and a publish halfway, while the next flush is staged (pipelined)",
@@ -64,7 +73,10 @@ describe("fault: pipelined flushes @integration", function () {
     expect(
       member.output,
       "a later flush of the partition was in flight when its commit failed, and was discarded",
-    ).to.match(/discarded: sealed before the claim was given up/);
+    ).to.match(/partition 0: flush of offsets .* discarded: sealed before the claim was given up/);
+    expect(member.output).to.match(
+      /partition 2: flush of offsets .* discarded: sealed before the claim was given up/,
+    );
   });
 
   // A commit can land and still fail for the sink (the transaction coordinator's broker dies before it answers

@@ -39,3 +39,20 @@ export function sampleCommandLines(intervalMs = 25): CommandLineSampler {
     },
   };
 }
+
+/**
+ * Resolves once the process is stopped (state T in /proc/<pid>/stat). A fault point says it is about to SIGSTOP
+ * itself before it does: a SIGCONT sent in between is lost, and the process then stays frozen for good.
+ */
+export async function waitUntilFrozen(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (state === "T" || state === "t") return;
+    if (!stat || Date.now() > deadline)
+      throw new Error(`process ${pid} did not freeze (state ${state || "gone"})`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
