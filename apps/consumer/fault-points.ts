@@ -3,13 +3,14 @@
  * it reaches the step named "committed", after saying so on stderr, so a fault test knows which step each kill
  * interrupted; `staged:2:SIGSTOP` freezes it there instead (a zombie at a known step, thawed by the test with
  * SIGCONT); `committing:6:THROW` makes the step fail with an error, as a lost connection would (and
- * `committed:3:THROW`, a commit that landed but whose response was lost); `awaiting-turn:3:DELAY3000` holds
+ * `committed:3:THROW`, a commit that landed but whose response was lost); `batch:4:REFUSE` fails it with an
+ * error marked not retriable, as a refused permission or a bug would; `awaiting-turn:3:DELAY3000` holds
  * that flush there for 3 s while the process runs on (a slow flush overtaken by the next one). A step named
  * with a partition, `committing@p0:3:THROW`, counts that partition's arrivals only (where the step knows its
  * partition), so that two faults can name the same flush. Several faults are separated by commas. Unset
  * (always, outside the fault suite), a fault point does nothing.
  *
- * The lake sink's steps, in order: "awaiting-turn" (objects in staging, about to wait for the partition's previous
+ * The lake sink's steps, in order: "batch" (a fetched batch about to be handled), "awaiting-turn" (objects in staging, about to wait for the partition's previous
  * flush to commit and publish), "staged" (objects in staging, offsets not committed), "committing" (the
  * offset commit about to be sent), "committed" (offsets and manifest committed, nothing published),
  * "published-partly" (one object of several copied), "published" (all copied, staged copies not yet deleted),
@@ -19,7 +20,7 @@
  */
 import { writeSync } from "node:fs";
 
-type Action = "SIGKILL" | "SIGSTOP" | "THROW" | "DELAY";
+type Action = "SIGKILL" | "SIGSTOP" | "THROW" | "REFUSE" | "DELAY";
 
 const configured = parse(process.env.TICKSTREAM_FAULT_POINT);
 const reached = new Map<string, number>();
@@ -32,7 +33,11 @@ function parse(value: string | undefined) {
     return {
       step: step!,
       occurrence: Number(occurrence ?? 1),
-      action: (delay ? "DELAY" : action === "SIGSTOP" || action === "THROW" ? action : "SIGKILL") as Action,
+      action: (delay
+        ? "DELAY"
+        : ["SIGSTOP", "THROW", "REFUSE"].includes(action)
+          ? action
+          : "SIGKILL") as Action,
       delayMs: delay ? Number(delay[1]) : 0,
     };
   });
@@ -60,6 +65,8 @@ export function faultPoint(step: string, partition?: number): Promise<void> | un
   writeSync(2, `tickstream: fault point ${name} #${count} reached; ${fault.action}\n`);
   if (fault.action === "DELAY") return new Promise((resolve) => setTimeout(resolve, fault.delayMs));
   if (fault.action === "THROW") throw new Error(`fault point ${name} #${count}: injected failure`);
+  if (fault.action === "REFUSE")
+    throw Object.assign(new Error(`fault point ${name} #${count}: injected refusal`), { retriable: false });
   process.kill(process.pid, fault.action);
   return undefined;
 }

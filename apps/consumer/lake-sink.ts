@@ -67,7 +67,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import { randomUUID } from "node:crypto";
-import { errorMessage } from "../shared/errors.ts";
+import { errorMessage, ServiceError } from "../shared/errors.ts";
 import { connectToBroker, createKafka } from "../shared/kafka-client.ts";
 import { Mutex } from "../shared/mutex.ts";
 import type { IcebergCatalog } from "../iceberg/catalog.ts";
@@ -251,6 +251,13 @@ export class LakeSink {
   private encoder?: EncodeThread;
   private timer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
+  private consumerStopped!: (error: ServiceError) => void;
+  /**
+   * Resolves (never rejects) once kafkajs has stopped the consumer for good: it restarts it after a retriable
+   * error, but after any other error thrown while fetching or handling a batch it stops, and the process would
+   * live on consuming nothing. The commands end on it, non-zero, so a service manager starts the member again.
+   */
+  readonly stoppedForGood = new Promise<ServiceError>((resolve) => (this.consumerStopped = resolve));
 
   constructor(private readonly options: LakeSinkOptions) {
     this.flushPolicy = { ...DEFAULT_FLUSH_POLICY, ...options.flush };
@@ -407,10 +414,12 @@ export class LakeSink {
       if (this.joinEpoch === 1) void this.sweepStaging();
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      this.warn(
-        event.payload.restart
-          ? `consumer restarting after: ${errorMessage(event.payload.error)}`
-          : `consumer stopped, and kafkajs will not restart it, after: ${errorMessage(event.payload.error)}`,
+      if (event.payload.restart)
+        return this.warn(`consumer restarting after: ${errorMessage(event.payload.error)}`);
+      this.consumerStopped(
+        new ServiceError(
+          `the lake sink's consumer stopped after an error it cannot retry: ${errorMessage(event.payload.error)}`,
+        ),
       );
     });
     this.admin = this.kafka.admin();
@@ -428,6 +437,7 @@ export class LakeSink {
     const release = await this.lock.acquireHeartbeating(heartbeat);
     let wait: Promise<unknown> | undefined;
     try {
+      faultPoint("batch", batch.partition);
       // Fetched before a rewind's seek (a commit with an unknown outcome, handled while this batch waited for
       // the lock): its records start past what is committed, and folding them in would leave a gap. A stopping
       // sink takes nothing more: what it did not take is read again from the committed offset.

@@ -42,7 +42,14 @@ try {
         ? `, appended to the Iceberg table in ${describeCatalog(env.TICKSTREAM_ICEBERG_CATALOG, { region: env.AWS_REGION, endpoint: env.TICKSTREAM_GLUE_ENDPOINT })}`
         : " (no TICKSTREAM_ICEBERG_CATALOG: Hive layout only)"),
   );
-  await lifecycle.stopped();
+  const stoppedForGood = await Promise.race([lifecycle.stopped().then(() => undefined), sink.stoppedForGood]);
+  if (stoppedForGood) {
+    // Exits 1 after stopping what it can: the unit's Restart=on-failure starts the member again.
+    log(`failed: ${stoppedForGood.message}`);
+    lifecycle.dispose();
+    await sink.stop();
+    process.exit(1);
+  }
   lifecycle.doing(
     `${sink.bufferedRecords} buffered records not flushed or not committed ` +
       "(the group reads them again; a staged flush stays an orphan under _staging/)",

@@ -160,4 +160,46 @@ describe("fault: pipelined flushes @integration", function () {
       [...held.output.split("\n"), ...last.output.split("\n")],
     );
   });
+  // kafkajs restarts its consumer after a retriable error only; after any other error thrown from the batch
+  // handler it stops it for good, and a member that lived on would consume nothing while holding its partitions
+  // (liveness, not exactness: the lag never moves). The member must end non-zero, so that its service manager
+  // (Restart=on-failure) starts it again.
+  it("ends a member non-zero when kafkajs stops its consumer for good (an error it cannot retry), and a restarted member lands everything once", async function () {
+    this.timeout(240_000);
+    const env = environment();
+    const topic = uniqueName("stopped-for-good");
+    const group = uniqueName("sink");
+    await createTestTopic(env.bootstrapServers, topic, 3);
+    const run = await runProducer({
+      bootstrapServers: env.bootstrapServers,
+      topic,
+      source: new SyntheticSource({ seed: "stopped-for-good" }),
+      count: 30_000,
+    });
+    const cli = cliEnvironment(env);
+    // The 4th batch handled fails with an error marked not retriable (as S3's AccessDenied or a TypeError is).
+    const failing = new SinkMember(cli, { topic, group, faultPoint: "batch:4:REFUSE" });
+    const ended = await Promise.race([
+      failing.ended(),
+      new Promise<undefined>((resolve) => setTimeout(resolve, 60_000, undefined)),
+    ]);
+    expect(ended, `still running 60 s after the error:\n${failing.output.slice(-6_000)}`).to.not.equal(
+      undefined,
+    );
+    expect(ended!.exitCode, failing.output.slice(-2_000)).to.equal(1);
+    expect(failing.output).to.match(
+      /^tickstream: the lake sink's consumer stopped after an error it cannot retry: fault point batch #4: injected refusal$/m,
+    );
+    const restartedAt = Date.now();
+    const restarted = new SinkMember(cli, { topic, group });
+    const caughtUpAt = await waitForLagZero(env.bootstrapServers, group, topic);
+    await restarted.stop();
+    await assertLakeExact(
+      "kafkajs stops the consumer for good (an error it cannot retry); the member exits 1 and is restarted",
+      env,
+      new Map([[run.producerId, run.produced]]),
+      caughtUpAt - restartedAt,
+      [...failing.output.split("\n"), ...restarted.output.split("\n")],
+    );
+  });
 });

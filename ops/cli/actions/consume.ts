@@ -61,7 +61,12 @@ export async function run(output: Output, options: ConsumeOptions): Promise<numb
       await sink.start();
       lifecycle.running(`consuming ${topic}`);
       output.progress(`lake sink consuming ${topic} into s3://${environment.lake.bucket}/${options.table}/`);
-      await lifecycle.stopped();
+      const stoppedForGood = await Promise.race([
+        lifecycle.stopped().then(() => undefined),
+        sink.stoppedForGood,
+      ]);
+      // The member ends non-zero (after stopping what it can), so a service manager starts it again.
+      if (stoppedForGood) throw stoppedForGood;
       lifecycle.doing(
         `${formatCount(sink.bufferedRecords)} buffered records not flushed or not committed ` +
           "(the group reads them again; a staged flush stays an orphan under _staging/)",
