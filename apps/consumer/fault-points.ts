@@ -10,8 +10,8 @@
  * partition), so that two faults can name the same flush. Several faults are separated by commas. Unset
  * (always, outside the fault suite), a fault point does nothing.
  *
- * The lake sink's steps, in order: "batch" (a fetched batch about to be handled), "awaiting-turn" (objects in staging, about to wait for the partition's previous
- * flush to commit and publish), "staged" (objects in staging, offsets not committed), "committing" (the
+ * The lake sink's steps, in order: "batch" (a fetched batch about to be handled), "awaiting-turn" (objects
+ * in staging, about to wait for the partition's previous flush to commit and publish), "staged" (objects in staging, offsets not committed), "committing" (the
  * offset commit about to be sent), "committed" (offsets and manifest committed, nothing published),
  * "published-partly" (one object of several copied), "published" (all copied, staged copies not yet deleted),
  * "appended" (with Iceberg tables: the flush appended to its table, staged copies not yet deleted). The

@@ -46,7 +46,6 @@ try {
   if (stoppedForGood) {
     // Exits 1 after stopping what it can: the unit's Restart=on-failure starts the member again.
     log(`failed: ${stoppedForGood.message}`);
-    lifecycle.dispose();
     await sink.stop();
     process.exit(1);
   }

@@ -5,7 +5,7 @@
  * a DuckDB call of its own is under way aborts the whole process: node-addon-api cannot throw into an environment
  * that is being torn down and calls std::terminate (`terminate called after throwing an instance of
  * 'Napi::Error'`, exit 134 instead of the code asked for). Measured: a worker running DuckDB statements back to
- * back aborted 30 of 30 exits (tmp reproduction, the gate's test does it with the encode worker).
+ * back aborted 30 of 30 exits; test/apps/consumer/encode-thread.test.ts exits beside the encode worker.
  *
  * So the worker marks its native work busy (`WorkerSide.busy`) and looks at each step between native calls
  * whether the process is exiting (`checkpoint`): if it is, the worker parks there (blocks in Atomics.wait, which

@@ -5,6 +5,7 @@ import { SyntheticSource } from "../../apps/producer/sources/synthetic.ts";
 import { assertLakeExact, SinkMember, waitForLagZero } from "../helpers/fault-run.ts";
 import { createTestTopic } from "../helpers/kafka.ts";
 import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
+import type { LocalEnvironment } from "../../ops/local/environment.ts";
 
 // Issue 22: a partition's flushes are pipelined (the next one is encoded and staged while the one before it
 // commits and publishes). A commit that fails must stop every later flush of the claim from committing past it:
@@ -86,15 +87,7 @@ describe("fault: pipelined flushes @integration", function () {
   it("publishes a flush whose commit landed but was reported failed (a lost response), and consumes on", async function () {
     this.timeout(240_000);
     const env = environment();
-    const topic = uniqueName("lost-response");
-    const group = uniqueName("sink");
-    await createTestTopic(env.bootstrapServers, topic, 3);
-    const run = await runProducer({
-      bootstrapServers: env.bootstrapServers,
-      topic,
-      source: new SyntheticSource({ seed: "lost-response" }),
-      count: 60_000,
-    });
+    const { topic, group, run } = await backlog(env, "lost-response", 60_000, 3);
     // Commits 3 and 9 reach the broker and commit; the sink is then told they failed.
     const member = new SinkMember(cliEnvironment(env), {
       topic,
@@ -128,15 +121,7 @@ describe("fault: pipelined flushes @integration", function () {
   it("never lets a flush commit before the slower one sealed before it (a flush held 3 s, the member killed at the next commit)", async function () {
     this.timeout(240_000);
     const env = environment();
-    const topic = uniqueName("overtaken");
-    const group = uniqueName("sink");
-    await createTestTopic(env.bootstrapServers, topic, 1);
-    const run = await runProducer({
-      bootstrapServers: env.bootstrapServers,
-      topic,
-      source: new SyntheticSource({ seed: "overtaken" }),
-      count: 30_000,
-    });
+    const { topic, group, run } = await backlog(env, "overtaken", 30_000, 1);
     const cli = cliEnvironment(env);
     const held = new SinkMember(cli, {
       topic,
@@ -167,15 +152,7 @@ describe("fault: pipelined flushes @integration", function () {
   it("ends a member non-zero when kafkajs stops its consumer for good (an error it cannot retry), and a restarted member lands everything once", async function () {
     this.timeout(240_000);
     const env = environment();
-    const topic = uniqueName("stopped-for-good");
-    const group = uniqueName("sink");
-    await createTestTopic(env.bootstrapServers, topic, 3);
-    const run = await runProducer({
-      bootstrapServers: env.bootstrapServers,
-      topic,
-      source: new SyntheticSource({ seed: "stopped-for-good" }),
-      count: 30_000,
-    });
+    const { topic, group, run } = await backlog(env, "stopped-for-good", 30_000, 3);
     const cli = cliEnvironment(env);
     // The 4th batch handled fails with an error marked not retriable (as S3's AccessDenied or a TypeError is).
     const failing = new SinkMember(cli, { topic, group, faultPoint: "batch:4:REFUSE" });
@@ -203,3 +180,16 @@ describe("fault: pipelined flushes @integration", function () {
     );
   });
 });
+
+/** A fresh topic of `partitions` holding `count` synthetic ticks from one producer run, and a fresh group name. */
+async function backlog(env: LocalEnvironment, name: string, count: number, partitions: number) {
+  const topic = uniqueName(name);
+  await createTestTopic(env.bootstrapServers, topic, partitions);
+  const run = await runProducer({
+    bootstrapServers: env.bootstrapServers,
+    topic,
+    source: new SyntheticSource({ seed: name }),
+    count,
+  });
+  return { topic, group: uniqueName("sink"), run };
+}
