@@ -7,7 +7,8 @@
  * error marked not retriable, as a refused permission or a bug would; `awaiting-turn:3:DELAY3000` holds
  * that flush there for 3 s while the process runs on (a slow flush overtaken by the next one). A step named
  * with a partition, `committing@p0:3:THROW`, counts that partition's arrivals only (where the step knows its
- * partition), so that two faults can name the same flush. Several faults are separated by commas. Unset
+ * partition), so that two faults can name the same flush; where the step knows it, the line on stderr ends with
+ * the partition: `reached; SIGSTOP (partition 2)`. Several faults are separated by commas. Unset
  * (always, outside the fault suite), a fault point does nothing.
  *
  * The lake sink's steps, in order: "batch" (a fetched batch about to be handled), "awaiting-turn" (objects
@@ -62,7 +63,8 @@ export function faultPoint(step: string, partition?: number): Promise<void> | un
     if (found && !fault) [fault, name, count] = [found, each, reachedCount];
   }
   if (!fault) return undefined;
-  writeSync(2, `tickstream: fault point ${name} #${count} reached; ${fault.action}\n`);
+  const at = partition === undefined ? "" : ` (partition ${partition})`;
+  writeSync(2, `tickstream: fault point ${name} #${count} reached; ${fault.action}${at}\n`);
   if (fault.action === "DELAY") return new Promise((resolve) => setTimeout(resolve, fault.delayMs));
   if (fault.action === "THROW") throw new Error(`fault point ${name} #${count}: injected failure`);
   if (fault.action === "REFUSE")

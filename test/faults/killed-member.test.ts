@@ -6,6 +6,7 @@ import { createKafka } from "../../apps/shared/kafka-client.ts";
 import { sleep, waitFor } from "../../apps/shared/retry.ts";
 import { assertLakeExact, committedTotal, SinkMember, waitForLagZero } from "../helpers/fault-run.ts";
 import { lakeKeys } from "../helpers/lake-count.ts";
+import { gate, holdingBack } from "../helpers/held-source.ts";
 import { createTestTopic } from "../helpers/kafka.ts";
 import { readQuarantine } from "../helpers/lake.ts";
 import { cliEnvironment, uniqueName, useLocalEnvironment } from "../helpers/local-environment.ts";
@@ -39,47 +40,58 @@ describe("fault: lake sink members killed @integration", function () {
       }
     })();
 
+    // The last 50,000 ticks wait until the member to be killed at random is consuming: each named kill hits a
+    // stream with ticks still to come, however slow the machine, and the random one lands while they flow.
+    const lastTicks = gate();
     const producing = runProducer({
       bootstrapServers: env.bootstrapServers,
       topic,
-      source: new SyntheticSource({ seed: "killed" }),
+      source: holdingBack(new SyntheticSource({ seed: "killed" }), total - 50_000, lastTicks.opened),
       count: total,
       ratePerSecond: 8_000,
       batchSize: 500,
     });
 
-    const faults = ["staged:3", "committed:3", "published-partly:1", "published:3", "random"];
-    for (const fault of faults) {
-      const member = new SinkMember(cli, {
-        topic,
-        group,
-        faultPoint: fault === "random" ? undefined : fault,
-        flushIntervalMs: 300,
-      });
-      if (fault === "random") {
-        await member.waitForOutput(/committed \d+/);
-        await sleep(100 + Math.floor(Math.random() * 400));
-        member.child.kill("SIGKILL");
-      } else {
-        const [step, occurrence] = fault.split(":");
-        // The kill interrupted exactly the named step: the member says so before it dies.
-        await member.waitForOutput(new RegExp(`fault point ${step} #${occurrence} reached; SIGKILL`), 90_000);
+    try {
+      const faults = ["staged:3", "committed:3", "published-partly:1", "published:3", "random"];
+      for (const fault of faults) {
+        const member = new SinkMember(cli, {
+          topic,
+          group,
+          faultPoint: fault === "random" ? undefined : fault,
+          flushIntervalMs: 300,
+        });
+        if (fault === "random") {
+          await member.waitForOutput(/committed \d+/);
+          lastTicks.open();
+          await sleep(100 + Math.floor(Math.random() * 400));
+          member.child.kill("SIGKILL");
+        } else {
+          const [step, occurrence] = fault.split(":");
+          // The kill interrupted exactly the named step: the member says so before it dies.
+          await member.waitForOutput(
+            new RegExp(`fault point ${step} #${occurrence} reached; SIGKILL`),
+            90_000,
+          );
+        }
+        const ended = await member.ended();
+        expect(ended.signal, `${fault}: ${member.output.slice(-2_000)}`).to.equal("SIGKILL");
+        if (fault.startsWith("staged")) {
+          // The risky window was hit: objects written (staged), offsets not committed. Published flushes delete
+          // their staged copies, so what is left belongs to the interrupted flush.
+          expect(await lakeKeys(env.lake, `_staging/${group}/`), "the interrupted flush's staged objects").to
+            .not.be.empty;
+        }
       }
-      const ended = await member.ended();
-      expect(ended.signal, `${fault}: ${member.output.slice(-2_000)}`).to.equal("SIGKILL");
-      if (fault.startsWith("staged")) {
-        // The risky window was hit: objects written (staged), offsets not committed. Published flushes delete
-        // their staged copies, so what is left belongs to the interrupted flush.
-        expect(await lakeKeys(env.lake, `_staging/${group}/`), "the interrupted flush's staged objects").to
-          .not.be.empty;
-      }
+      expect(
+        await committedTotal(env.bootstrapServers, group, topic),
+        "the kills happened mid-stream",
+      ).to.be.lessThan(total);
+    } finally {
+      // Also when a kill went wrong: production and poisoning end, so the test ends with its error.
+      poisonUntilKillsAreDone = false;
+      lastTicks.open();
     }
-    expect(
-      await committedTotal(env.bootstrapServers, group, topic),
-      "the kills happened mid-stream",
-    ).to.be.lessThan(total);
-
-    poisonUntilKillsAreDone = false;
     const last = new SinkMember(cli, { topic, group });
     const lastFaultEnded = Date.now();
     const { producerId, produced } = await producing;
@@ -108,29 +120,40 @@ describe("fault: lake sink members killed @integration", function () {
     const env = environment();
     const topic = uniqueName("iceberg-killed");
     const group = uniqueName("sink");
-    // Production outlasts three kills, each followed by a session timeout (6 s) before the next member owns.
+    // Production outlasts three kills, each followed by a session timeout (6 s) before the next member owns: its
+    // last 15,000 ticks wait until the last member is consuming, however slow the machine.
     const total = 75_000;
     await createTestTopic(env.bootstrapServers, topic, 3);
     const cli = cliEnvironment(env);
+    const killsDone = gate();
     const producing = runProducer({
       bootstrapServers: env.bootstrapServers,
       topic,
-      source: new SyntheticSource({ seed: "iceberg-killed" }),
+      source: holdingBack(new SyntheticSource({ seed: "iceberg-killed" }), total - 15_000, killsDone.opened),
       count: total,
       ratePerSecond: 2_500,
       batchSize: 500,
     });
-    for (const fault of ["committed:2", "published:2", "appended:2"]) {
-      const member = new SinkMember(cli, { topic, group, faultPoint: fault, flushIntervalMs: 300 });
-      const [step, occurrence] = fault.split(":");
-      await member.waitForOutput(new RegExp(`fault point ${step} #${occurrence} reached; SIGKILL`), 90_000);
-      const ended = await member.ended();
-      expect(ended.signal, `${fault}: ${member.output.slice(-2_000)}`).to.equal("SIGKILL");
+    try {
+      for (const fault of ["committed:2", "published:2", "appended:2"]) {
+        const member = new SinkMember(cli, { topic, group, faultPoint: fault, flushIntervalMs: 300 });
+        if (fault === "appended:2") {
+          // The held ticks flow once the last member has reported a flush (or reached its fault first).
+          const opens = () => killsDone.open();
+          member.waitForOutput(/committed \d+|fault point /, 90_000).then(opens, opens);
+        }
+        const [step, occurrence] = fault.split(":");
+        await member.waitForOutput(new RegExp(`fault point ${step} #${occurrence} reached; SIGKILL`), 90_000);
+        const ended = await member.ended();
+        expect(ended.signal, `${fault}: ${member.output.slice(-2_000)}`).to.equal("SIGKILL");
+      }
+      expect(
+        await committedTotal(env.bootstrapServers, group, topic),
+        "the kills happened mid-stream",
+      ).to.be.lessThan(total);
+    } finally {
+      killsDone.open();
     }
-    expect(
-      await committedTotal(env.bootstrapServers, group, topic),
-      "the kills happened mid-stream",
-    ).to.be.lessThan(total);
     const last = new SinkMember(cli, { topic, group });
     const lastFaultEnded = Date.now();
     const { producerId, produced } = await producing;
