@@ -14,6 +14,7 @@ import {
 import { Kafka, logLevel, type KafkaConfig } from "kafkajs";
 import { ServiceError } from "./errors.ts";
 import { describeSecurityFailure, kafkaSecurityConfig } from "./kafka-security.ts";
+import { installFastKafkajsDecoding } from "./kafkajs-decoding.ts";
 import { ignoreKafkajsNegativeTimeouts } from "./kafkajs-warnings.ts";
 
 const LOG_LEVELS: Record<string, logLevel> = {
@@ -30,6 +31,7 @@ export function createKafka(
   overrides: Partial<KafkaConfig> = {},
 ) {
   ignoreKafkajsNegativeTimeouts();
+  installFastKafkajsDecoding();
   // kafkajs logs transient, retried conditions (a coordinator still loading) as errors; quiet unless asked.
   const level = LOG_LEVELS[(process.env.TICKSTREAM_KAFKA_LOG ?? "nothing").toLowerCase()] ?? logLevel.NOTHING;
   return new Kafka({
