@@ -250,6 +250,11 @@ export class LakeSink {
   private consumer?: Consumer;
   private encoder?: EncodeThread;
   private timer?: NodeJS.Timeout;
+  /** What `caughtUp` waits for: the topic's offsets when it was called, per partition. */
+  private catchingUp?: {
+    readonly ends: ReadonlyMap<number, { readonly low: bigint; readonly high: bigint }>;
+    readonly done: () => void;
+  };
   private stopping?: Promise<void>;
   private consumerStopped!: (error: ServiceError) => void;
   /**
@@ -458,7 +463,7 @@ export class LakeSink {
       // Below the committed offset: in the lake already; below what was sealed since: in a flush on its way.
       const sealed = this.sealedUpTo.get(batch.partition);
       const from = sealed?.claim === claim ? sealed.offset : claim.committedOffset;
-      const fresh = batch.messages.filter((message) => BigInt(message.offset) >= from);
+      const fresh = freshMessages(batch.messages, from);
       if (fresh.length > 0) this.accept(batch.topic, batch.partition, fresh);
       const buffer = this.buffers.get(batch.partition);
       // On a transactional topic (the rollup's bars) a commit marker takes an offset after the records: committing
@@ -466,6 +471,7 @@ export class LakeSink {
       const pastBatch = BigInt(batch.lastOffset()) + 1n;
       if (buffer && buffer.nextOffset < pastBatch) buffer.nextOffset = pastBatch;
       if (buffer && this.isDue(buffer, Date.now())) this.seal(buffer);
+      this.checkCaughtUp();
       // Fetching runs ahead of encoding and publishing by a bounded amount: this batch returns once both are
       // within it.
       const flushes = this.flushing.get(batch.partition) ?? [];
@@ -594,6 +600,7 @@ export class LakeSink {
           if (!this.assigned.has(buffer.partition)) this.dropBuffer(buffer.partition);
           else if (this.isDue(buffer, now)) this.seal(buffer);
         }
+        this.checkCaughtUp();
       })
       .catch((error) => this.warn(`flush failed: ${errorMessage(error)}`));
   }
@@ -916,6 +923,51 @@ export class LakeSink {
     while (this.flushing.size > 0) await Promise.all([...this.flushing.values()].flat());
   }
 
+  /**
+   * Resolves once this member has read every record its partitions held when this was called: each is buffered,
+   * in a flush under way, or committed (a batch run: `tickstream consume --until-caught-up`, the bench). `stop`
+   * then writes what is buffered. Records that arrive later are left to the next run.
+   */
+  async caughtUp(): Promise<void> {
+    const offsets = await this.admin!.fetchTopicOffsets(this.options.topic);
+    const ends = new Map(
+      offsets.map((entry) => [entry.partition, { low: BigInt(entry.low), high: BigInt(entry.high) }]),
+    );
+    await new Promise<void>((done) => {
+      this.catchingUp = { ends, done };
+      this.checkCaughtUp();
+    });
+  }
+
+  /** Ends `caughtUp` once the member holds its partitions and has read each up to its end offset. */
+  private checkCaughtUp(): void {
+    const target = this.catchingUp;
+    if (!target || this.joinEpoch === 0 || this.rebalancing) return;
+    for (const [partition, { low, high }] of target.ends) {
+      if (!this.assigned.has(partition)) continue;
+      const position = this.readPosition(partition);
+      if (position === undefined) return;
+      // No commit yet: the group starts at the log start (or, not from the beginning, at the end).
+      const from = position >= 0n ? position : this.options.fromBeginning === false ? high : low;
+      if (from < high) return;
+    }
+    this.catchingUp = undefined;
+    target.done();
+  }
+
+  /**
+   * Where the member reads the partition on from: past what it buffered or sealed under its current claim, else
+   * its committed offset (-1n: none, so from the log start); undefined while it holds no current claim.
+   */
+  private readPosition(partition: number): bigint | undefined {
+    const buffer = this.buffers.get(partition);
+    if (buffer) return buffer.nextOffset;
+    const claim = this.claims.get(partition);
+    if (!claim || claim.joinEpoch !== this.joinEpoch) return undefined;
+    const sealed = this.sealedUpTo.get(partition);
+    return sealed?.claim === claim ? sealed.offset : claim.committedOffset;
+  }
+
   /** Stops fetching, flushes and commits what is buffered, then leaves the group. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -950,6 +1002,12 @@ export class LakeSink {
   abandonPendingWrites(): void {
     this.abandon.abort();
   }
+}
+
+/** The batch's messages at or past `from`; a batch's offsets rise, so most batches are kept whole at one look. */
+function freshMessages(messages: KafkaMessage[], from: bigint): KafkaMessage[] {
+  if (messages.length === 0 || BigInt(messages[0]!.offset) >= from) return messages;
+  return messages.filter((message) => BigInt(message.offset) >= from);
 }
 
 /** kafkajs refuses to pause a consumer between a crash and its restart, which fetches nothing anyway. */

@@ -20,7 +20,7 @@ import { TableWatch } from "./table-watch.ts";
 import type { SinkServiceBundle } from "./sink-service.ts";
 import { ServiceError } from "../../apps/shared/errors.ts";
 import { sleep } from "../../apps/shared/retry.ts";
-import { createTopic, groupLag } from "../kafka/topics.ts";
+import { createTopic, waitForGroupCaughtUp } from "../kafka/topics.ts";
 import type { LocalEnvironment } from "../local/environment.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/tickstream.js", import.meta.url));
@@ -118,11 +118,11 @@ export async function runEndToEnd(options: {
     options.onProgress(
       `end to end, ${members} member(s): ${produced.toLocaleString("en-US")} produced; draining...`,
     );
-    const deadline = Date.now() + 600_000;
-    while ((await groupLag(brokers, group, topic)).total > 0) {
-      if (Date.now() > deadline) throw new ServiceError(`the sinks did not catch up within 10 minutes`);
-      await sleep(100);
-    }
+    await waitForGroupCaughtUp(brokers, group, topic, {
+      intervalMs: 100,
+      timeoutMs: 600_000,
+      timeoutMessage: "the sinks did not catch up within 10 minutes",
+    });
     // Every committed flush is appended to the table within a commit interval: wait until it holds every tick.
     const audit = async () =>
       auditProducer(

@@ -13,7 +13,7 @@ import { auditProducer, type LakeAudit } from "../../apps/lake/lake-audit.ts";
 import { partitionDateOf } from "../../apps/lake/layout.ts";
 import { ServiceError } from "../../apps/shared/errors.ts";
 import { sleep } from "../../apps/shared/retry.ts";
-import { createTopic, groupLag } from "../kafka/topics.ts";
+import { createTopic, waitForGroupCaughtUp } from "../kafka/topics.ts";
 import type { LocalEnvironment } from "../local/environment.ts";
 import { localIcebergCatalog } from "../local/iceberg-catalog.ts";
 import { startTickstream } from "./end-to-end.ts";
@@ -93,11 +93,11 @@ export async function runTrickle(options: {
     if (run.exitCode !== 0) throw new ServiceError(`the trickle's producer failed: ${run.all}`);
     const produced = Number(JSON.parse(String(run.stdout).trim().split("\n").at(-1)!).produced);
     const seconds = (Date.now() - startedAt) / 1000;
-    const deadline = Date.now() + 120_000;
-    while ((await groupLag(environment.bootstrapServers, group, topic)).total > 0) {
-      if (Date.now() > deadline) throw new ServiceError("the trickle's sink did not catch up in 2 minutes");
-      await sleep(200);
-    }
+    await waitForGroupCaughtUp(environment.bootstrapServers, group, topic, {
+      intervalMs: 200,
+      timeoutMs: 120_000,
+      timeoutMessage: "the trickle's sink did not catch up in 2 minutes",
+    });
     const audit = async (keys: Set<string>) =>
       auditProducer(s3, bucket, environment.paths.lakeCacheDir, producerId, produced, keys);
     let auditBefore = await audit(await watch.currentKeys());

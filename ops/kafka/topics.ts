@@ -1,8 +1,8 @@
 /** Topic administration through the Kafka protocol (kafkajs admin), the same against any broker. */
 import { partitionLags } from "../../apps/shared/group-lag.ts";
-import { ConfigError } from "../../apps/shared/errors.ts";
+import { ConfigError, ServiceError } from "../../apps/shared/errors.ts";
 import { connectToBroker, createKafka } from "../../apps/shared/kafka-client.ts";
-import { retry } from "../../apps/shared/retry.ts";
+import { retry, sleep } from "../../apps/shared/retry.ts";
 
 export interface TopicSpec {
   readonly topic: string;
@@ -92,5 +92,27 @@ export async function groupLag(bootstrapServers: readonly string[], groupId: str
       lag: partition.lag,
     }));
     return { partitions: lag, total: lag.reduce((sum, p) => sum + p.lag, 0) };
+  });
+}
+
+/**
+ * Waits until the group has committed every record the topic holds, polling every `intervalMs` over one admin
+ * connection (a connection per poll costs the broker, and a process that runs the member too, more than the
+ * poll itself). Throws `timeoutMessage` past `timeoutMs`.
+ */
+export async function waitForGroupCaughtUp(
+  bootstrapServers: readonly string[],
+  groupId: string,
+  topic: string,
+  options: { readonly intervalMs: number; readonly timeoutMs: number; readonly timeoutMessage: string },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  await withAdmin(bootstrapServers, async (admin) => {
+    for (;;) {
+      const lags = await partitionLags(admin, groupId, topic);
+      if (lags.every((partition) => partition.lag <= 0)) return;
+      if (Date.now() > deadline) throw new ServiceError(options.timeoutMessage);
+      await sleep(options.intervalMs);
+    }
   });
 }

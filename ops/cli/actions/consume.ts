@@ -51,6 +51,10 @@ export async function run(output: Output, options: ConsumeOptions): Promise<numb
   try {
     lifecycle.doing(`checking topic ${topic}`);
     // kafkajs would say "This server does not host this topic-partition": say what to start instead.
+    if (bars && options.untilCaughtUp)
+      throw new ConfigError(
+        "--until-caught-up is for the ticks table: the bars topic is transactional, and its last commit marker may never reach the sink",
+      );
     if (bars && !(await topicExists(environment.bootstrapServers, topic)))
       throw new ConfigError(
         `topic ${topic} does not exist yet: start the rollup first (tickstream rollup), which creates it`,
@@ -64,6 +68,14 @@ export async function run(output: Output, options: ConsumeOptions): Promise<numb
       const stoppedForGood = await Promise.race([
         lifecycle.stopped().then(() => undefined),
         sink.stoppedForGood,
+        ...(options.untilCaughtUp
+          ? [
+              sink.caughtUp().then(() => {
+                output.progress(`read what ${topic} held at start; writing it, then exiting`);
+                return undefined;
+              }),
+            ]
+          : []),
       ]);
       // The member ends non-zero (after stopping what it can), so a service manager starts it again.
       if (stoppedForGood) throw stoppedForGood;

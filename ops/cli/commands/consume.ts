@@ -1,4 +1,7 @@
-/** `tickstream consume`: run the lake sink until Ctrl-C or SIGTERM, then flush and exit. */
+/**
+ * `tickstream consume`: run the lake sink until Ctrl-C or SIGTERM (or, with --until-caught-up, until it has read
+ * what the topic held at start), then flush and exit.
+ */
 import { InvalidArgumentError, type Command } from "commander";
 import { DEFAULT_FLUSH_POLICY } from "../../../apps/consumer/flush-policy.ts";
 import type { LakeTableName } from "../../../apps/lake/lake-tables.ts";
@@ -15,6 +18,7 @@ export interface ConsumeOptions {
   flushIntervalMs: number;
   sessionTimeoutMs: number;
   iceberg: boolean;
+  untilCaughtUp: boolean;
 }
 
 function tableName(value: string): LakeTableName {
@@ -59,6 +63,10 @@ export function registerConsumeCommand(program: Command): void {
         "how long the group waits for a silent member (6000 to 300000)",
         positiveInteger,
         30_000,
+      )
+      .option(
+        "--until-caught-up",
+        "a batch run: write what the topic holds now, then exit (ticks only; records that arrive meanwhile are left to the next run)",
       )
       .option(
         "--no-iceberg",
