@@ -110,8 +110,10 @@ export async function waitForGroupCaughtUp(
   await withAdmin(bootstrapServers, async (admin) => {
     for (;;) {
       const lags = await partitionLags(admin, groupId, topic);
-      if (lags.every((partition) => partition.lag <= 0)) return;
-      if (Date.now() > deadline) throw new ServiceError(options.timeoutMessage);
+      const behind = lags.reduce((sum, partition) => sum + Math.max(0, partition.lag), 0);
+      if (behind === 0) return;
+      if (Date.now() > deadline)
+        throw new ServiceError(`${options.timeoutMessage} (${behind} records behind)`);
       await sleep(options.intervalMs);
     }
   });

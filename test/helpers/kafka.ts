@@ -1,6 +1,8 @@
 /** Kafka helpers shared by the suites. */
-import { createTopic, groupLag } from "../../ops/kafka/topics.ts";
-import { waitFor } from "../../apps/shared/retry.ts";
+import {
+  createTopic,
+  waitForGroupCaughtUp as waitForGroupOverOneConnection,
+} from "../../ops/kafka/topics.ts";
 
 export async function createTestTopic(
   bootstrapServers: readonly string[],
@@ -10,23 +12,16 @@ export async function createTestTopic(
   await createTopic(bootstrapServers, { topic, partitions, replicationFactor: 1 });
 }
 
-/** Resolves once the group has committed every offset of the topic. */
+/** Resolves once the group has committed every offset of the topic (ops' own wait, one admin connection). */
 export async function waitForGroupCaughtUp(
   bootstrapServers: readonly string[],
   groupId: string,
   topic: string,
   timeoutMs = 60_000,
 ): Promise<void> {
-  let lastLag = -1;
-  await waitFor(
-    async () => {
-      lastLag = (await groupLag(bootstrapServers, groupId, topic)).total;
-      return lastLag === 0;
-    },
-    {
-      timeoutMs,
-      intervalMs: 250,
-      describe: () => `group ${groupId} still lags ${lastLag} records on ${topic}`,
-    },
-  );
+  await waitForGroupOverOneConnection(bootstrapServers, groupId, topic, {
+    intervalMs: 250,
+    timeoutMs,
+    timeoutMessage: `group ${groupId} still lags on ${topic} after ${timeoutMs} ms`,
+  });
 }
